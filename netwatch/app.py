@@ -1,0 +1,198 @@
+"""The daemon: wiring of config, probers, scheduler, state and web; signals and reloads.
+
+    daemon = Daemon(config_path, inventory)
+    await daemon.start()          # probers, scheduler, HTTP; READY=1 to systemd
+    await daemon.run_until_stopped()   # SIGTERM/SIGINT stop, SIGHUP reloads
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from netwatch import sdnotify
+from netwatch.errors import ConfigError, StartupError
+from netwatch.exposition import MetricStore
+from netwatch.inventory import PROBES, Inventory, Probe, Target, load_inventory
+from netwatch.probe import Outcome, Prober
+from netwatch.scheduler import Scheduler
+from netwatch.selfmetrics import SelfMetrics
+from netwatch.state import State
+from netwatch.web import make_app
+
+log = structlog.get_logger("netwatch.app")
+
+
+def make_probers() -> dict[Probe, Prober]:
+    from netwatch.icmp.prober import IcmpProber
+    from netwatch.snmp.prober import SnmpProber
+
+    return {"icmp": IcmpProber(), "snmp": SnmpProber()}
+
+
+class Daemon:
+    def __init__(self, config_path: str | Path, inventory: Inventory,
+                 probers: dict[Probe, Prober] | None = None, listen: str | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.inventory = inventory
+        self.listen = listen or inventory.config.listen
+        self.metrics = SelfMetrics()
+        self.store = MetricStore()
+        self.probers = probers if probers is not None else make_probers()
+        self.state = State(self.store, self.probers)
+        self.scheduler = Scheduler(self.probers, self._record, self.metrics, gate=self._gate)
+        self._runner: web.AppRunner | None = None
+        self._stop = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._background: list[asyncio.Task[None]] = []
+        self.addresses: list[tuple[str, int]] = []
+
+    # --- lifecycle ------------------------------------------------------------
+    async def start(self) -> None:
+        started: list[Prober] = []
+        try:
+            for prober in self.probers.values():
+                await prober.start()
+                started.append(prober)
+            await self._serve()
+        except BaseException:
+            for prober in started:
+                await prober.close()
+            raise
+        self._apply(self.inventory)
+        self.metrics.reloaded(True)
+        self._background.append(asyncio.create_task(self.metrics.watch_loop_lag()))
+        period = sdnotify.watchdog_period()
+        if period:
+            self._background.append(asyncio.create_task(self._watchdog(period)))
+        log.info("started", listen=self.listen, config=str(self.config_path),
+                 **{f"{p}_targets": self.inventory.count(p) for p in PROBES})
+        sdnotify.ready(f"polling {len(self.inventory.targets)} targets")
+
+    async def _serve(self) -> None:
+        host, _, port = self.listen.rpartition(":")
+        self._runner = web.AppRunner(make_app(self), access_log=None, shutdown_timeout=5.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host.strip("[]"), int(port))
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise StartupError(f"cannot listen on {self.listen}: {exc.strerror} "
+                               "(another netwatch running? change listen: in the config)") from None
+        self.addresses = [a[:2] for a in self._runner.addresses]
+
+    async def run_until_stopped(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        try:
+            await self._stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+        await self.shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def shutdown(self) -> None:
+        sdnotify.stopping()
+        log.info("stopping")
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.scheduler.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()  # in-flight scrapes finish first
+        for prober in self.probers.values():
+            await prober.close()
+        log.info("stopped")
+
+    async def _watchdog(self, period: float) -> None:
+        """WATCHDOG=1 only while polls progress: a wedged scheduler gets restarted."""
+        last = -1
+        while True:
+            if self.scheduler.polls != last or not self.inventory.targets:
+                sdnotify.watchdog()
+            last = self.scheduler.polls
+            await asyncio.sleep(period)
+
+    # --- config ---------------------------------------------------------------
+    async def reload(self) -> tuple[bool, str]:
+        """Validate the whole new config; swap only if it is valid, else keep the old one."""
+        async with self._reload_lock:
+            sdnotify.reloading()
+            try:
+                inventory = await asyncio.to_thread(load_inventory, self.config_path)
+            except ConfigError as exc:
+                self.metrics.reloaded(False)
+                log.error("reload_failed", config=str(self.config_path),
+                          errors=[str(issue) for issue in exc.issues])
+                sdnotify.ready("reload failed; running the previous config")
+                return False, f"reload failed, keeping the previous config:\n{exc}"
+            before = set(self.inventory.targets)
+            self._apply(inventory)
+            self.metrics.reloaded(True)
+            after = set(inventory.targets)
+            log.info("reloaded", added=len(after - before), removed=len(before - after),
+                     targets=len(after))
+            sdnotify.ready(f"polling {len(after)} targets")
+            return True, f"reloaded: {len(after)} targets"
+
+    def _apply(self, inventory: Inventory) -> None:
+        if inventory.config.listen != self.inventory.config.listen:
+            log.warning("listen_change_needs_restart", listen=inventory.config.listen)
+        self.inventory = inventory
+        self.state.sync(inventory)
+        self.scheduler.apply(inventory.targets)
+        for probe in PROBES:
+            self.metrics.targets.labels(probe).set(inventory.count(probe))
+
+    # --- polling --------------------------------------------------------------
+    def _record(self, target: Target, outcome: Outcome) -> None:
+        self.state.record(target, outcome)
+
+    def _gate(self, target: Target) -> bool:
+        """ICMP gates SNMP: no walk while ICMP says the device is down."""
+        if target.probe != "snmp":
+            return True
+        owner, device, _ = target.key
+        return self.state.status((owner, device, "icmp")) != "down"
+
+    # --- web.Daemon -----------------------------------------------------------
+    def render_metrics(self) -> bytes:
+        return self.store.render(extra=self.metrics.render())
+
+    def ready(self) -> bool:
+        return self.scheduler.polls > 0 or not self.inventory.targets
+
+    def status_rows(self) -> list[tuple[str, ...]]:
+        rows = []
+        for site in self.inventory.sites.values():
+            statuses = [self.state.status((site.id, d, "icmp")) for d in site.devices]
+            state = "down" if "down" in statuses else "up" if "up" in statuses else "unknown"
+            rows.append((site.id, site.name, site.kecamatan, state, ""))
+        return rows
+
+
+async def run(config_path: str | Path) -> int:
+    """Run the daemon until SIGTERM/SIGINT; return the exit code."""
+    try:
+        inventory = load_inventory(config_path)
+    except ConfigError as exc:
+        log.error("config_invalid", config=str(config_path), errors=[str(i) for i in exc.issues])
+        return 2
+    daemon = Daemon(config_path, inventory)
+    try:
+        await daemon.start()
+    except StartupError as exc:
+        log.error("startup_failed", error=str(exc))
+        return 1
+    await daemon.run_until_stopped()
+    return 0

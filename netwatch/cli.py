@@ -1,0 +1,105 @@
+"""The `netwatch` command line.
+
+    netwatch run CONFIG            the daemon
+    netwatch check-config CONFIG   validate and summarise, or list every error (exit 2)
+    netwatch schema                JSON Schema of the config (for editors)
+    netwatch probe ADDRESS...      one-shot ICMP check (or --snmp)
+
+Other subcommands live beside the code they drive and register through `add_parser`
+functions listed in COMMAND_MODULES. Command output goes to stdout, logs to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+
+from netwatch import __version__, logs
+from netwatch.errors import ConfigError
+
+# modules with `add_parser(subparsers)`; each adds one subcommand with `func` set
+COMMAND_MODULES = [
+    "netwatch.probecmd",
+]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from netwatch import app
+
+    return asyncio.run(app.run(args.config))
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from netwatch.inventory import PROBES, load_inventory
+
+    try:
+        inventory = load_inventory(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        print(f"{len(exc.issues)} error(s) in {args.config}", file=sys.stderr)
+        return 2
+    devices = inventory.devices.values()
+    profiles = Counter(d.snmp.profile for d in devices if d.snmp is not None)
+    roles = Counter(d.labels.role for d in devices)
+    kecamatan = {s.kecamatan for s in inventory.sites.values()}
+    print(f"{args.config}: OK")
+    print(f"  sites:      {len(inventory.sites)} in {len(kecamatan)} kecamatan")
+    print(f"  upstreams:  {len(inventory.upstreams)}")
+    print(f"  canaries:   {len(inventory.canaries)}")
+    print(f"  devices:    {len(inventory.devices)} ("
+          + ", ".join(f"{n} {r}" for r, n in sorted(roles.items())) + ")")
+    for probe in PROBES:
+        print(f"  {probe + ' targets:':<12}{inventory.count(probe)}")
+    if profiles:
+        print("  profiles:   " + ", ".join(f"{p} {n}" for p, n in sorted(profiles.items())))
+    print(f"  auths:      {', '.join(sorted(inventory.config.auths)) or 'none'}")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from netwatch.config.model import Config
+
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "netwatch config"
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="netwatch", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
+    parser.add_argument("--log-level", choices=logs.LEVELS, default="info")
+    parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto",
+                        help="log lines on stderr (auto: JSON unless stderr is a terminal)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("config", help="YAML config file")
+    run.set_defaults(func=_cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a config and print a summary")
+    check.add_argument("config")
+    check.set_defaults(func=_cmd_check_config)
+
+    schema = sub.add_parser("schema", help="print the config's JSON Schema")
+    schema.set_defaults(func=_cmd_schema)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    json_logs = {"auto": None, "json": True, "console": False}[args.log_format]
+    logs.configure(args.log_level, json=json_logs)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130

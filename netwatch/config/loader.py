@@ -1,0 +1,169 @@
+"""Read a config file (and its `sites_files`), validate it, and report every problem by line.
+
+    load_config(path) -> (Config, SourceMap)     raises ConfigError
+
+Pydantic's error locations are mapped back to the YAML marks, so each problem reads
+`FILE:LINE: sites[3].devices[0].address: not an IP address or host name`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from netwatch.config.model import Config, SitesFile
+from netwatch.config.yamlload import LoadedYaml, PathKey, load_yaml_file
+from netwatch.errors import ConfigError, ConfigIssue
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    loaded: LoadedYaml
+    prefix: PathKey  # path of the site inside its own file
+
+
+class SourceMap:
+    """Maps a path in the merged config back to the file, line and path the operator wrote."""
+
+    def __init__(self, main: LoadedYaml, main_file: str) -> None:
+        self._main = main
+        self._main_file = main_file
+        self._sites: list[_Origin] = []
+
+    def add_site(self, loaded: LoadedYaml, prefix: PathKey) -> None:
+        self._sites.append(_Origin(loaded, prefix))
+
+    def issue(self, path: PathKey, message: str) -> ConfigIssue:
+        loaded, file, real = self._main, self._main_file, path
+        if len(path) >= 2 and path[0] == "sites" and isinstance(path[1], int):
+            if path[1] < len(self._sites):
+                origin = self._sites[path[1]]
+                loaded, real = origin.loaded, origin.prefix + path[2:]
+        mark = loaded.mark_for(real)
+        if mark is not None:
+            file = mark.file
+        return ConfigIssue(file, mark.line if mark else 0, real, message)
+
+
+def _message(error: dict[str, Any], model: type[BaseModel], loc: PathKey) -> str:
+    kind, text = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        known = _fields_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1) if known else []
+        return f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be one of {expected}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "must be a mapping (key: value)"
+    if kind == "list_type":
+        return "must be a list"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("float_type", "float_parsing"):
+        return "must be a number"
+    if kind in ("bool_type", "bool_parsing"):
+        return "must be true or false"
+    if kind in ("string_type",):
+        return "must be text"
+    if kind == "too_short" and "list" in text.lower():
+        return "must not be empty"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text[:1].lower() + text[1:]
+
+
+def _fields_at(model: type[BaseModel], loc: PathKey) -> list[str]:
+    """Field names of the model found at `loc` (for 'did you mean' hints)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> PathKey:
+    # pydantic adds pseudo-locations for validator functions; keep only real keys and indexes
+    return tuple(p for p in loc if isinstance(p, int) or not str(p).startswith("function-"))
+
+
+def validate_document(
+    model: type[BaseModel], loaded: LoadedYaml, base_dir: Path
+) -> tuple[BaseModel | None, list[ConfigIssue]]:
+    """Validate one YAML document against a model; map every error to file and line."""
+    try:
+        return model.model_validate(loaded.data, context={"base_dir": str(base_dir)}), []
+    except ValidationError as exc:
+        issues = []
+        for error in exc.errors(include_url=False):
+            loc = _clean_loc(error["loc"])
+            mark = loaded.mark_for(loc)
+            issues.append(
+                ConfigIssue(mark.file if mark else "?", mark.line if mark else 0, loc,
+                            _message(dict(error), model, loc))
+            )
+        return None, issues
+
+
+def load_config(path: str | Path) -> tuple[Config, SourceMap]:
+    """Load and validate the config and every sites file; raise ConfigError with all issues."""
+    path = Path(path)
+    main = load_yaml_file(path)
+    if not isinstance(main.data, dict):
+        raise ConfigError([ConfigIssue(str(path), 1, (), "the config must be a mapping")])
+    config, issues = validate_document(Config, main, path.parent)
+    if config is None:
+        raise ConfigError(issues)
+    assert isinstance(config, Config)
+    sources = SourceMap(main, str(path))
+    sites = list(config.sites)
+    for index in range(len(sites)):
+        sources.add_site(main, ("sites", index))
+    for pattern_index, pattern in enumerate(config.sites_files):
+        matches = sorted(glob.glob(str(path.parent / pattern)))
+        if not matches and not glob.has_magic(pattern):
+            issues.append(sources.issue(("sites_files", pattern_index), f"no such file: {pattern}"))
+        for match in matches:
+            try:
+                loaded = load_yaml_file(Path(match))
+            except ConfigError as exc:
+                issues.extend(exc.issues)
+                continue
+            if isinstance(loaded.data, list):  # a bare list of sites is accepted too
+                loaded.data = {"sites": loaded.data}
+                loaded.marks = {("sites", *k): v for k, v in loaded.marks.items()}
+            extra, file_issues = validate_document(SitesFile, loaded, Path(match).parent)
+            issues.extend(file_issues)
+            if isinstance(extra, SitesFile):
+                for index, site in enumerate(extra.sites):
+                    sites.append(site)
+                    sources.add_site(loaded, ("sites", index))
+    if issues:
+        raise ConfigError(issues)
+    return config.model_copy(update={"sites": sites}), sources

@@ -1,0 +1,113 @@
+"""Prometheus text exposition (format 0.0.4) built from pre-rendered fragments.
+
+Each owner (a target, a site) renders its own lines when its state changes, on the loop,
+where the work is small and spread over time. A scrape only joins the fragments family by
+family, which is cheap enough to run in a worker thread even for 600k series: no per-sample
+formatting happens at scrape time. Label prefixes are static between reloads, so owners cache
+them (`label_text`) and format only values.
+
+    store = MetricStore()
+    UP = store.family("netwatch_up", "gauge", "Last poll of this target succeeded (1/0).")
+    store.set(UP, owner, line(UP.name, labels, 1))
+    body = store.render()          # bytes; safe to call from a worker thread
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+MetricType = Literal["counter", "gauge", "histogram", "info", "stateset", "untyped"]
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def escape_label(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return value
+
+
+def label_text(names: Iterable[str], values: Iterable[str]) -> str:
+    """`a="1",b="2"`: the inside of the braces, values escaped."""
+    return ",".join(f'{n}="{escape_label(v)}"' for n, v in zip(names, values, strict=True))
+
+
+def fmt(value: float) -> str:
+    """A sample value as Prometheus writes it."""
+    if isinstance(value, int):
+        return str(value)
+    if value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def sample(name: str, labels: str, value: float) -> str:
+    """One sample line; `labels` is label_text() output (may be empty)."""
+    return f"{name}{{{labels}}} {fmt(value)}\n" if labels else f"{name} {fmt(value)}\n"
+
+
+@dataclass(eq=False)
+class Family:
+    name: str
+    type: MetricType
+    help: str
+    fragments: dict[Hashable, str] = field(default_factory=dict)
+
+    @property
+    def header(self) -> str:
+        # the 0.0.4 text format has no info/stateset types: they are gauges there
+        kind = "gauge" if self.type in ("info", "stateset") else self.type
+        help_text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
+        return f"# HELP {self.name} {help_text}\n# TYPE {self.name} {kind}\n"
+
+
+class MetricStore:
+    """Families in declaration order; each holds one text fragment per owner."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, Family] = {}
+
+    def family(self, name: str, type: MetricType, help: str) -> Family:
+        """Declare a family (idempotent: the same name returns the same family)."""
+        existing = self._families.get(name)
+        if existing is not None:
+            if existing.type != type:
+                raise ValueError(f"metric {name} declared as {existing.type} and {type}")
+            return existing
+        created = Family(name, type, help)
+        self._families[name] = created
+        return created
+
+    def get(self, name: str) -> Family | None:
+        return self._families.get(name)
+
+    def set(self, family: Family, owner: Hashable, text: str) -> None:
+        if text:
+            family.fragments[owner] = text
+        else:
+            family.fragments.pop(owner, None)
+
+    def drop_owner(self, owner: Hashable) -> None:
+        """Remove every series of an owner (a removed target's series leave with it)."""
+        for family in self._families.values():
+            family.fragments.pop(owner, None)
+
+    def series_count(self) -> int:
+        return sum(text.count("\n") for f in self._families.values() for text in f.fragments.values())
+
+    def render(self, extra: bytes = b"") -> bytes:
+        """The whole exposition. Fragment dicts are copied in one C call each (atomic under
+        the GIL), so the loop may keep updating while a worker thread renders."""
+        parts: list[str] = []
+        for family in list(self._families.values()):
+            values = list(family.fragments.values())
+            if values:
+                parts.append(family.header)
+                parts.extend(values)
+        return "".join(parts).encode() + extra

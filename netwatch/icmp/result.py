@@ -1,0 +1,139 @@
+"""What one ICMP round yields, and the per-target series accumulated from rounds."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+
+from netwatch.errors import Reason
+from netwatch.exposition import Family, MetricStore, fmt
+from netwatch.probe import Result
+
+# smokeping_prober's buckets: 50 us doubling up to ~26 s
+RTT_BUCKETS: tuple[float, ...] = tuple(0.00005 * 2**i for i in range(20))
+_BUCKET_LABELS = [fmt(b) for b in RTT_BUCKETS] + ["+Inf"]
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpResult:
+    """One round: `sent` echoes, the RTTs (seconds) of those answered within the timeout."""
+
+    sent: int
+    rtts: tuple[float, ...]
+    duplicates: int = 0  # repeated replies seen during the round
+    unreachable: int = 0  # echoes answered with an ICMP error (destination unreachable, ...)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rtts)
+
+    @property
+    def reason(self) -> Reason | None:
+        if self.rtts:
+            return None
+        return "unreachable" if self.unreachable else "timeout"
+
+    @property
+    def received(self) -> int:
+        return len(self.rtts)
+
+    @property
+    def loss_ratio(self) -> float:
+        return 1.0 - len(self.rtts) / self.sent if self.sent else 1.0
+
+    def stats(self) -> tuple[float, float, float, float] | None:
+        """(min, avg, max, mdev) of the RTTs as ping prints them, or None when none answered."""
+        if not self.rtts:
+            return None
+        n = len(self.rtts)
+        avg = sum(self.rtts) / n
+        mdev = math.sqrt(max(0.0, sum(r * r for r in self.rtts) / n - avg * avg))
+        return (min(self.rtts), avg, max(self.rtts), mdev)
+
+
+class IcmpFamilies:
+    """The ICMP metric families of the contract, declared once per store."""
+
+    def __init__(self, store: MetricStore) -> None:
+        self.rtt = store.family(
+            "netwatch_icmp_rtt_seconds", "histogram",
+            "RTT of every echo answered within the timeout (kernel receive timestamp).")
+        self.requests = store.family(
+            "netwatch_icmp_requests_total", "counter", "Echo requests sent.")
+        self.responses = store.family(
+            "netwatch_icmp_responses_total", "counter",
+            "Echo replies received within the timeout; loss = 1 - responses/requests.")
+        self.late = store.family(
+            "netwatch_icmp_late_responses_total", "counter",
+            "Echo replies received after the timeout (not counted as responses).")
+        self.duplicates = store.family(
+            "netwatch_icmp_duplicate_responses_total", "counter",
+            "Repeated echo replies for an already answered request.")
+        self.round_rtt = store.family(
+            "netwatch_icmp_round_rtt_seconds", "gauge",
+            "RTT statistics of the last round (min, avg, max, mdev as ping prints them).")
+        self.round_loss = store.family(
+            "netwatch_icmp_round_loss_ratio", "gauge", "Share of echoes lost in the last round.")
+
+
+class IcmpSeries:
+    """Counters and the RTT histogram of one target; renders its lines after each round."""
+
+    __slots__ = ("_families", "_labels", "_bucket_prefixes", "buckets", "rtt_sum", "requests",
+                 "responses", "late", "duplicates", "last")
+
+    def __init__(self, families: IcmpFamilies, labels: str) -> None:
+        self._families = families
+        self._labels = labels
+        name = families.rtt.name
+        self._bucket_prefixes = [f'{name}_bucket{{{labels},le="{le}"}} ' for le in _BUCKET_LABELS]
+        self.buckets = [0] * (len(RTT_BUCKETS) + 1)  # per bucket, not cumulative; last is +Inf
+        self.rtt_sum = 0.0
+        self.requests = 0
+        self.responses = 0
+        self.late = 0
+        self.duplicates = 0
+        self.last: IcmpResult | None = None
+
+    def apply(self, result: Result) -> None:
+        if not isinstance(result, IcmpResult):
+            return  # a failed poll (deadline, internal error) sent nothing we can count
+        self.requests += result.sent
+        self.responses += len(result.rtts)
+        self.duplicates += result.duplicates
+        for rtt in result.rtts:
+            self.buckets[bisect.bisect_left(RTT_BUCKETS, rtt)] += 1
+            self.rtt_sum += rtt
+        self.last = result
+
+    def count_late(self, n: int = 1) -> None:
+        """A reply arrived after its echo's timeout (called by the engine, any time)."""
+        self.late += n
+
+    def render(self) -> list[tuple[Family, str]]:
+        f, labels = self._families, self._labels
+        cumulative, lines = 0, []
+        for prefix, count in zip(self._bucket_prefixes, self.buckets, strict=True):
+            cumulative += count
+            lines.append(f"{prefix}{cumulative}\n")
+        lines.append(f"{f.rtt.name}_sum{{{labels}}} {fmt(self.rtt_sum)}\n")
+        lines.append(f"{f.rtt.name}_count{{{labels}}} {cumulative}\n")
+        out = [
+            (f.rtt, "".join(lines)),
+            (f.requests, f"{f.requests.name}{{{labels}}} {self.requests}\n"),
+            (f.responses, f"{f.responses.name}{{{labels}}} {self.responses}\n"),
+            (f.late, f"{f.late.name}{{{labels}}} {self.late}\n"),
+            (f.duplicates, f"{f.duplicates.name}{{{labels}}} {self.duplicates}\n"),
+        ]
+        last = self.last
+        if last is not None:
+            out.append((f.round_loss, f"{f.round_loss.name}{{{labels}}} {fmt(last.loss_ratio)}\n"))
+            stats = last.stats()
+            text = ""
+            if stats is not None:
+                name = f.round_rtt.name
+                text = "".join(f'{name}{{{labels},stat="{stat}"}} {fmt(value)}\n'
+                               for stat, value in zip(("min", "avg", "max", "mdev"), stats))
+            out.append((f.round_rtt, text))
+        return out

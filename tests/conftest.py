@@ -1,0 +1,44 @@
+"""Shared test setup: paths, CI strictness for root-only tests, namespace hygiene."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from netwatch import netns
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(reason: str | None) -> None:
+    """Skip when a prerequisite is missing, except in CI, where it is a failure."""
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"prerequisite missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stale_namespaces() -> None:
+    if netns.available() is None:
+        netns.remove_stale()
+
+
+@pytest.fixture
+def make_namespace():
+    """Factory for namespaces that are removed after the test, also when it fails."""
+    require(netns.available())
+    created: list[netns.Namespace] = []
+
+    def make(**kwargs: object) -> netns.Namespace:
+        ns = netns.Namespace.create(**kwargs)  # type: ignore[arg-type]
+        created.append(ns)
+        return ns
+
+    yield make
+    for ns in created:
+        ns.delete()
