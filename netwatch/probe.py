@@ -76,5 +76,7 @@ class Prober(Protocol):
     async def poll(self, target: Target) -> Result: ...
 
     def series(self, target: Target, labels: str, store: MetricStore) -> ProbeSeries:
-        """A fresh accumulator for a target whose label text (static) is `labels`."""
+        """A fresh accumulator for a target. `labels` is the static label text of the device
+        (site, kecamatan, device, role; see exposition.label_text): probe series carry no
+        `probe` label, their metric names say which probe they come from."""
         ...

@@ -108,11 +108,17 @@ class TargetState:
         return out
 
 
+def device_labels(target: Target) -> str:
+    """site, kecamatan, device, role: the labels of every per-device series."""
+    assert target.device is not None
+    return label_text(DeviceLabels.NAMES, target.device.labels.values())
+
+
 def target_labels(target: Target) -> str:
+    """Labels of the per-target core series: the device's plus probe (or canary alone)."""
     if target.canary is not None:
         return label_text(("canary",), (target.canary.name,))
-    assert target.device is not None
-    return label_text((*DeviceLabels.NAMES, "probe"), (*target.device.labels.values(), target.probe))
+    return f'{device_labels(target)},probe="{target.probe}"'
 
 
 def _same_identity(a: Target, b: Target) -> bool:
@@ -153,7 +159,7 @@ class State:
         prober = self.probers.get(target.probe)
         series = None
         if target.device is not None and prober is not None:
-            series = prober.series(target, labels, self.store)
+            series = prober.series(target, device_labels(target), self.store)
         if target.device is not None:
             down_after, up_after = target.device.state.down_after, target.device.state.up_after
         else:  # canaries: react on the second bad round, recover on the first good one
