@@ -48,16 +48,18 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     roles = Counter(d.labels.role for d in devices)
     kecamatan = {s.kecamatan for s in inventory.sites.values()}
     print(f"{args.config}: OK")
-    print(f"  sites:      {len(inventory.sites)} in {len(kecamatan)} kecamatan")
-    print(f"  upstreams:  {len(inventory.upstreams)}")
-    print(f"  canaries:   {len(inventory.canaries)}")
-    print(f"  devices:    {len(inventory.devices)} ("
-          + ", ".join(f"{n} {r}" for r, n in sorted(roles.items())) + ")")
-    for probe in PROBES:
-        print(f"  {probe + ' targets:':<12}{inventory.count(probe)}")
-    if profiles:
-        print("  profiles:   " + ", ".join(f"{p} {n}" for p, n in sorted(profiles.items())))
-    print(f"  auths:      {', '.join(sorted(inventory.config.auths)) or 'none'}")
+    rows = [
+        ("sites", f"{len(inventory.sites)} in {len(kecamatan)} kecamatan"),
+        ("upstreams", str(len(inventory.upstreams))),
+        ("canaries", str(len(inventory.canaries))),
+        ("devices", f"{len(inventory.devices)} ("
+         + ", ".join(f"{n} {r}" for r, n in sorted(roles.items())) + ")"),
+        *((f"{probe} targets", str(inventory.count(probe))) for probe in PROBES),
+        ("profiles", ", ".join(f"{p} {n}" for p, n in sorted(profiles.items())) or "none"),
+        ("auths", ", ".join(sorted(inventory.config.auths)) or "none"),
+    ]
+    for name, value in rows:
+        print(f"  {name + ':':<15}{value}")
     return 0
 
 

@@ -75,6 +75,14 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: PathKey) -> str
         return "must be text"
     if kind == "too_short" and "list" in text.lower():
         return "must not be empty"
+    bounds = {"less_than_equal": ("at most", "le"), "less_than": ("less than", "lt"),
+              "greater_than_equal": ("at least", "ge"), "greater_than": ("greater than", "gt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        limit = error.get("ctx", {}).get(key)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"must be {words} {limit}"
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):
             return text[len(prefix):]

@@ -183,7 +183,7 @@ class SiteConfig(Strict):
     location: Location | None = None
     isp: str | None = None
     upstream: Ident | None = Field(None, description="id of an entry under upstreams:")
-    sla_target: float | None = Field(None, gt=0, le=1)
+    sla_target: float | None = Field(None, gt=0, le=1, description="e.g. 0.99 for 99%")
     maintenance: list[MaintenanceWindow] = []
     icmp: IcmpSection | None = None
     snmp: SnmpSection | None = None
@@ -221,13 +221,13 @@ class Config(Strict):
     sites: list[SiteConfig] = []
     sites_files: list[str] = Field([], description="more site lists (globs relative to this file)")
 
-    @field_validator("listen")
+    @field_validator("listen", mode="before")
     @classmethod
-    def _listen(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
+    def _listen(cls, value: object) -> str:
+        host, sep, port = str(value).rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9430")
-        return value
+        return str(value)
 
     @field_validator("timezone")
     @classmethod

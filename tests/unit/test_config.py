@@ -1,0 +1,170 @@
+"""Config loading: every invalid fixture yields its exact message; valid configs resolve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netwatch.cli import main
+from netwatch.config.types import Secret, parse_bandwidth, parse_duration
+from netwatch.config.yamlload import load_yaml_text
+from netwatch.errors import ConfigError
+from netwatch.inventory import load_inventory
+from netwatch.snmp import profiles
+
+FIXTURES = Path(__file__).parent / "fixtures" / "config"
+
+
+def _known_profiles() -> str:
+    return ", ".join(sorted({"auto", *profiles.available()}))
+
+
+# fixture name -> the exact messages (FILE is the fixture path)
+INVALID = {
+    "address": ["FILE:9: sites[0].devices[0].address: not an IP address or host name"],
+    "unknown-field": ["FILE:4: defaults.icmp.intervall: unknown field (did you mean 'interval'?)"],
+    "duration": ["FILE:4: defaults.icmp.interval: not a duration: '15 seconds' "
+                 "(use e.g. 15s, 2m, 150ms)"],
+    "snmp-deadline": ["FILE:3: defaults.snmp: timeout 10s x (1 + retries 4) = 50s does not fit "
+                      "in the deadline 48s"],
+    "icmp-round": ["FILE:4: defaults.icmp: a round ((count 10 - 1) x spacing 1s + timeout 2s = "
+                   "11s) does not fit in the deadline 4s"],
+    "unknown-parent": ["FILE:10: sites[0].devices[1].parent: unknown parent 'router' "
+                       "(devices here: rtr, ap1)"],
+    "parent-cycle": ["FILE:9: sites[0].devices[0].parent: parent cycle: rtr -> ap1 -> rtr",
+                     "FILE:10: sites[0].devices[1].parent: parent cycle: ap1 -> rtr -> ap1"],
+    "unknown-upstream": ["FILE:8: sites[0].upstream: unknown upstream 'pop-kedaton' "
+                         "(known: none defined)"],
+    "upstream-cycle": ["FILE:11: upstreams[0].upstream: upstream cycle: pop-a -> pop-b -> pop-a",
+                       "FILE:12: upstreams[1].upstream: upstream cycle: pop-b -> pop-a -> pop-b"],
+    "unknown-auth": ["FILE:3: defaults.snmp.auth: unknown auth 'city-v2'"],
+    "unknown-profile": ["FILE:11: sites[0].devices[0].snmp.profile: unknown profile 'juniper' "
+                        "(known: {profiles})"],
+    "duplicate-site": ["FILE:10: sites[1].id: duplicate site id '18.71.01.1003'"],
+    "duplicate-device": ["FILE:10: sites[0].devices[1].name: duplicate device name 'rtr' "
+                         "in 18.71.01.1003"],
+    "duplicate-address": ["FILE:10: sites[0].devices[1].address: address 127.0.1.1 is already "
+                          "used by sites[0].devices[0]"],
+    "duplicate-key": ["FILE:7: sites[0].name: duplicate key"],
+    "yaml-syntax": ["FILE:10: YAML syntax error: expected ',' or '}', but got '<stream end>'"],
+    "role": ["FILE:9: sites[0].devices[0].role: must be one of 'router', 'ap', 'switch', "
+             "'server' or 'upstream'"],
+    "v3-missing-priv": ["FILE:5: auths.v3: security_level authPriv needs priv_password"],
+    "secret-env": ["FILE:5: auths.v2.community: environment variable "
+                   "NETWATCH_TEST_UNSET_VARIABLE is not set"],
+    "maintenance-offset": ["FILE:9: sites[0].maintenance[0]: start needs a UTC offset, "
+                           "e.g. 2026-12-06T22:00:00+07:00"],
+    "sla": ["FILE:8: sites[0].sla_target: must be at most 1"],
+    "missing-devices": ["FILE:3: sites[0].devices: required field is missing"],
+    "listen": ["FILE:1: listen: must be HOST:PORT, e.g. 127.0.0.1:9430"],
+    "timezone": ["FILE:2: timezone: unknown time zone 'WIB' (e.g. Asia/Jakarta)"],
+    "sites-file": ["{dir}/invalid-sites-file.d/more.yml:6: sites[0].devices[0].address: "
+                   "not an IP address or host name"],
+}
+
+
+def test_every_invalid_fixture_is_listed() -> None:
+    on_disk = {p.name[len("invalid-"):-len(".yml")] for p in FIXTURES.glob("invalid-*.yml")}
+    assert on_disk == set(INVALID)
+    assert len(on_disk) >= 15
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_invalid_config_message(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NETWATCH_TEST_UNSET_VARIABLE", raising=False)
+    path = FIXTURES / f"invalid-{name}.yml"
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    expected = [m.replace("FILE", str(path)).replace("{dir}", str(FIXTURES))
+                .replace("{profiles}", _known_profiles()) for m in INVALID[name]]
+    assert [str(issue) for issue in caught.value.issues] == expected
+
+
+def test_check_config_exits_non_zero_and_prints_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    path = FIXTURES / "invalid-address.yml"
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:9: sites[0].devices[0].address: not an IP address or host name" in err
+
+
+def test_valid_config_resolves_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETWATCH_TEST_COMMUNITY", "s3cret-v1")
+    monkeypatch.setattr(profiles, "available", lambda: ["mikrotik", "unifi"])
+    inv = load_inventory(FIXTURES / "valid-full.yml")
+    assert set(inv.sites) == {"18.71.01.1003", "18.71.01.1004"}  # the second from sites_files
+    rtr = inv.devices[("18.71.01.1003", "rtr")]
+    ap1 = inv.devices[("18.71.01.1003", "ap1")]
+    srv = inv.devices[("18.71.01.1003", "srv")]
+    assert rtr.icmp is not None and rtr.icmp.count == 5 and rtr.icmp.deadline == 12.0
+    assert ap1.icmp is not None and ap1.icmp.count == 3  # device override
+    assert rtr.snmp is not None and rtr.snmp.profile == "mikrotik" and rtr.snmp.auth_name == "city-v2"
+    assert ap1.snmp is not None and ap1.snmp.auth_name == "city-v3" and ap1.snmp.profile == "unifi"
+    assert ap1.snmp.auth.auth_password is not None
+    assert ap1.snmp.auth.auth_password.reveal() == "authpass123"  # from the file, newline cut
+    assert srv.snmp is None and srv.address == "::1"
+    assert rtr.state.down_after == 2 and rtr.state.up_after == 2  # site override + default
+    assert rtr.state.degraded_rtt_p90 == 0.2 and rtr.state.degraded_loss_ratio == 0.05
+    assert rtr.uplink is not None and rtr.uplink.capacity == 2.5e6  # 20 Mbit/s in bytes/s
+    assert rtr.parent is None and ap1.parent == "rtr"
+    assert rtr.group == "pop-kedaton"
+    assert ("", "core", "icmp") in inv.targets
+    assert inv.count("icmp") == 6 and inv.count("snmp") == 4
+    assert inv.config.auths["city-v1"].community == Secret("s3cret-v1", "x")
+
+
+def test_secrets_never_show_in_reprs_or_dumps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETWATCH_TEST_COMMUNITY", "s3cret-v1")
+    monkeypatch.setattr(profiles, "available", lambda: ["mikrotik", "unifi"])
+    inv = load_inventory(FIXTURES / "valid-full.yml")
+    auth = inv.config.auths["city-v1"]
+    assert "s3cret-v1" not in repr(auth) and "s3cret-v1" not in str(auth)
+    assert "s3cret-v1" not in json.dumps(auth.model_dump(mode="json"))
+    assert "authpass123" not in repr(inv.config.auths["city-v3"])
+
+
+def test_yaml_12_scalars_keep_codes_and_words() -> None:
+    loaded = load_yaml_text("a: no\nb: 0161\nc: 1:20\nd: on\ne: true\nf: 18.71.01.1003\n", "x.yml")
+    assert loaded.data == {"a": "no", "b": 161, "c": "1:20", "d": "on", "e": True,
+                           "f": "18.71.01.1003"}
+    assert loaded.marks[("c",)].line == 3
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("150ms", 0.15), ("15s", 15.0), ("2m", 120.0), ("1h30m", 5400.0), (5, 5.0), ("1d", 86400.0)])
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["15", "15 s", "-1s", "0s", "s", "", True])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("text", "bytes_per_second"), [
+    ("20Mbit", 2.5e6), ("1Gbit", 1.25e8), ("100Mbps", 1.25e7), ("2MB/s", 2e6)])
+def test_bandwidths(text: str, bytes_per_second: float) -> None:
+    assert parse_bandwidth(text) == bytes_per_second
+
+
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["additionalProperties"] is False
+    assert "sites" in schema["properties"]
+    site = schema["$defs"]["SiteConfig"]
+    assert {"id", "name", "kecamatan", "devices"} <= set(site["required"])
+
+
+def test_check_config_summary(capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETWATCH_TEST_COMMUNITY", "s3cret-v1")
+    monkeypatch.setattr(profiles, "available", lambda: ["mikrotik", "unifi"])
+    assert main(["check-config", str(FIXTURES / "valid-full.yml")]) == 0
+    out = capsys.readouterr().out
+    assert "  sites:         2 in 1 kecamatan\n" in out
+    assert "  icmp targets:  6\n" in out
+    assert "  snmp targets:  4\n" in out
+    assert "s3cret" not in out
