@@ -21,6 +21,7 @@ from netwatch.inventory import PROBES, Inventory, Probe, Target, load_inventory
 from netwatch.probe import Outcome, Prober
 from netwatch.scheduler import Scheduler
 from netwatch.selfmetrics import SelfMetrics
+from netwatch.shard import Shard, load as load_shard
 from netwatch.state import State
 from netwatch.web import make_app
 
@@ -36,8 +37,10 @@ def make_probers() -> dict[Probe, Prober]:
 
 class Daemon:
     def __init__(self, config_path: str | Path, inventory: Inventory,
-                 probers: dict[Probe, Prober] | None = None, listen: str | None = None) -> None:
+                 probers: dict[Probe, Prober] | None = None, listen: str | None = None,
+                 shard: Shard | None = None) -> None:
         self.config_path = Path(config_path)
+        self.shard = shard  # reloads keep polling only this shard's groups
         self.inventory = inventory
         self.listen = listen or inventory.config.listen
         self.metrics = SelfMetrics()
@@ -115,12 +118,18 @@ class Daemon:
         log.info("stopped")
 
     async def _watchdog(self, period: float) -> None:
-        """WATCHDOG=1 only while polls progress: a wedged scheduler gets restarted."""
-        last = -1
+        """WATCHDOG=1 only while polls progress: a wedged scheduler gets restarted.
+
+        Progress is judged over two of the longest intervals, not over one watchdog period:
+        a target polled every 60s must not get the daemon killed by WatchdogSec=30."""
+        loop = asyncio.get_running_loop()
+        last, progressed = -1, loop.time()
         while True:
-            if self.scheduler.polls != last or not self.inventory.targets:
+            if self.scheduler.polls != last:
+                last, progressed = self.scheduler.polls, loop.time()
+            longest = max((t.interval for t in self.inventory.targets.values()), default=0.0)
+            if loop.time() - progressed <= 2 * longest or not self.inventory.targets:
                 sdnotify.watchdog()
-            last = self.scheduler.polls
             await asyncio.sleep(period)
 
     # --- config ---------------------------------------------------------------
@@ -129,7 +138,7 @@ class Daemon:
         async with self._reload_lock:
             sdnotify.reloading()
             try:
-                inventory = await asyncio.to_thread(load_inventory, self.config_path)
+                inventory = await asyncio.to_thread(load_shard, self.config_path, self.shard)
             except ConfigError as exc:
                 self.metrics.reloaded(False)
                 log.error("reload_failed", config=str(self.config_path),
@@ -181,14 +190,14 @@ class Daemon:
         return rows
 
 
-async def run(config_path: str | Path) -> int:
+async def run(config_path: str | Path, shard: Shard | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; return the exit code."""
     try:
-        inventory = load_inventory(config_path)
+        inventory = load_shard(config_path, shard)
     except ConfigError as exc:
         log.error("config_invalid", config=str(config_path), errors=[str(i) for i in exc.issues])
         return 2
-    daemon = Daemon(config_path, inventory)
+    daemon = Daemon(config_path, inventory, shard=shard)
     try:
         await daemon.start()
     except StartupError as exc:

@@ -31,14 +31,15 @@ COMMAND_MODULES = [
 def _cmd_run(args: argparse.Namespace) -> int:
     from netwatch import app
 
-    return asyncio.run(app.run(args.config))
+    return asyncio.run(app.run(args.config, shard=args.shard))
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from netwatch.inventory import PROBES, load_inventory
+    from netwatch import shard
+    from netwatch.inventory import PROBES
 
     try:
-        inventory = load_inventory(args.config)
+        inventory = shard.load(args.config, args.shard)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         print(f"{len(exc.issues)} error(s) in {args.config}", file=sys.stderr)
@@ -48,6 +49,10 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     roles = Counter(d.labels.role for d in devices)
     kecamatan = {s.kecamatan for s in inventory.sites.values()}
     print(f"{args.config}: OK")
+    if args.shard is not None:
+        owned = sorted(shard.groups(inventory))
+        print(f"  {'shard:':<15}{args.shard}: {len(owned)} upstream groups (canaries: every shard)")
+        print(f"  {'groups:':<15}" + (", ".join(owned) or "none"))
     rows = [
         ("sites", f"{len(inventory.sites)} in {len(kecamatan)} kecamatan"),
         ("upstreams", str(len(inventory.upstreams))),
@@ -73,6 +78,15 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shard(text: str) -> object:
+    from netwatch.shard import Shard
+
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="netwatch", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
@@ -83,10 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("config", help="YAML config file")
+    run.add_argument("--shard", type=_shard, metavar="K/N",
+                     help="poll only shard K of N (whole upstream groups; canaries on every shard)")
     run.set_defaults(func=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate a config and print a summary")
     check.add_argument("config")
+    check.add_argument("--shard", type=_shard, metavar="K/N",
+                       help="summarise only what shard K of N would poll")
     check.set_defaults(func=_cmd_check_config)
 
     schema = sub.add_parser("schema", help="print the config's JSON Schema")
