@@ -21,6 +21,7 @@ from netwatch.inventory import PROBES, Inventory, Probe, Target, load_inventory
 from netwatch.probe import Outcome, Prober
 from netwatch.scheduler import Scheduler
 from netwatch.selfmetrics import SelfMetrics
+from netwatch.sites import SiteEngine
 from netwatch.shard import Shard, load as load_shard
 from netwatch.state import State
 from netwatch.web import make_app
@@ -47,6 +48,7 @@ class Daemon:
         self.store = MetricStore()
         self.probers = probers if probers is not None else make_probers()
         self.state = State(self.store, self.probers)
+        self.sites = SiteEngine(self.store, self.state)
         self.scheduler = Scheduler(self.probers, self._record, self.metrics, gate=self._gate)
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
@@ -69,6 +71,7 @@ class Daemon:
         self._apply(self.inventory)
         self.metrics.reloaded(True)
         self._background.append(asyncio.create_task(self.metrics.watch_loop_lag()))
+        self._background.append(asyncio.create_task(self.sites.run_refresh()))
         period = sdnotify.watchdog_period()
         if period:
             self._background.append(asyncio.create_task(self._watchdog(period)))
@@ -159,6 +162,7 @@ class Daemon:
             log.warning("listen_change_needs_restart", listen=inventory.config.listen)
         self.inventory = inventory
         self.state.sync(inventory)
+        self.sites.sync(inventory)
         self.scheduler.apply(inventory.targets)
         for probe in PROBES:
             self.metrics.targets.labels(probe).set(inventory.count(probe))
@@ -182,12 +186,7 @@ class Daemon:
         return self.scheduler.polls > 0 or not self.inventory.targets
 
     def status_rows(self) -> list[tuple[str, ...]]:
-        rows = []
-        for site in self.inventory.sites.values():
-            statuses = [self.state.status((site.id, d, "icmp")) for d in site.devices]
-            state = "down" if "down" in statuses else "up" if "up" in statuses else "unknown"
-            rows.append((site.id, site.name, site.kecamatan, state, ""))
-        return rows
+        return self.sites.status_rows(self.inventory)
 
 
 async def run(config_path: str | Path, shard: Shard | None = None) -> int:

@@ -1,0 +1,333 @@
+"""Sites as first-class objects: the daemon's verdict per kelurahan, and why.
+
+After every poll the site of the polled device is re-evaluated (`netwatch.sitestate.evaluate`),
+with degraded hysteresis (enter after `down_after` bad rounds of a root device, leave after
+`up_after` good ones), maintenance windows, and upstreams: a change on an upstream device
+re-evaluates every site below it. Canaries guard the poller itself: when every canary is down
+the poller is isolated, site states freeze and every device is suppressed with
+`poller_isolated`; after recovery the frozen states are held until each site's root devices
+have had fresh rounds, so reconnecting never causes a burst of transitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from netwatch.config.model import MaintenanceWindow
+from netwatch.exposition import MetricStore, fmt, label_text
+from netwatch.icmp.result import IcmpResult
+from netwatch.inventory import Device, DeviceLabels, Inventory, StatePolicy, TargetKey
+from netwatch.maintenance import active_window
+from netwatch.sitestate import (
+    SITE_STATES,
+    SUPPRESSIONS,
+    DeviceView,
+    SiteStateName,
+    Suppression,
+    Thresholds,
+    evaluate,
+)
+from netwatch.state import State, TargetState, Transition
+
+log = structlog.get_logger("netwatch.sites")
+
+WINDOW_ROUNDS = 4  # loss and RTT p90 for "degraded" are taken over this many recent rounds
+REFRESH_SECONDS = 5.0  # how often maintenance windows are re-checked
+
+
+class SiteFamilies:
+    def __init__(self, store: MetricStore) -> None:
+        f = store.family
+        self.state = f("netwatch_site_state", "stateset",
+                       "The daemon's verdict per site: exactly one state is 1.")
+        self.changes = f("netwatch_site_state_changes_total", "counter",
+                         "Transitions of the site state (flap detection).")
+        self.info = f("netwatch_site_info", "info", "Site identity and location from the config.")
+        self.sla = f("netwatch_site_sla_target_ratio", "gauge", "Availability promised for the site.")
+        self.maintenance = f("netwatch_maintenance_active", "gauge",
+                             "1 while the site is inside a maintenance window.")
+        self.suppressed = f("netwatch_device_suppressed", "stateset",
+                            "Why a device's trouble is not its own (at most one reason is 1).")
+        self.uplink = f("netwatch_interface_uplink", "gauge",
+                        "Marks the interface the config names as the site's uplink.")
+        self.capacity = f("netwatch_interface_capacity_bytes", "gauge",
+                          "Contracted capacity of the uplink, bytes per second.")
+        self.isolated = f("netwatch_poller_isolated", "gauge",
+                          "1 when every canary is down: the poller itself is cut off.")
+
+
+@dataclass
+class Group:
+    """A site, or an upstream (whose verdict only drives suppression of its devices)."""
+
+    id: str
+    kecamatan: str
+    devices: tuple[Device, ...]
+    upstream: str | None
+    policy: StatePolicy
+    is_site: bool
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    # what the engine decided
+    state: SiteStateName | None = None
+    cause: str = ""
+    changes: int = 0
+    degraded: bool = False
+    bad_rounds: int = 0
+    good_rounds: int = 0
+    last_breach: str = ""
+    hold_rounds: int = 0  # after isolation: root rounds to wait before judging again
+    suppressed: dict[str, Suppression] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> str:
+        return label_text(("site", "kecamatan"), (self.id, self.kecamatan))
+
+    def roots(self) -> set[str]:
+        names = {d.labels.device for d in self.devices}
+        return {d.labels.device for d in self.devices if d.parent is None or d.parent not in names}
+
+
+def _p90(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+class SiteEngine:
+    def __init__(self, store: MetricStore, state: State,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.state = state
+        self.clock = clock
+        self.families = SiteFamilies(store)
+        self.groups: dict[str, Group] = {}
+        self.below: dict[str, list[str]] = {}  # upstream id -> groups hanging off it
+        self.windows: dict[TargetKey, deque[IcmpResult]] = {}
+        self.canaries: list[TargetKey] = []
+        self.isolated = False
+        self.tz = ZoneInfo("Asia/Jakarta")
+        state.listeners.append(self.on_target)
+
+    # --- config -----------------------------------------------------------------
+    def sync(self, inventory: Inventory) -> None:
+        """Follow a (re)load: rebuild groups, keep the verdicts of groups that stay."""
+        self.tz = ZoneInfo(inventory.timezone)
+        old = self.groups
+        self.groups = {}
+        for up in inventory.upstreams.values():
+            devices = tuple(inventory.devices[(up.id, n)] for n in up.devices)
+            policy = devices[0].state
+            self.groups[up.id] = Group(up.id, up.kecamatan, devices, up.upstream, policy, False)
+        for site in inventory.sites.values():
+            devices = tuple(inventory.devices[(site.id, n)] for n in site.devices)
+            self.groups[site.id] = Group(site.id, site.kecamatan, devices, site.upstream,
+                                         site.state, True, site.maintenance)
+        self.below = {}
+        for group in self.groups.values():
+            if group.upstream is not None:
+                self.below.setdefault(group.upstream, []).append(group.id)
+        for gid, group in self.groups.items():
+            previous = old.get(gid)
+            if previous is not None and previous.kecamatan == group.kecamatan:
+                for name in ("state", "cause", "changes", "degraded", "hold_rounds"):
+                    setattr(group, name, getattr(previous, name))
+        for gid in set(old) - set(self.groups):
+            self._drop(old[gid])
+        self.canaries = [k for k, t in inventory.targets.items() if t.canary is not None]
+        self.windows = {k: w for k, w in self.windows.items() if k in inventory.targets}
+        for group in self.groups.values():
+            self._render_static(group, inventory)
+            self.evaluate(group.id)
+            self._render(group)
+        self._render_isolation()
+
+    def _drop(self, group: Group) -> None:
+        self.store.drop_owner(("site", group.id))
+        for device in group.devices:
+            self.store.drop_owner(("device", *device.key))
+
+    # --- events -------------------------------------------------------------------
+    def on_target(self, tstate: TargetState, transition: Transition | None) -> None:
+        target = tstate.target
+        if target.canary is not None:
+            if transition is not None:
+                self._check_isolation()
+            return
+        last = tstate.last
+        if last is not None and isinstance(last.result, IcmpResult):
+            window = self.windows.setdefault(target.key, deque(maxlen=WINDOW_ROUNDS))
+            window.append(last.result)
+        device = target.device
+        if device is None:
+            return
+        owner = device.labels.site
+        group = self.groups.get(owner)
+        if group is None:
+            return
+        primary = "icmp" if device.icmp is not None else "snmp"
+        is_round = target.probe == primary and device.labels.device in group.roots()
+        self.evaluate(owner, root_round=is_round)
+        if transition is not None and not group.is_site:
+            for below in self.below.get(owner, []):
+                self.evaluate(below)
+
+    async def run_refresh(self) -> None:
+        """Re-check maintenance windows on a timer (they start and end without any poll)."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            for gid, group in list(self.groups.items()):
+                if group.maintenance or group.state == "maintenance":
+                    self.evaluate(gid)
+
+    # --- decisions --------------------------------------------------------------
+    def device_view(self, device: Device, with_window: bool) -> DeviceView:
+        site, name = device.key
+        probe = "icmp" if device.icmp is not None else "snmp"
+        status = self.state.status((site, name, probe))
+        loss = p90 = None
+        window = self.windows.get((site, name, "icmp")) if with_window else None
+        if window:
+            sent = sum(r.sent for r in window)
+            loss = 1.0 - sum(r.received for r in window) / sent if sent else None
+            p90 = _p90([rtt for r in window for rtt in r.rtts])
+        return DeviceView(name, status, device.parent, loss, p90)
+
+    def upstream_down(self, upstream: str | None) -> str | None:
+        group = self.groups.get(upstream) if upstream else None
+        if group is None:
+            return None
+        probes = [self.device_view(d, False).status for d in group.devices]
+        return group.id if probes and all(s == "down" for s in probes) else None
+
+    def evaluate(self, gid: str, root_round: bool = False) -> None:
+        group = self.groups[gid]
+        roots = group.roots()
+        views = [self.device_view(d, d.labels.device in roots) for d in group.devices]
+        window = active_window(group.maintenance, self.clock(), self.tz)
+        verdict = evaluate(
+            views, upstream_down=self.upstream_down(group.upstream),
+            maintenance=(window.reason or "") if window is not None else None,
+            thresholds=Thresholds(group.policy.degraded_loss_ratio, group.policy.degraded_rtt_p90))
+        if self.isolated or (group.hold_rounds > 0 and verdict.state != "maintenance"):
+            if root_round and not self.isolated:
+                group.hold_rounds -= 1
+            self._set(group, group.state, group.cause,
+                      {d.labels.device: "poller_isolated" for d in group.devices})
+            return
+        state, cause = verdict.state, verdict.cause
+        if state in ("up", "degraded"):
+            confirmed = self._threshold_hysteresis(group, verdict.breach, root_round)
+            if verdict.breach and not confirmed and cause == verdict.breach:
+                state, cause = "up", ""  # over the threshold, not for long enough yet
+            elif confirmed and state == "up":
+                state, cause = "degraded", f"recovering from {group.last_breach}"
+        else:
+            group.degraded, group.bad_rounds, group.good_rounds = False, 0, 0
+        self._set(group, state, cause, verdict.suppressed)
+
+    def _threshold_hysteresis(self, group: Group, breach: str | None, root_round: bool) -> bool:
+        """Degraded by thresholds: after `down_after` bad root rounds, until `up_after` good."""
+        if root_round:
+            group.bad_rounds = group.bad_rounds + 1 if breach else 0
+            group.good_rounds = 0 if breach else group.good_rounds + 1
+        if breach:
+            group.last_breach = breach
+            if group.bad_rounds >= group.policy.down_after:
+                group.degraded = True
+        elif group.good_rounds >= group.policy.up_after:
+            group.degraded = False
+        return group.degraded
+
+    def _set(self, group: Group, state: SiteStateName | None, cause: str,
+             suppressed: dict[str, Suppression]) -> None:
+        if state != group.state and group.is_site:
+            if group.state is not None:
+                group.changes += 1
+            log.info("site_state", site=group.id, kecamatan=group.kecamatan,
+                     old=group.state or "unknown", new=state or "unknown", cause=cause)
+        changed = (state, cause, suppressed) != (group.state, group.cause, group.suppressed)
+        group.state, group.cause, group.suppressed = state, cause, suppressed
+        if changed:
+            self._render(group)
+
+    def _check_isolation(self) -> None:
+        statuses = [self.state.status(k) for k in self.canaries]
+        isolated = bool(statuses) and all(s == "down" for s in statuses)
+        if isolated == self.isolated:
+            return
+        self.isolated = isolated
+        names = [k[1] for k in self.canaries]
+        if isolated:
+            log.warning("poller_isolated", canaries=names,
+                        effect="site states frozen, every device suppressed")
+        else:
+            log.info("poller_reconnected", canaries=names)
+            for group in self.groups.values():
+                group.hold_rounds = max(group.policy.down_after, group.policy.up_after)
+        self._render_isolation()
+        for gid in self.groups:
+            self.evaluate(gid)
+
+    # --- rendering -------------------------------------------------------------
+    def _render_isolation(self) -> None:
+        f = self.families.isolated
+        self.store.set(f, "poller", f"{f.name} {int(self.isolated)}\n")
+
+    def _render(self, group: Group) -> None:
+        fam, labels, owner = self.families, group.labels, ("site", group.id)
+        if group.is_site:
+            text = ""
+            if group.state is not None:
+                text = "".join(f'{fam.state.name}{{{labels},state="{s}"}} {int(s == group.state)}\n'
+                               for s in SITE_STATES)
+            self.store.set(fam.state, owner, text)
+            self.store.set(fam.changes, owner, f"{fam.changes.name}{{{labels}}} {group.changes}\n")
+            in_window = int(group.state == "maintenance")
+            self.store.set(fam.maintenance, owner, f"{fam.maintenance.name}{{{labels}}} {in_window}\n")
+        for device in group.devices:
+            dlabels = label_text(DeviceLabels.NAMES, device.labels.values())
+            reason = group.suppressed.get(device.labels.device)
+            self.store.set(fam.suppressed, ("device", *device.key), "".join(
+                f'{fam.suppressed.name}{{{dlabels},reason="{r}"}} {int(r == reason)}\n'
+                for r in SUPPRESSIONS))
+
+    def _render_static(self, group: Group, inventory: Inventory) -> None:
+        fam, owner = self.families, ("site", group.id)
+        site = inventory.sites.get(group.id)
+        if site is not None:
+            loc = site.location
+            info = label_text(
+                ("site", "kelurahan", "kecamatan", "latitude", "longitude", "isp", "upstream"),
+                (site.id, site.name, site.kecamatan, fmt(loc.lat) if loc else "",
+                 fmt(loc.lon) if loc else "", site.isp or "", site.upstream or ""))
+            self.store.set(fam.info, owner, f"{fam.info.name}{{{info}}} 1\n")
+            sla = f"{fam.sla.name}{{{group.labels}}} {fmt(site.sla_target)}\n" if site.sla_target else ""
+            self.store.set(fam.sla, owner, sla)
+        for device in group.devices:
+            dlabels = label_text((*DeviceLabels.NAMES, "ifname"),
+                                 (*device.labels.values(), device.uplink.ifname if device.uplink else ""))
+            uplink = device.uplink
+            downer = ("device", *device.key)
+            self.store.set(fam.uplink, downer, f"{fam.uplink.name}{{{dlabels}}} 1\n" if uplink else "")
+            capacity = uplink.capacity if uplink is not None else None
+            self.store.set(fam.capacity, downer,
+                           f"{fam.capacity.name}{{{dlabels}}} {fmt(capacity)}\n" if capacity else "")
+
+    # --- status page --------------------------------------------------------------
+    def status_rows(self, inventory: Inventory) -> list[tuple[str, ...]]:
+        rows = []
+        for site in inventory.sites.values():
+            group = self.groups.get(site.id)
+            state = (group.state if group else None) or "unknown"
+            rows.append((site.id, site.name, site.kecamatan, state, group.cause if group else ""))
+        order = {s: i for i, s in enumerate(("down", "unreachable", "degraded", "maintenance",
+                                             "unknown", "up"))}
+        return sorted(rows, key=lambda r: (order.get(r[3], 9), r[2], r[1]))
