@@ -1,0 +1,70 @@
+"""The text exposition: escaping, number formats, and a render prometheus-client parses."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from netwatch.exposition import MetricStore, escape_label, fmt, label_text, sample
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (1, "1"), (0.5, "0.5"), (2.0, "2"), (1e-05, "1e-05"), (math.inf, "+Inf"),
+    (-math.inf, "-Inf"), (math.nan, "NaN"), (1e20, "1e+20")])
+def test_fmt(value: float, text: str) -> None:
+    assert fmt(value) == text
+
+
+def test_labels_are_escaped() -> None:
+    assert escape_label('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
+    text = label_text(("ifalias", "x"), ('uplink "ISP"\nA', "1"))
+    store = MetricStore()
+    fam = store.family("netwatch_interface_info", "info", "Interface identity.")
+    store.set(fam, "o", sample(fam.name, text, 1))
+    [family] = text_string_to_metric_families(store.render().decode())
+    assert family.samples[0].labels == {"ifalias": 'uplink "ISP"\nA', "x": "1"}
+
+
+def test_families_group_fragments_and_owners_drop_cleanly() -> None:
+    store = MetricStore()
+    up = store.family("netwatch_up", "gauge", "Up.")
+    errors = store.family("netwatch_poll_errors_total", "counter", "Errors.")
+    for owner in ("a", "b"):
+        store.set(up, owner, sample(up.name, f'device="{owner}"', 1))
+        store.set(errors, owner, sample(errors.name, f'device="{owner}",reason="timeout"', 3))
+    assert store.family("netwatch_up", "gauge", "Up.") is up
+    with pytest.raises(ValueError):
+        store.family("netwatch_up", "counter", "Up.")
+    text = store.render().decode()
+    assert text.count("# TYPE netwatch_up gauge") == 1
+    assert store.series_count() == 4
+    store.drop_owner("a")
+    families = {f.name: f for f in text_string_to_metric_families(store.render().decode())}
+    assert [s.labels["device"] for s in families["netwatch_up"].samples] == ["b"]
+    assert families["netwatch_poll_errors"].type == "counter"
+
+
+def test_render_while_the_loop_updates() -> None:
+    store = MetricStore()
+    fam = store.family("netwatch_up", "gauge", "Up.")
+    stop = threading.Event()
+
+    def churn() -> None:
+        i = 0
+        while not stop.is_set() and i < 200_000:
+            store.set(fam, i % 5000, sample(fam.name, f'd="{i % 5000}"', i))
+            if i % 7 == 0:
+                store.drop_owner((i * 13) % 5000)
+            i += 1
+
+    writer = threading.Thread(target=churn)
+    writer.start()
+    try:
+        for _ in range(20):
+            list(text_string_to_metric_families(store.render().decode()))
+    finally:
+        stop.set()
+        writer.join()
