@@ -1,0 +1,205 @@
+"""deploy/install.sh into a temporary root, then systemd's own checks of the installed unit.
+
+The temporary root stands for the server: a copy of the parts of Debian the unit relies on
+(systemd's units, python3, kill), then netwatch installed by the script from a wheel
+directory built from this checkout (dependencies from the package index or pip's cache).
+Nothing is written outside the temporary directories and nothing is started.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, require
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = ROOT / "deploy" / "install.sh"
+UNIT = "netwatch.service"
+MAX_EXPOSURE = 2.0
+
+
+def sh(*args: str | Path, check: bool = True, stdin: str | None = None,
+       timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    # cwd outside the checkout, so `python -m netwatch` cannot pick up the source tree
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, input=stdin,
+                          timeout=timeout, cwd="/", env={**os.environ, "PYTHONPATH": ""})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels of this checkout and its dependencies, as an admin would carry to a server."""
+    out = tmp_path_factory.mktemp("wheels")
+    sh(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+       "--wheel-dir", out, ROOT)
+    assert any(p.name.startswith("netwatch-") for p in out.iterdir())
+    return out
+
+
+def base_system(root: Path) -> None:
+    """What a Debian 12 server already has and the unit refers to (merged /usr)."""
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "lib" / "systemd").mkdir(parents=True)
+    (root / "bin").symlink_to("usr/bin")
+    (root / "lib").symlink_to("usr/lib")
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    python = Path(os.path.realpath("/usr/bin/python3"))
+    shutil.copy2(python, root / "usr/bin" / python.name)
+    (root / "usr/bin/python3").symlink_to(python.name)
+    shutil.copy2(shutil.which("kill") or "/usr/bin/kill", root / "usr/bin/kill")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
+    require(None if shutil.which("systemd-analyze") else "systemd-analyze missing (apt systemd)")
+    root = tmp_path_factory.mktemp("server")
+    base_system(root)
+    sh("sh", SCRIPT, "--root", root, "--wheels", wheels, "install")
+    return root
+
+
+def analyze(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return sh("systemd-analyze", *args, check=False, timeout=60)
+
+
+def exposure(root: Path, unit: str) -> float:
+    proc = analyze("security", "--offline=true", f"--root={root}", unit)
+    assert proc.returncode == 0, proc.stderr
+    match = re.search(rf"Overall exposure level for {re.escape(unit)}: (\d+\.\d+)", proc.stdout)
+    assert match, proc.stdout[-2000:]
+    return float(match.group(1))
+
+
+def test_layout(server: Path) -> None:
+    opt, etc = server / "opt/netwatch", server / "etc/netwatch"
+    assert (server / "etc/systemd/system" / UNIT).read_text() == \
+        (ROOT / "deploy/systemd" / UNIT).read_text()
+    assert stat.S_IMODE((etc / "credentials").stat().st_mode) == 0o700
+    assert stat.S_IMODE((etc / "netwatch.yml").stat().st_mode) == 0o644
+    assert os.readlink(server / "usr/local/bin/netwatch") == "/opt/netwatch/venv/bin/netwatch"
+    # scripts point at the path the server will use, not the temporary one
+    assert (opt / "venv/bin/netwatch").read_text().splitlines()[0] == "#!/opt/netwatch/venv/bin/python"
+    assert str(server) not in (opt / "venv/bin/activate").read_text()
+
+
+def test_installed_program_checks_the_starter_config(server: Path) -> None:
+    python = server / "opt/netwatch/venv/bin/python"
+    where = sh(python, "-c", "import netwatch; print(netwatch.__file__)").stdout
+    assert where.startswith(str(server / "opt/netwatch/venv/lib")), where
+    out = sh(python, "-m", "netwatch", "check-config", server / "etc/netwatch/netwatch.yml").stdout
+    assert "OK" in out and re.search(r"canaries:\s+1", out)
+
+
+def test_systemd_verify_passes(server: Path) -> None:
+    proc = analyze("verify", f"--root={server}", UNIT)
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+
+
+def test_systemd_verify_catches_a_broken_install(server: Path, tmp_path: Path) -> None:
+    # the same check fails when the program the unit starts is missing: it is a real check
+    venv = server / "opt/netwatch/venv"
+    moved = tmp_path / "venv"
+    venv.rename(moved)
+    try:
+        proc = analyze("verify", f"--root={server}", UNIT)
+    finally:
+        moved.rename(venv)
+    assert proc.returncode != 0 and "/opt/netwatch/venv/bin/python" in proc.stderr
+
+
+def test_security_exposure_is_low(server: Path) -> None:
+    score = exposure(server, UNIT)
+    print(f"systemd-analyze security --offline=true: {UNIT} exposure {score}")
+    assert score <= MAX_EXPOSURE
+    proc = analyze("security", "--offline=true", f"--root={server}",
+                   f"--threshold={int(MAX_EXPOSURE * 10)}", UNIT)
+    assert proc.returncode == 0
+
+
+def test_security_check_tells_a_bare_unit_apart(server: Path) -> None:
+    bare = server / "etc/systemd/system/bare.service"
+    bare.write_text("[Service]\nExecStart=/opt/netwatch/venv/bin/python -m netwatch run x\n")
+    try:
+        assert exposure(server, "bare.service") > 5.0
+    finally:
+        bare.unlink()
+
+
+def test_credentials_become_load_credential_lines(server: Path) -> None:
+    sh("sh", SCRIPT, "--root", server, "add-credential", "v3-auth", stdin="s3cret-auth-pass\n")
+    creds = server / "etc/netwatch/credentials"
+    assert stat.S_IMODE((creds / "v3-auth").stat().st_mode) == 0o600
+    (creds / "bad name").write_text("x")
+    try:
+        sh("sh", SCRIPT, "--root", server, "credentials")
+    finally:
+        (creds / "bad name").unlink()
+    dropin = (server / "etc/systemd/system/netwatch.service.d/credentials.conf").read_text()
+    lines = [ln for ln in dropin.splitlines() if ln.startswith("LoadCredential=")]
+    assert lines == ["LoadCredential=v3-auth:/etc/netwatch/credentials/v3-auth"]
+    assert "s3cret" not in dropin
+    proc = analyze("verify", f"--root={server}", UNIT)
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+    # the config reads it the way the service will: {credential: NAME} from the directory
+    config = server / "etc/netwatch/netwatch.yml"
+    original = config.read_text()
+    config.write_text(original + (
+        "auths:\n  city-v3: {version: 3, username: noc, security_level: authNoPriv,\n"
+        "            auth_protocol: SHA256, auth_password: {credential: v3-auth}}\n"))
+    try:
+        python = server / "opt/netwatch/venv/bin/python"
+        proc = subprocess.run([str(python), "-m", "netwatch", "check-config", str(config)],
+                              capture_output=True, text=True, cwd="/", timeout=60,
+                              env={**os.environ, "CREDENTIALS_DIRECTORY": str(creds)})
+        assert proc.returncode == 0, proc.stderr
+        assert "city-v3" in proc.stdout and "s3cret" not in proc.stdout + proc.stderr
+    finally:
+        config.write_text(original)
+
+
+def test_upgrade_keeps_config_and_refuses_a_config_it_rejects(server: Path, wheels: Path) -> None:
+    config = server / "etc/netwatch/netwatch.yml"
+    original = config.read_text()
+    config.write_text(original + "\n# local edit\n")
+    sh("sh", SCRIPT, "--root", server, "--wheels", wheels, "upgrade")
+    assert config.read_text().endswith("# local edit\n")
+    assert (server / "opt/netwatch/venv.previous/bin/python").exists()
+    venv_id = (server / "opt/netwatch/venv").stat().st_ino
+
+    config.write_text(original + "\nbogus_key: 1\n")
+    try:
+        proc = sh("sh", SCRIPT, "--root", server, "--wheels", wheels, "upgrade", check=False)
+    finally:
+        config.write_text(original)
+    assert proc.returncode != 0
+    assert "bogus_key" in proc.stderr and "nothing was changed" in proc.stderr
+    assert (server / "opt/netwatch/venv").stat().st_ino == venv_id
+    assert not (server / "opt/netwatch/venv.new").exists()
+
+    sh("sh", SCRIPT, "--root", server, "rollback")
+    assert (server / "opt/netwatch/venv").stat().st_ino != venv_id
+    assert (server / "opt/netwatch/venv.previous").stat().st_ino == venv_id
+
+
+def test_uninstall_keeps_config_unless_purged(tmp_path: Path, wheels: Path) -> None:
+    root = tmp_path / "server"
+    root.mkdir()
+    sh("sh", SCRIPT, "--root", root, "--wheels", wheels, "install")
+    sh("sh", SCRIPT, "--root", root, "uninstall")
+    assert not (root / "opt/netwatch").exists()
+    assert not (root / "etc/systemd/system" / UNIT).exists()
+    assert not (root / "usr/local/bin/netwatch").is_symlink()
+    assert (root / "etc/netwatch/netwatch.yml").exists()
+    sh("sh", SCRIPT, "--root", root, "uninstall", "--purge")
+    assert not (root / "etc/netwatch").exists()
