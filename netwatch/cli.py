@@ -25,6 +25,7 @@ from netwatch.errors import ConfigError
 # modules with `add_parser(subparsers)`; each adds one subcommand with `func` set
 COMMAND_MODULES = [
     "netwatch.probecmd",
+    "netwatch.importcsv",
 ]
 
 

@@ -36,6 +36,16 @@ class _PriorityPrefixRenderer:
         return f"<{priority}>{self._json(logger, name, event)}"
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is now (tests and daemons may swap it after configure)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "info", json: bool | None = None) -> None:
     """Set up structlog (and route stdlib logging, e.g. aiohttp's, through it)."""
     if json is None:
@@ -60,10 +70,10 @@ def configure(level: str = "info", json: bool | None = None) -> None:
     structlog.configure(
         processors=shared + render,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared, processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render]))

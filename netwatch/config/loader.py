@@ -50,7 +50,8 @@ class SourceMap:
         return ConfigIssue(file, mark.line if mark else 0, real, message)
 
 
-def _message(error: dict[str, Any], model: type[BaseModel], loc: PathKey) -> str:
+def describe_error(error: dict[str, Any], model: type[BaseModel], loc: PathKey) -> str:
+    """A pydantic error as an operator-facing message (used for YAML and CSV input)."""
     kind, text = error["type"], error["msg"]
     if kind == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
@@ -116,7 +117,7 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> PathKey:
+def clean_loc(loc: tuple[Any, ...]) -> PathKey:
     # pydantic adds pseudo-locations for validator functions; keep only real keys and indexes
     return tuple(p for p in loc if isinstance(p, int) or not str(p).startswith("function-"))
 
@@ -130,11 +131,11 @@ def validate_document(
     except ValidationError as exc:
         issues = []
         for error in exc.errors(include_url=False):
-            loc = _clean_loc(error["loc"])
+            loc = clean_loc(error["loc"])
             mark = loaded.mark_for(loc)
             issues.append(
                 ConfigIssue(mark.file if mark else "?", mark.line if mark else 0, loc,
-                            _message(dict(error), model, loc))
+                            describe_error(dict(error), model, loc))
             )
         return None, issues
 
