@@ -1,0 +1,190 @@
+"""The lab's plan: the Bandar Lampung inventory mapped onto this machine, and its trouble.
+
+Pure data, no side effects. Healthy devices get loopback addresses (127.<100+kec>.<kel>.<dev>);
+devices in trouble live in a *zone*: a network namespace the lab creates (addresses from
+198.18.0.0/15 are assigned when it starts). Each device is served by an SNMP agent built from
+one of the real recordings: routers from RouterOS, access points from UniFi/airOS, POP
+switches from Cisco/SwOS, the city core (canary) from Linux.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Literal
+
+TroubleKind = Literal["down", "ap_down", "lossy", "slow", "flapping", "rebooting", "saturated",
+                      "dark_kecamatan", "dark_upstream"]
+
+ROUTER_RECORDINGS = ("routeros_rb750gr3", "routeros_rb433gl", "routeros", "routeros_wifi")
+AP_RECORDINGS = ("unifi_nanohd", "airos_airos8", "airos-af")
+UPSTREAM_RECORDINGS = ("ios", "routeros_crs317", "swos")
+CORE_RECORDING = "linux_ntc"
+ISPS = ("isp-a", "isp-b", "isp-c")
+
+
+@dataclass(frozen=True)
+class LabDevice:
+    owner: str  # site or upstream id
+    name: str
+    role: str
+    recording: str
+    loopback: str  # address when healthy
+    parent: str | None = None
+    uplink: str | None = None
+    capacity: str | None = None
+    zone: str | None = None  # namespace name when in trouble
+
+
+@dataclass(frozen=True)
+class LabSite:
+    id: str
+    name: str
+    kecamatan: str
+    kode_kecamatan: str
+    lat: float
+    lon: float
+    isp: str
+    upstream: str
+    devices: tuple[LabDevice, ...]
+
+
+@dataclass(frozen=True)
+class LabUpstream:
+    id: str
+    name: str
+    kecamatan: str
+    device: LabDevice
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """Scripted trouble on some sites. Parameters: `loss` (ratio, lossy), `delay` (seconds,
+    slow), `period` (seconds, flapping and rebooting), `rate` (bytes/s pushed, saturated)."""
+
+    kind: TroubleKind
+    sites: tuple[str, ...]
+    loss: float = 0.0
+    delay: float = 0.0
+    period: float = 0.0
+    upstream: str | None = None
+    zone: str = ""  # the namespace playing it (set by with_trouble)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Polling and hysteresis of the lab config (shorter than production, so trouble shows
+    within a minute)."""
+
+    icmp_interval: float = 5.0
+    icmp_count: int = 5
+    icmp_spacing: float = 0.2
+    icmp_timeout: float = 1.0
+    snmp_interval: float = 30.0
+    down_after: int = 3
+    up_after: int = 2
+
+
+@dataclass(frozen=True)
+class LabPlan:
+    sites: tuple[LabSite, ...]
+    upstreams: tuple[LabUpstream, ...]
+    core: LabDevice
+    troubles: tuple[Trouble, ...] = ()
+    timing: Timing = field(default_factory=Timing)
+
+    def devices(self) -> list[LabDevice]:
+        return [self.core, *(u.device for u in self.upstreams),
+                *(d for s in self.sites for d in s.devices)]
+
+    def site(self, site_id: str) -> LabSite:
+        return next(s for s in self.sites if s.id == site_id)
+
+    def zones(self) -> list[str]:
+        return sorted({d.zone for d in self.devices() if d.zone})
+
+
+def _rows() -> list[dict[str, str]]:
+    text = resources.files("netwatch.lab").joinpath("data/bandarlampung_kelurahan.csv").read_text(
+        encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _slug(name: str) -> str:
+    return "-".join(name.lower().split())
+
+
+def city(kecamatan: list[str] | None = None, sites_per_kecamatan: int | None = None) -> LabPlan:
+    """The healthy city: every kelurahan (or a subset, for tests) on loopback."""
+    by_kec: dict[str, list[dict[str, str]]] = {}
+    for row in _rows():
+        if kecamatan is None or row["kode_kecamatan"] in kecamatan or row["kecamatan"] in kecamatan:
+            by_kec.setdefault(row["kode_kecamatan"], []).append(row)
+    sites, upstreams = [], []
+    for k_index, (code, rows) in enumerate(sorted(by_kec.items())):
+        kec_no = int(code.split(".")[2])
+        name = rows[0]["kecamatan"]
+        up_id = f"pop-{_slug(name)}"
+        recording = UPSTREAM_RECORDINGS[k_index % len(UPSTREAM_RECORDINGS)]
+        upstreams.append(LabUpstream(up_id, f"POP {name}", name, LabDevice(
+            up_id, "sw", "upstream", recording, f"127.{100 + kec_no}.0.1")))
+        for s_index, row in enumerate(rows[:sites_per_kecamatan], start=1):
+            site_id = row["kode_kelurahan"]
+            base = f"127.{100 + kec_no}.{s_index}"
+            router = LabDevice(site_id, "rtr", "router",
+                               ROUTER_RECORDINGS[(k_index + s_index) % len(ROUTER_RECORDINGS)],
+                               f"{base}.1", uplink="ether1", capacity="20Mbit")
+            ap = LabDevice(site_id, "ap1", "ap",
+                           AP_RECORDINGS[(k_index + s_index) % len(AP_RECORDINGS)],
+                           f"{base}.2", parent="rtr")
+            sites.append(LabSite(site_id, row["kelurahan"], name, code, float(row["lat"]),
+                                 float(row["lon"]), ISPS[kec_no % len(ISPS)], up_id, (router, ap)))
+    core = LabDevice("", "core", "server", CORE_RECORDING, "127.100.0.1")
+    return LabPlan(tuple(sites), tuple(upstreams), core)
+
+
+def with_trouble(plan: LabPlan, troubles: list[Trouble]) -> LabPlan:
+    """Move every device touched by a trouble into its own zone (namespace)."""
+    zone_of: dict[tuple[str, str], str] = {}
+    placed = []
+    for index, trouble in enumerate(troubles):
+        zone = f"{trouble.kind.replace('_', '')[:8]}{index}"
+        placed.append(replace(trouble, zone=zone))
+        for site_id in trouble.sites:
+            for device in plan.site(site_id).devices:
+                if trouble.kind == "ap_down" and device.role != "ap":
+                    continue
+                zone_of[(site_id, device.name)] = zone
+        if trouble.upstream:
+            zone_of[(trouble.upstream, "sw")] = zone
+
+    def moved(device: LabDevice) -> LabDevice:
+        zone = zone_of.get((device.owner, device.name))
+        return replace(device, zone=zone) if zone else device
+
+    sites = tuple(replace(s, devices=tuple(moved(d) for d in s.devices)) for s in plan.sites)
+    upstreams = tuple(replace(u, device=moved(u.device)) for u in plan.upstreams)
+    return replace(plan, sites=sites, upstreams=upstreams, troubles=tuple(placed))
+
+
+def default_scenario(plan: LabPlan) -> LabPlan:
+    """The demo's trouble, on real kecamatan of the city (when they are in the plan)."""
+    first: dict[str, list[str]] = {}
+    for site in plan.sites:
+        first.setdefault(site.kode_kecamatan, []).append(site.id)
+    ups = {u.kecamatan: u.id for u in plan.upstreams}
+    pick = lambda code, n=1: tuple(first.get(code, [])[:n])  # noqa: E731
+    troubles = [
+        Trouble("dark_kecamatan", tuple(first.get("18.71.20", [])[:-1])),  # Bumi Waras
+        Trouble("dark_upstream", tuple(first.get("18.71.08", [])),
+                upstream=ups.get("Telukbetung Barat")),
+        Trouble("down", pick("18.71.03") + pick("18.71.12")),
+        Trouble("ap_down", pick("18.71.15")),
+        Trouble("lossy", pick("18.71.10"), loss=0.2),
+        Trouble("slow", pick("18.71.13"), delay=0.2),
+        Trouble("flapping", pick("18.71.14"), period=60.0),
+        Trouble("rebooting", pick("18.71.06"), period=180.0),
+        Trouble("saturated", pick("18.71.17")),
+    ]
+    return with_trouble(plan, [t for t in troubles if t.sites])

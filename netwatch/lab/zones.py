@@ -1,0 +1,107 @@
+"""Trouble zones: one network namespace per scripted trouble (root only).
+
+Each zone holds the addresses of its devices and plays one kind of trouble with the kernel's
+help: silence (kernel echo replies off), deterministic loss (an nftables `numgen` rule dropping
+every Nth echo request), delay (the lab's echo responder with kernel echo off), flapping
+(echo toggled on a timer), a reboot (echo blackout while the agent restarts), saturation (a
+token-bucket qdisc on the zone's uplink with traffic pushed through it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from netwatch.lab.plan import Trouble
+from netwatch.netns import Namespace, NamespaceError
+
+SILENT_KINDS = ("down", "ap_down", "dark_kecamatan", "dark_upstream")
+SATURATION_RATE = "20mbit"  # the lab routers' contracted uplink
+NFT_TABLE = "netwatchlab"
+
+
+def missing_tools(troubles: list[Trouble]) -> list[str]:
+    """What this machine lacks to play these troubles (empty: all can be played)."""
+    needs = {"ip"}
+    if any(t.kind == "lossy" for t in troubles):
+        needs.add("nft")
+    if any(t.kind == "saturated" for t in troubles):
+        needs.update({"tc", "snmpd"})
+    return sorted(tool for tool in needs if shutil.which(tool) is None
+                  and not shutil.which(tool, path="/usr/sbin:/sbin"))
+
+
+@dataclass
+class Zone:
+    trouble: Trouble
+    namespace: Namespace
+    echo_process: subprocess.Popen[bytes] | None = None
+    blast_process: subprocess.Popen[bytes] | None = None
+    echo_on: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.trouble.zone
+
+    @classmethod
+    def create(cls, trouble: Trouble, hosts: int) -> Zone:
+        namespace = Namespace.create(hosts=hosts, tag=trouble.zone[:4])
+        zone = cls(trouble, namespace)
+        try:
+            zone._play()
+        except BaseException:
+            namespace.delete()
+            raise
+        return zone
+
+    def _play(self) -> None:
+        kind = self.trouble.kind
+        if kind in SILENT_KINDS:
+            self.set_echo(False)
+        elif kind == "lossy":
+            self._drop_every(round(1 / self.trouble.loss))
+        elif kind == "slow":
+            self.namespace.set_echo(False)
+            self.echo_process = self.namespace.spawn(
+                [sys.executable, "-m", "netwatch.lab.echo", "--delay",
+                 f"{self.trouble.delay * 1000:g}ms"], stdout=subprocess.DEVNULL)
+        elif kind == "saturated":
+            self._saturate()
+
+    def set_echo(self, answer: bool) -> None:
+        self.namespace.set_echo(answer)
+        self.echo_on = answer
+
+    def _drop_every(self, n: int) -> None:
+        """Drop exactly one echo request in n: loss 1/n, deterministic (no randomness)."""
+        rules = (f"table inet {NFT_TABLE} {{\n"
+                 "  chain input {\n    type filter hook input priority 0; policy accept;\n"
+                 f"    icmp type echo-request numgen inc mod {n} == 0 drop\n"
+                 f"    icmpv6 type echo-request numgen inc mod {n} == 0 drop\n  }}\n}}\n")
+        self.namespace.run(["nft", "-f", "-"], input=rules)
+
+    def _saturate(self) -> None:
+        """A token bucket on the zone's side of the veth, filled by a UDP stream to the host."""
+        ns = self.namespace
+        ns.exec_ip("link", "set", ns.ns_if, "txqueuelen", "1000")
+        ns.run(["tc", "qdisc", "replace", "dev", ns.ns_if, "root", "tbf", "rate", SATURATION_RATE,
+                "burst", "32kbit", "latency", "50ms"])
+        self.blast_process = ns.spawn(
+            [sys.executable, "-m", "netwatch.lab.blast", "--target", ns.gateway,
+             "--rate", "3000000"], stdout=subprocess.DEVNULL)
+
+    def nft_rules(self) -> str:
+        return self.namespace.run(["nft", "list", "ruleset"], check=False).stdout
+
+    def delete(self) -> None:
+        for process in (self.echo_process, self.blast_process):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=3)
+        with contextlib.suppress(NamespaceError):
+            self.namespace.delete()  # takes nftables rules, qdiscs and processes with it
