@@ -23,6 +23,7 @@ class IcmpResult:
     rtts: tuple[float, ...]
     duplicates: int = 0  # repeated replies seen during the round
     unreachable: int = 0  # echoes answered with an ICMP error (destination unreachable, ...)
+    late: int = 0  # replies slower than the timeout that came in while the round still ran
 
     @property
     def ok(self) -> bool:
@@ -81,7 +82,7 @@ class IcmpSeries:
     """Counters and the RTT histogram of one target; renders its lines after each round."""
 
     __slots__ = ("_families", "_labels", "_bucket_prefixes", "buckets", "rtt_sum", "requests",
-                 "responses", "late", "duplicates", "last")
+                 "responses", "late", "duplicates", "last", "__weakref__")
 
     def __init__(self, families: IcmpFamilies, labels: str) -> None:
         self._families = families
@@ -102,14 +103,20 @@ class IcmpSeries:
         self.requests += result.sent
         self.responses += len(result.rtts)
         self.duplicates += result.duplicates
+        self.late += result.late
         for rtt in result.rtts:
             self.buckets[bisect.bisect_left(RTT_BUCKETS, rtt)] += 1
             self.rtt_sum += rtt
         self.last = result
 
     def count_late(self, n: int = 1) -> None:
-        """A reply arrived after its echo's timeout (called by the engine, any time)."""
+        """A reply arrived after its round ended (called by the engine, any time; replies
+        that are late while the round still runs come in `IcmpResult.late`)."""
         self.late += n
+
+    def count_duplicate(self, n: int = 1) -> None:
+        """A repeated reply arrived after its round ended (called by the engine)."""
+        self.duplicates += n
 
     def render(self) -> list[tuple[Family, str]]:
         f, labels = self._families, self._labels

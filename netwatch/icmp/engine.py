@@ -1,0 +1,341 @@
+"""The ICMP echo engine: one shared socket per address family, thousands of rounds at once.
+
+A *round* is one poll of one target: `count` echoes `spacing` apart, each answered within
+`timeout` or lost. Everything per echo is a few integer operations and one `loop.call_at`:
+
+- echoes are built from a template (netwatch.icmp.packet) with a per-engine random
+  identifier; a 16-bit sequence from one counter per engine keys the pending table, and the
+  counter's high bits (the *generation*) ride in the payload, so a reply to an echo whose
+  sequence number has since wrapped never matches the newer entry (payloads too short to
+  carry it fall back to "a reply cannot predate its request" and the source check);
+- one reader callback drains the socket on readability; receive times come from the kernel
+  (SO_TIMESTAMPNS), send times are taken right before each send, so a busy loop delays
+  neither; a reply is checked against the address its echo went to;
+- a reply slower than `timeout`, or arriving after its round ended, is *late*; a second reply
+  to an answered echo is a *duplicate*: both are counted (in the round while it runs, then
+  through the round's sink, the target's series) and never taken as answers;
+- ICMP errors quoting our echo (destination unreachable, time exceeded) end that echo and
+  make the round's reason `unreachable` when nothing answered.
+
+The round's single Future is the only per-round asyncio object besides the timer handles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import struct
+import time
+from typing import Protocol
+
+import structlog
+
+from netwatch.icmp import packet
+from netwatch.icmp.result import IcmpResult
+from netwatch.icmp.sockets import SCM_TIMESTAMPNS, IcmpSocket, Mode, open_icmp
+
+log = structlog.get_logger("netwatch.icmp")
+
+_STAMP = struct.Struct("qq")
+_ID_SEQ = struct.Struct("!HH")
+_GEN = struct.Struct("!I")
+_ANCILLARY = socket.CMSG_SPACE(_STAMP.size)
+_ERR_ANCILLARY = socket.CMSG_SPACE(512)
+_BUFFER = 65536 + 128
+_SEQ_SPACE = 0x10000
+_SO_EE_ORIGIN_ICMP = (2, 3)  # ICMP, ICMP6: errors a router or the target sent back
+
+WAITING, ANSWERED, FAILED = 0, 1, 2
+# send errors that mean "this destination cannot be reached" rather than "try later"
+_UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL,
+                       errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENETDOWN, errno.EHOSTDOWN}
+
+
+class RoundSink(Protocol):
+    """Where replies that arrive after a round ended are counted (the target's series)."""
+
+    def count_late(self, n: int = 1) -> None: ...
+
+    def count_duplicate(self, n: int = 1) -> None: ...
+
+
+class Round:
+    __slots__ = ("address", "count", "spacing", "timeout", "template", "sink", "future",
+                 "started", "sent", "open", "rtts", "late", "duplicates", "unreachable",
+                 "closed", "handle")
+
+    def __init__(self, address: str, count: int, spacing: float, timeout: float,
+                 template: packet.EchoTemplate, sink: RoundSink | None,
+                 future: asyncio.Future[IcmpResult], started: float) -> None:
+        self.address = address
+        self.count = count
+        self.spacing = spacing
+        self.timeout = timeout
+        self.template = template
+        self.sink = sink
+        self.future = future
+        self.started = started  # loop time of the first echo
+        self.sent = 0
+        self.open = 0  # echoes sent and neither answered nor failed
+        self.rtts: list[float] = []
+        self.late = 0
+        self.duplicates = 0
+        self.unreachable = 0
+        self.closed = False
+        self.handle: asyncio.TimerHandle | None = None
+
+
+class Echo:
+    __slots__ = ("round", "sent", "generation", "state")
+
+    def __init__(self, round: Round, generation: int | None) -> None:
+        self.round = round
+        self.sent = 0.0  # wall-clock time right before the send (kernel stamps are wall-clock)
+        self.generation = generation
+        self.state = WAITING
+
+
+class IcmpEngine:
+    """Echo rounds over one shared socket of one address family."""
+
+    def __init__(self, family: socket.AddressFamily, mode: Mode = "auto") -> None:
+        self.family = family
+        self.mode = mode
+        self.v6 = family == socket.AF_INET6
+        self._proto = packet.V6 if self.v6 else packet.V4
+        self._socket: IcmpSocket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: dict[int, Echo] = {}
+        self._counter = 0
+        self._templates: dict[int, packet.EchoTemplate] = {}
+        self.strays = 0  # replies with our identifier that matched nothing
+        self.send_errors = 0
+
+    # --- lifecycle ------------------------------------------------------------
+    @property
+    def ident(self) -> int:
+        assert self._socket is not None
+        return self._socket.ident
+
+    @property
+    def raw(self) -> bool:
+        return self._socket is not None and self._socket.raw
+
+    @property
+    def started(self) -> bool:
+        return self._socket is not None
+
+    def start(self) -> None:
+        """Open the socket (raises StartupError or FamilyUnavailable) and start reading."""
+        self._loop = asyncio.get_running_loop()
+        self._socket = open_icmp(self.family, self.mode)
+        self._counter = int.from_bytes(os.urandom(2), "big")
+        self._loop.add_reader(self._socket.sock.fileno(), self._on_readable)
+        log.debug("icmp_engine_started", family="ipv6" if self.v6 else "ipv4",
+                  raw=self._socket.raw, ident=self._socket.ident)
+
+    def close(self) -> None:
+        if self._socket is None:
+            return
+        assert self._loop is not None
+        self._loop.remove_reader(self._socket.sock.fileno())
+        self._socket.sock.close()
+        self._socket = None
+        for echo in list(self._pending.values()):
+            rnd = echo.round
+            if not rnd.closed:
+                self._finish(rnd)
+        self._pending.clear()
+
+    # --- rounds ---------------------------------------------------------------
+    def ping(self, address: str, count: int, spacing: float, timeout: float, size: int = 56,
+             sink: RoundSink | None = None) -> asyncio.Future[IcmpResult]:
+        """Start a round; the future resolves to its IcmpResult. `address` must be a
+        literal in the socket's own spelling (see `normalize`)."""
+        loop = self._loop
+        assert loop is not None and self._socket is not None, "engine not started"
+        template = self._templates.get(size)
+        if template is None:
+            template = self._templates[size] = packet.EchoTemplate(self._proto, self.ident, size)
+        rnd = Round(address, count, spacing, timeout, template, sink, loop.create_future(),
+                    loop.time())
+        self._send(rnd)
+        return rnd.future
+
+    def _send(self, rnd: Round) -> None:
+        if rnd.future.done():  # cancelled (the poll's deadline): stop sending
+            rnd.closed = True
+            return
+        seq, generation = self._next_seq()
+        template = rnd.template
+        echo = Echo(rnd, generation if template.carries_generation else None)
+        data = template.packet(seq, generation)
+        self._pending[seq] = echo
+        rnd.sent += 1
+        rnd.open += 1
+        assert self._socket is not None and self._loop is not None
+        echo.sent = time.time()
+        try:
+            self._socket.sock.sendto(data, (rnd.address, 0))
+        except OSError as exc:
+            self._send_failed(echo, exc)
+        loop = self._loop
+        if rnd.sent < rnd.count:
+            rnd.handle = loop.call_at(rnd.started + rnd.sent * rnd.spacing, self._send, rnd)
+        elif rnd.open == 0:
+            self._finish(rnd)
+        else:
+            rnd.handle = loop.call_at(loop.time() + rnd.timeout, self._expire, rnd)
+
+    def _send_failed(self, echo: Echo, exc: OSError) -> None:
+        self.send_errors += 1
+        if exc.errno in _UNREACHABLE_ERRNOS:
+            echo.state = FAILED
+            echo.round.open -= 1
+            echo.round.unreachable += 1
+        # else (buffer full, ...): the echo stays open and times out as a loss
+        log.debug("icmp_send_failed", address=echo.round.address, error=exc.strerror)
+
+    def _next_seq(self) -> tuple[int, int]:
+        """The next sequence number whose table entry may be replaced, and its generation."""
+        pending = self._pending
+        for _ in range(_SEQ_SPACE):
+            self._counter += 1
+            seq = self._counter & 0xFFFF
+            old = pending.get(seq)
+            # an echo still waiting inside a running round keeps its number
+            if old is None or old.state != WAITING or old.round.closed:
+                return seq, (self._counter >> 16) & 0xFFFFFFFF
+        raise RuntimeError("65536 echoes waiting for replies: cannot send more")
+
+    def _expire(self, rnd: Round) -> None:
+        """The last echo's timeout: take what the kernel already has, then end the round."""
+        self._on_readable()
+        if not rnd.closed:
+            self._finish(rnd)
+
+    def _finish(self, rnd: Round) -> None:
+        rnd.closed = True
+        if rnd.handle is not None:
+            rnd.handle.cancel()
+            rnd.handle = None
+        if not rnd.future.done():
+            rnd.future.set_result(IcmpResult(rnd.sent, tuple(rnd.rtts), rnd.duplicates,
+                                             rnd.unreachable, rnd.late))
+
+    # --- replies --------------------------------------------------------------
+    def _on_readable(self) -> None:
+        sock = self._socket
+        if sock is None:
+            return
+        recvmsg = sock.sock.recvmsg
+        pending = self._pending
+        ident = sock.ident
+        raw_v4 = sock.raw and not self.v6
+        reply_type = self._proto.reply
+        for _ in range(100_000):  # bounded: yield to the loop eventually even under a flood
+            try:
+                data, ancillary, _flags, source = recvmsg(_BUFFER, _ANCILLARY)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # a queued ICMP error surfaced on a ping socket
+                break
+            start = (data[0] & 0x0F) * 4 if raw_v4 else 0
+            if len(data) < start + 8:
+                continue
+            if data[start] != reply_type:
+                self._on_error_packet(data, source[0])
+                continue
+            reply_ident, seq = _ID_SEQ.unpack_from(data, start + 4)
+            echo = pending.get(seq)
+            if reply_ident != ident or echo is None:
+                continue
+            if echo.generation is not None and (
+                    len(data) < start + 12 or _GEN.unpack_from(data, start + 8)[0] != echo.generation):
+                self.strays += 1
+                continue
+            if source[0] != echo.round.address:
+                self.strays += 1
+                continue
+            if ancillary:
+                seconds, nanos = _STAMP.unpack_from(ancillary[0][2])
+                received = seconds + nanos * 1e-9
+            else:
+                received = time.time()
+            self._answer(echo, received)
+        if not sock.raw:
+            self._drain_error_queue(sock)
+
+    def _answer(self, echo: Echo, received: float) -> None:
+        rnd = echo.round
+        if echo.state != WAITING:
+            if echo.state == ANSWERED:
+                if rnd.closed:
+                    if rnd.sink is not None:
+                        rnd.sink.count_duplicate()
+                else:
+                    rnd.duplicates += 1
+            return
+        rtt = received - echo.sent
+        if rtt < 0:  # predates the request: a reply to an older echo with this number
+            self.strays += 1
+            return
+        echo.state = ANSWERED
+        if rnd.closed:
+            if rnd.sink is not None:
+                rnd.sink.count_late()
+            return
+        rnd.open -= 1
+        if rtt > rnd.timeout:
+            rnd.late += 1
+        else:
+            rnd.rtts.append(rtt)
+        if rnd.open == 0 and rnd.sent == rnd.count:
+            self._finish(rnd)
+
+    def _on_error_packet(self, data: bytes, source: str) -> None:
+        """An ICMP error on a raw socket: does it quote one of our echoes?"""
+        parsed = packet.parse_icmp(data, self._proto) if self.v6 else packet.parse_v4_raw(data)
+        if parsed is not None and parsed.kind == packet.ERROR:
+            self._fail(parsed, parsed.target)
+
+    def _fail(self, parsed: packet.Parsed, target: str) -> None:
+        echo = self._pending.get(parsed.seq)
+        if echo is None or parsed.ident != self.ident or echo.state != WAITING:
+            return
+        if echo.generation is not None and parsed.generation not in (None, echo.generation):
+            return
+        rnd = echo.round
+        if target != rnd.address or rnd.closed:
+            return
+        echo.state = FAILED
+        rnd.open -= 1
+        rnd.unreachable += 1
+        if rnd.open == 0 and rnd.sent == rnd.count:
+            self._finish(rnd)
+
+    def _drain_error_queue(self, sock: IcmpSocket) -> None:
+        """Ping sockets queue ICMP errors (IP_RECVERR): the quoted echo, its destination."""
+        for _ in range(10_000):
+            try:
+                data, ancillary, _flags, dest = sock.sock.recvmsg(
+                    _BUFFER, _ERR_ANCILLARY, socket.MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            origin = next((cm[2][4] for cm in ancillary if cm[1] in (11, 25) and len(cm[2]) > 4),
+                          None)
+            if origin not in _SO_EE_ORIGIN_ICMP or len(data) < 8 or data[0] != self._proto.request:
+                continue
+            ident, seq = _ID_SEQ.unpack_from(data, 4)
+            generation = _GEN.unpack_from(data, 8)[0] if len(data) >= 12 else None
+            self._fail(packet.Parsed(packet.ERROR, ident, seq, generation), normalize(dest[0]))
+
+
+def normalize(address: str) -> str:
+    """A literal as the kernel spells source addresses (what replies are matched against)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return socket.inet_ntop(family, socket.inet_pton(family, address))

@@ -1,0 +1,76 @@
+"""The ICMP prober: rounds of echoes per target over the shared engines (one per family).
+
+    prober = IcmpProber()            # raw sockets when permitted, else ping sockets
+    await prober.start()             # StartupError naming the fix when neither is allowed
+    result = await prober.poll(target)   # IcmpResult; never raises for loss or unreachable
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import weakref
+
+import structlog
+
+from netwatch.errors import Unreachable
+from netwatch.exposition import MetricStore
+from netwatch.icmp.engine import IcmpEngine
+from netwatch.icmp.resolve import REFRESH, Resolver
+from netwatch.icmp.result import IcmpFamilies, IcmpResult, IcmpSeries
+from netwatch.icmp.sockets import FamilyUnavailable, Mode
+from netwatch.inventory import IcmpPolicy, Probe, Target, TargetKey
+
+log = structlog.get_logger("netwatch.icmp")
+
+
+class IcmpProber:
+    probe: Probe = "icmp"
+
+    def __init__(self, mode: Mode = "auto", resolve_every: float = REFRESH) -> None:
+        self.engines = {family: IcmpEngine(family, mode)
+                        for family in (socket.AF_INET, socket.AF_INET6)}
+        self.resolver = Resolver(resolve_every)
+        # the series State holds for each target: replies after a round ended are counted
+        # there; weak, so a target removed by a reload takes its series along
+        self._series: weakref.WeakValueDictionary[TargetKey, IcmpSeries] = (
+            weakref.WeakValueDictionary())
+        self._families: weakref.WeakKeyDictionary[MetricStore, IcmpFamilies] = (
+            weakref.WeakKeyDictionary())
+
+    async def start(self) -> None:
+        self.engines[socket.AF_INET].start()  # StartupError propagates: no ICMP at all
+        try:
+            self.engines[socket.AF_INET6].start()
+        except FamilyUnavailable as exc:
+            log.warning("ipv6_unavailable", error=str(exc))
+        usable = tuple(f for f, e in self.engines.items() if e.started)
+        self.resolver.families = usable
+        v4 = self.engines[socket.AF_INET]
+        log.info("icmp_ready", socket="raw" if v4.raw else "datagram",
+                 ipv6=socket.AF_INET6 in usable)
+
+    async def close(self) -> None:
+        for engine in self.engines.values():
+            engine.close()
+
+    async def poll(self, target: Target) -> IcmpResult:
+        policy = target.policy
+        assert isinstance(policy, IcmpPolicy)
+        loop = asyncio.get_running_loop()
+        entry = self.resolver.cached(target.address, loop.time())
+        if entry is None:
+            entry = await self.resolver.resolve(target.address)
+        engine = self.engines[entry.family]
+        if not engine.started:
+            raise Unreachable(f"{entry.address}: no {entry.family.name} on this host")
+        return await engine.ping(entry.address, policy.count, policy.spacing, policy.timeout,
+                                 policy.size, self._series.get(target.key))
+
+    def series(self, target: Target, labels: str, store: MetricStore) -> IcmpSeries:
+        families = self._families.get(store)
+        if families is None:
+            families = self._families[store] = IcmpFamilies(store)
+        created = IcmpSeries(families, labels)
+        self._series[target.key] = created
+        return created
