@@ -142,9 +142,10 @@ def parse_icmp(data: bytes, family: Family, start: int = 0) -> Parsed | None:
 
 def parse_v4_raw(data: bytes) -> Parsed | None:
     """A packet from a raw IPv4 socket: IP header first."""
-    if len(data) < 20:
+    header = (data[0] & 0x0F) * 4 if data else 0
+    if header < 20 or len(data) < header:
         return None
-    return parse_icmp(data, V4, (data[0] & 0x0F) * 4)
+    return parse_icmp(data, V4, header)
 
 
 def _quoted(data: bytes, start: int, family: Family) -> Parsed | None:
