@@ -1,0 +1,80 @@
+"""Object identifiers and the plain values the SNMP code works with.
+
+The client turns pysnmp's pyasn1 objects into these at the edge, so everything behind it
+(walks, profile decoding, tests with recorded agents) handles plain Python:
+
+    Oid      tuple of ints, e.g. (1, 3, 6, 1, 2, 1, 1, 3, 0)
+    Value    int (every integer type), bytes (OCTET STRING, IpAddress, Opaque),
+             Oid (OBJECT IDENTIFIER), MISSING (noSuchObject/noSuchInstance/NULL)
+             or END_OF_MIB (endOfMibView)
+"""
+
+from __future__ import annotations
+
+from typing import Final, Union
+
+Oid = tuple[int, ...]
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+MISSING: Final = _Marker("MISSING")  # noSuchObject, noSuchInstance (and NULL)
+END_OF_MIB: Final = _Marker("END_OF_MIB")  # endOfMibView
+
+Value = Union[int, bytes, Oid, _Marker]
+VarBind = tuple[Oid, Value]
+
+
+def parse_oid(text: str | Oid) -> Oid:
+    """'1.3.6.1.2.1.1.3.0' (a leading dot is allowed) -> (1, 3, 6, 1, 2, 1, 1, 3, 0)."""
+    if isinstance(text, tuple):
+        return text
+    parts = text.strip().lstrip(".").split(".")
+    try:
+        oid = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"not a numeric OID: {text!r}") from None
+    if len(oid) < 2 or any(n < 0 for n in oid):
+        raise ValueError(f"not a numeric OID: {text!r}")
+    return oid
+
+
+def format_oid(oid: Oid) -> str:
+    return ".".join(map(str, oid))
+
+
+def in_subtree(oid: Oid, root: Oid) -> bool:
+    """True when oid lies strictly below root."""
+    return len(oid) > len(root) and oid[: len(root)] == root
+
+
+def is_present(value: Value) -> bool:
+    return value is not MISSING and value is not END_OF_MIB
+
+
+def as_text(value: Value, limit: int = 256) -> str:
+    """A value as label text: printable, trimmed, bounded in length."""
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+    elif isinstance(value, tuple):
+        text = format_oid(value)
+    elif isinstance(value, int):
+        text = str(value)
+    else:
+        return ""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text.strip()[:limit]
+
+
+def as_number(value: Value) -> int | None:
+    """An integer value, or None for anything else (text, OIDs, missing)."""
+    return value if isinstance(value, int) else None

@@ -1,0 +1,328 @@
+"""Device profiles: the YAML format (pydantic models), validation, and `extends` merging.
+
+A profile maps OIDs to the metric names of `netwatch.snmp.catalog`; docs/profiles.md is the
+reference for operators. This module only knows the shape; `decode` evaluates it and
+`poller` decides what to ask the device for.
+
+    profiles = load_directory(Path("netwatch/snmp/profiles"))   # {name: Profile}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from netwatch.errors import NetwatchError
+from netwatch.snmp.catalog import COMPUTED, METRICS
+from netwatch.snmp.oid import Oid, parse_oid
+
+OidField = Annotated[tuple[int, ...], BeforeValidator(parse_oid)]
+IdentityField = Literal["vendor", "model", "os_version"]
+Aggregate = Literal["first", "sum", "avg", "min", "max", "count"]
+
+
+class ProfileError(NetwatchError):
+    """A profile file is invalid; the message names the file and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+class Factor(_Strict):
+    """Multiply by a number read from another column of the same row (a cached lookup):
+    the column's value itself, `map[value]`, or 10 ** (pow10 x value)."""
+
+    oid: OidField
+    map: dict[int, float] | None = None
+    pow10: float | None = None
+
+
+class Source(_Strict):
+    """Where a value comes from and how it becomes the metric's unit:
+    value = (map(raw) + sum(add) - sum(subtract)) x scale x factors + offset, kept when
+    within `valid`. `add`/`subtract` OIDs are polled too (for tables: columns, same index)."""
+
+    oid: OidField
+    object: str = Field("", description="MIB object name, shown in HELP and docs")
+    scale: float = 1.0
+    offset: float = 0.0
+    map: dict[int, float] | None = None
+    map_default: float | None = None
+    add: list[OidField] = []
+    subtract: list[OidField] = []
+    scale_by: list[Factor] = []
+    valid: tuple[float, float] | None = None
+
+
+class LabelSource(_Strict):
+    """One way to get a label value; a label lists several, the first non-empty one wins."""
+
+    oid: OidField | None = None  # a column, read at the row's index (cached)
+    index: bool = False  # the row index, dotted
+    value: str | None = None  # a constant
+    ref: str | None = None  # "table.label": another table's label for the same index
+    map: dict[int | str, str] | None = None  # raw value -> text (unmapped: the raw text)
+    prefix: str = ""  # put before a non-empty value, e.g. "vap" + index
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> LabelSource:
+        given = [self.oid is not None, self.index, self.value is not None, self.ref is not None]
+        if sum(given) != 1:
+            raise ValueError("a label source needs exactly one of oid, index, value, ref")
+        if self.ref is not None and self.ref.count(".") != 1:
+            raise ValueError("ref must read TABLE.LABEL")
+        return self
+
+
+LabelSpecs = dict[str, Annotated[list[LabelSource], BeforeValidator(_as_list)]]
+
+
+class Filter(_Strict):
+    """Keep a row only when the column's value is one of `in` (ints, or text/OIDs)."""
+
+    oid: OidField
+    in_: list[int | str] = Field(alias="in", min_length=1)
+
+
+class MetricSpec(_Strict):
+    """A metric fed by the first source the device has (64-bit before 32-bit counters)."""
+
+    metric: str
+    sources: list[Source] = Field(min_length=1)
+    labels: LabelSpecs = {}
+    when: Annotated[list[Filter], BeforeValidator(_as_list)] = []
+    aggregate: Aggregate = "first"
+    fallback: bool = False  # evaluated after every other entry: only fills gaps
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """`{metric, oid, scale, ...}` is short for `{metric, sources: [{oid, scale, ...}]}`."""
+        if isinstance(data, dict) and "oid" in data:
+            own = {"metric", "labels", "when", "aggregate", "fallback"}
+            source = {k: v for k, v in data.items() if k not in own}
+            data = {k: v for k, v in data.items() if k in own} | {"sources": [source]}
+        return data
+
+
+class InfoSpec(_Strict):
+    metric: str
+    labels: LabelSpecs = {}
+
+
+class TableSpec(_Strict):
+    """Rows sharing an index. Label, filter and factor columns are read once and cached
+    (refreshed on reboot, ifTableLastChange, new rows or hourly); metric columns each poll."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    object: str = ""
+    labels: LabelSpecs = {}
+    info: InfoSpec | None = None
+    metrics: list[MetricSpec] = []
+    max_rows: int = Field(2000, ge=1, le=100_000)
+
+
+class IdentitySource(_Strict):
+    """`oid` (GET), `first` (GETNEXT: first row of a column) or a constant `value`;
+    `regex` picks group 1 (or the whole match) out of the text."""
+
+    oid: OidField | None = None
+    first: OidField | None = None
+    value: str | None = None
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> IdentitySource:
+        if sum(x is not None for x in (self.oid, self.first, self.value)) != 1:
+            raise ValueError("an identity source needs exactly one of oid, first, value")
+        if self.regex is not None:
+            re.compile(self.regex)
+        return self
+
+
+class DetectRule(_Strict):
+    """All given conditions must hold: sysObjectID at or below `sys_object_id`, sysDescr
+    matching the regex `sys_descr`, something below `subtree` (one GETNEXT)."""
+
+    sys_object_id: OidField | None = None
+    sys_descr: str | None = None
+    subtree: OidField | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DetectRule:
+        if self.sys_object_id is None and self.sys_descr is None and self.subtree is None:
+            raise ValueError("a detect rule needs sys_object_id, sys_descr or subtree")
+        if self.sys_descr is not None:
+            re.compile(self.sys_descr)
+        return self
+
+
+class ProfileSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    description: str
+    extends: str | None = None
+    priority: int = 0
+    detect: list[DetectRule] = []
+    identity: dict[IdentityField, Annotated[list[IdentitySource], BeforeValidator(_as_list)]] = {}
+    scalars: list[MetricSpec] = []
+    tables: list[TableSpec] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A profile with its parents merged in: own entries first (the first series wins)."""
+
+    name: str
+    description: str
+    priority: int
+    chain: tuple[str, ...]  # this profile, then its parents
+    detect: tuple[DetectRule, ...]  # its own rules only: children do not match as parents
+    identity: dict[str, tuple[IdentitySource, ...]]
+    scalars: tuple[MetricSpec, ...]
+    tables: tuple[TableSpec, ...]
+
+    def table(self, name: str) -> TableSpec | None:
+        return next((t for t in self.tables if t.name == name), None)
+
+    def oids_of(self, metric: str) -> list[tuple[str, Oid]]:
+        """(object name, OID) of every source feeding `metric`, for HELP texts."""
+        found = []
+        for spec in (*self.scalars, *(m for t in self.tables for m in t.metrics)):
+            if spec.metric == metric:
+                found.extend((s.object, s.oid) for s in spec.sources)
+        return found
+
+
+def _check_metric(spec: MetricSpec, inherited: set[str], where: str, table: bool) -> list[str]:
+    problems = []
+    definition = METRICS.get(spec.metric)
+    if definition is None or spec.metric in COMPUTED or spec.metric.endswith("_info"):
+        return [f"{where}: {spec.metric!r} is not a metric a profile can map "
+                "(see netwatch/snmp/catalog.py)"]
+    labels = inherited | set(spec.labels)
+    if labels != definition.labels:
+        problems.append(f"{where}: {spec.metric} takes labels {sorted(definition.labels)}, "
+                        f"this gives {sorted(labels)}")
+    for source in spec.sources:
+        if (source.scale_by or spec.when or spec.aggregate != "first") and not table:
+            problems.append(f"{where}: scale_by, when and aggregate are for tables only")
+    return problems
+
+
+def _check_spec(spec: ProfileSpec) -> list[str]:
+    problems: list[str] = []
+    for i, scalar in enumerate(spec.scalars):
+        where = f"scalars[{i}]"
+        problems += _check_metric(scalar, set(), where, table=False)
+        for name, sources in scalar.labels.items():
+            if any(s.value is None for s in sources):
+                problems.append(f"{where}.labels.{name}: scalars take constant (value) labels")
+    names = [t.name for t in spec.tables]
+    for table in spec.tables:
+        if names.count(table.name) > 1:
+            problems.append(f"tables: duplicate name {table.name!r}")
+        for i, metric in enumerate(table.metrics):
+            problems += _check_metric(metric, set(table.labels), f"{table.name}.metrics[{i}]",
+                                      table=True)
+        if table.info is not None:
+            definition = METRICS.get(table.info.metric)
+            labels = set(table.labels) | set(table.info.labels)
+            if definition is None or not table.info.metric.endswith("_info"):
+                problems.append(f"{table.name}.info: {table.info.metric!r} is not an _info metric")
+            elif labels != definition.labels:
+                problems.append(f"{table.name}.info: {table.info.metric} takes labels "
+                                f"{sorted(definition.labels)}, this gives {sorted(labels)}")
+    return problems
+
+
+def _merge(spec: ProfileSpec, parent: Profile | None) -> Profile:
+    if parent is None:
+        return Profile(spec.name, spec.description, spec.priority, (spec.name,),
+                       tuple(spec.detect), {k: tuple(v) for k, v in spec.identity.items()},
+                       tuple(spec.scalars), tuple(spec.tables))
+    identity = {k: tuple(spec.identity.get(k, ())) + parent.identity.get(k, ())
+                for k in {*spec.identity, *parent.identity}}
+    own_tables = {t.name for t in spec.tables}
+    tables = tuple(spec.tables) + tuple(t for t in parent.tables if t.name not in own_tables)
+    return Profile(spec.name, spec.description, spec.priority, (spec.name, *parent.chain),
+                   tuple(spec.detect), identity, tuple(spec.scalars) + parent.scalars, tables)
+
+
+def _check_refs(profile: Profile) -> list[str]:
+    problems = []
+    for table in profile.tables:
+        specs = [*table.labels.values(), *(s for m in table.metrics for s in m.labels.values())]
+        if table.info is not None:
+            specs += list(table.info.labels.values())
+        for ref in (s.ref for sources in specs for s in sources if s.ref):
+            other, _, label = ref.partition(".")
+            target = profile.table(other)
+            if target is None or label not in target.labels:
+                problems.append(f"{table.name}: ref {ref!r} names no table label of this profile")
+    return problems
+
+
+def parse_spec(text: str, origin: str) -> ProfileSpec:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{origin}: not valid YAML: {exc}") from None
+    try:
+        spec = ProfileSpec.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{origin}: {'.'.join(map(str, e['loc'])) or 'profile'}: {e['msg']}"
+                 for e in exc.errors()]
+        raise ProfileError("\n".join(lines)) from None
+    problems = _check_spec(spec)
+    if problems:
+        raise ProfileError("\n".join(f"{origin}: {p}" for p in problems))
+    return spec
+
+
+def build_profiles(specs: dict[str, tuple[ProfileSpec, str]]) -> dict[str, Profile]:
+    """Resolve `extends` (parents first, cycles rejected); `specs` maps name -> (spec, origin)."""
+    done: dict[str, Profile] = {}
+
+    def resolve(name: str, seen: tuple[str, ...]) -> Profile:
+        if name in done:
+            return done[name]
+        spec, origin = specs[name]
+        parent = None
+        if spec.extends is not None:
+            if spec.extends not in specs:
+                raise ProfileError(f"{origin}: extends unknown profile {spec.extends!r}")
+            if spec.extends in seen:
+                raise ProfileError(f"{origin}: extends cycle {' -> '.join((*seen, spec.extends))}")
+            parent = resolve(spec.extends, (*seen, spec.extends))
+        profile = _merge(spec, parent)
+        problems = _check_refs(profile)
+        if problems:
+            raise ProfileError("\n".join(f"{origin}: {p}" for p in problems))
+        done[name] = profile
+        return profile
+
+    for name in specs:
+        resolve(name, (name,))
+    return done
+
+
+def load_directory(directory: Path, extra: Iterable[Path] = ()) -> dict[str, Profile]:
+    """Every `*.yml` of the directory (and the extra files); the file stem is the name."""
+    specs: dict[str, tuple[ProfileSpec, str]] = {}
+    for path in [*sorted(directory.glob("*.yml")), *extra]:
+        spec = parse_spec(path.read_text(encoding="utf-8"), str(path))
+        if spec.name != path.stem:
+            raise ProfileError(f"{path}: name {spec.name!r} differs from the file name")
+        specs[spec.name] = (spec, str(path))
+    return build_profiles(specs)
