@@ -310,7 +310,8 @@ class AgentSet:
         workdir = self._dir("snmpd")
         port = port or free_udp_port(addresses[0]) if namespace is None else (port or 16161)
         lines = ["agentAddress " + ",".join(f"udp:{a}:{port}" for a in addresses),
-                 f"rocommunity {community}", "rocommunity6 " + community]
+                 f"rocommunity {community}", "rocommunity6 " + community,
+                 "dontLogTCPWrappersConnects yes"]
         for user in users:
             line = f"createUser {user.name} {user.auth_protocol} {user.auth_password}"
             if user.priv_password:
@@ -319,7 +320,7 @@ class AgentSet:
         lines += ["[snmp] persistentDir " + str(workdir / "persist")]
         (workdir / "snmpd.conf").write_text("\n".join(lines) + "\n")
         argv = [shutil.which("snmpd") or "/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c",
-                str(workdir / "snmpd.conf"), "-m", "", "-M", "/nonexistent"]
+                str(workdir / "snmpd.conf"), "-m", "", "-I", "-smux"]  # no SMUX port 199
         agent = Agent("snmpd", addresses[0], port, None, workdir, community, argv)
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist"),
                "SNMPCONFPATH": str(workdir)}

@@ -184,12 +184,12 @@ class EnginePool:
 def _value(value: Any) -> Value:
     if isinstance(value, univ.Integer):
         return int(value)
+    if isinstance(value, univ.Null):  # before OctetString: pyasn1's Null is one
+        return END_OF_MIB if isinstance(value, rfc1905.EndOfMibView) else MISSING
     if isinstance(value, univ.OctetString):
         return bytes(value.asOctets())
     if isinstance(value, univ.ObjectIdentifier):
         return value.asTuple()  # type: ignore[no-any-return]
-    if isinstance(value, rfc1905.EndOfMibView):
-        return END_OF_MIB
     return MISSING
 
 
