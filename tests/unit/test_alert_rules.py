@@ -1,0 +1,293 @@
+"""Prometheus rules: rendered from one source, valid for promtool 2.42, tested, documented.
+
+Runs `promtool check rules` and `promtool test rules tests/rules/*_test.yml`, and checks what
+promtool cannot: every alert has its annotations and a runbook heading, every alert has a
+not-yet and a firing case, every series a rule reads is in the metric contract and declared
+by the daemon, and every recorded series is documented.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from netwatch import alerting
+from tests.conftest import ROOT, require
+
+RULES = ROOT / "deploy" / "prometheus" / "rules"
+RULE_TESTS = ROOT / "tests" / "rules"
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+RECORDING_DOC = ROOT / "docs" / "recording-rules.md"
+
+# DESIGN.md's metric contract and the site-level series of netwatch/sites.py
+# (histograms with their series); `up` is Prometheus' own.
+CONTRACT = {
+    "netwatch_up", "netwatch_icmp_requests_total", "netwatch_icmp_responses_total",
+    "netwatch_icmp_late_responses_total", "netwatch_icmp_duplicate_responses_total",
+    "netwatch_icmp_round_rtt_seconds", "netwatch_icmp_round_loss_ratio",
+    "netwatch_icmp_rtt_seconds_bucket", "netwatch_icmp_rtt_seconds_sum",
+    "netwatch_icmp_rtt_seconds_count",
+    "netwatch_poll_duration_seconds", "netwatch_poll_errors_total", "netwatch_device_info",
+    "netwatch_device_boot_time_seconds", "netwatch_device_uptime_seconds",
+    "netwatch_device_cpu_utilization_ratio", "netwatch_device_memory_used_bytes",
+    "netwatch_device_memory_total_bytes", "netwatch_device_temperature_celsius",
+    "netwatch_device_voltage_volts", "netwatch_interface_info",
+    *(f"netwatch_interface_{d}_{what}_total" for d in ("receive", "transmit")
+      for what in ("bytes", "packets", "errors", "discards")),
+    "netwatch_interface_oper_up", "netwatch_interface_admin_up", "netwatch_interface_speed_bytes",
+    "netwatch_interface_uplink", "netwatch_interface_capacity_bytes", "netwatch_wireless_clients",
+    "netwatch_site_info", "netwatch_site_state", "netwatch_site_state_changes_total",
+    "netwatch_device_suppressed", "netwatch_state_changes_total", "netwatch_maintenance_active",
+    "netwatch_site_sla_target_ratio", "netwatch_canary_up", "netwatch_poller_isolated",
+    "netwatch_build_info", "netwatch_config_last_reload_successful",
+    "netwatch_config_last_reload_success_timestamp_seconds", "netwatch_targets",
+    "netwatch_poll_lateness_seconds_bucket", "netwatch_poll_lateness_seconds_sum",
+    "netwatch_poll_lateness_seconds_count", "netwatch_polls_skipped_total",
+    "netwatch_event_loop_lag_seconds",
+}
+PROMETHEUS_OWN = {"up"}
+SEVERITIES = {"critical", "warning", "info"}
+ALERT_NAME = re.compile(r"^Netwatch[A-Z][A-Za-z]+$")
+RECORD_NAME = re.compile(r"^(device|uplink|interface|site|kecamatan|isp|city):netwatch_[a-z_]+:[a-z0-9_]+$")
+QUERY_IN_TEMPLATE = re.compile(r"`([^`]*)`")
+
+
+def _rule_files() -> list[Path]:
+    return sorted(RULES.glob("*.yml"))
+
+
+def _rules(kind: str) -> list[dict[str, Any]]:
+    found = []
+    for path in _rule_files():
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            found += [r for r in group["rules"] if kind in r]
+    return found
+
+
+def _alerts() -> list[dict[str, Any]]:
+    return _rules("alert")
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes."""
+    anchors = set()
+    for line in markdown.splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return anchors
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    path = shutil.which("promtool")
+    require(None if path else "promtool missing (apt install prometheus)")
+    assert path is not None
+    return path
+
+
+# --- one source --------------------------------------------------------------------------
+
+def test_committed_rules_are_the_production_rendering() -> None:
+    assert alerting.stale_rules() == [], "run: python -m netwatch.alerting render"
+
+
+def test_test_profile_changes_timings_only() -> None:
+    production = alerting.render_rules("production")
+    test = alerting.render_rules("test")
+    assert production.keys() == test.keys()
+    for name in production:
+        prod_rules = _flatten(yaml.safe_load(production[name]))
+        test_rules = _flatten(yaml.safe_load(test[name]))
+        assert [r.get("alert") or r.get("record") for r in prod_rules] == \
+               [r.get("alert") or r.get("record") for r in test_rules]
+        for prod, short in zip(prod_rules, test_rules, strict=True):
+            assert prod["expr"] == short["expr"], "the test profile must not change expressions"
+            assert prod.get("labels") == short.get("labels")
+    site_down = _by_alert(test, "NetwatchSiteDown")
+    assert site_down["for"] == "15s"
+
+
+def test_overrides_reach_the_rules_and_unknown_names_fail() -> None:
+    rendered = alerting.render_rules("test", overrides={"site_down_for": "7s"})
+    assert _by_alert(rendered, "NetwatchSiteDown")["for"] == "7s"
+    with pytest.raises(alerting.RenderError, match="no_such_threshold"):
+        alerting.render_rules("test", overrides={"no_such_threshold": 1})
+    with pytest.raises(alerting.RenderError, match="no profile"):
+        alerting.render_rules("staging")
+
+
+def test_placeholders_must_be_defined_and_thresholds_used(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "thresholds.yml").write_text("rules: {a_for: 1m, unused: 3}\n")
+    (source / "x.yml").write_text("groups: [{name: g, rules: [{alert: A, expr: up, for: ${a_for}}]}]\n")
+    with pytest.raises(alerting.RenderError, match="unused"):
+        alerting.render_rules(source_dir=source)
+    (source / "thresholds.yml").write_text("rules: {a_for: 1m}\n")
+    assert "for: 1m" in alerting.render_rules(source_dir=source)["x.yml"]
+    (source / "x.yml").write_text("groups: [{name: g, rules: [{alert: A, expr: up, for: ${b_for}}]}]\n")
+    with pytest.raises(alerting.RenderError, match="b_for"):
+        alerting.render_rules(source_dir=source)
+
+
+def _flatten(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [rule for group in doc["groups"] for rule in group["rules"]]
+
+
+def _by_alert(rendered: dict[str, str], name: str) -> dict[str, Any]:
+    for text in rendered.values():
+        for rule in _flatten(yaml.safe_load(text)):
+            if rule.get("alert") == name:
+                return rule
+    raise AssertionError(f"no alert {name}")
+
+
+# --- promtool ----------------------------------------------------------------------------
+
+def test_promtool_check_rules(promtool: str) -> None:
+    result = _run(promtool, "check", "rules", *map(str, _rule_files()))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_check_rules_test_profile(promtool: str, tmp_path: Path) -> None:
+    written = alerting.write_rules(tmp_path, profile="test")
+    result = _run(promtool, "check", "rules", *map(str, written))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_unit_tests(promtool: str) -> None:
+    files = sorted(RULE_TESTS.glob("*_test.yml"))
+    assert files
+    result = _run(promtool, "test", "rules", *map(str, files))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_not_yet_and_a_firing_case() -> None:
+    quiet: set[str] = set()
+    firing: dict[str, list[dict[str, Any]]] = {}
+    for path in RULE_TESTS.glob("*_test.yml"):
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                if case.get("exp_alerts"):
+                    firing.setdefault(case["alertname"], []).extend(case["exp_alerts"])
+                else:
+                    quiet.add(case["alertname"])
+    names = {a["alert"] for a in _alerts()}
+    assert names - quiet == set(), "alerts without a case where they must not fire"
+    assert names - set(firing) == set(), "alerts without a case where they fire"
+    for name, expected in firing.items():
+        for alert in expected:
+            assert {"summary", "description", "runbook_url"} <= set(alert["exp_annotations"]), name
+            assert "severity" in alert["exp_labels"], name
+
+
+# --- annotations and runbooks -----------------------------------------------------------
+
+def test_alerts_are_named_and_labelled() -> None:
+    alerts = _alerts()
+    assert len(alerts) >= 18
+    names = [a["alert"] for a in alerts]
+    assert len(names) == len(set(names))
+    for alert in alerts:
+        assert ALERT_NAME.match(alert["alert"]), alert["alert"]
+        assert alert["labels"]["severity"] in SEVERITIES, alert["alert"]
+
+
+def test_every_alert_has_bilingual_annotations_and_a_runbook() -> None:
+    anchors = _anchors(RUNBOOKS.read_text())
+    for alert in _alerts():
+        ann = alert["annotations"]
+        name = alert["alert"]
+        assert ann.get("summary") and ann.get("description"), name
+        assert " / " in ann["summary"], f"{name}: summary needs 'Indonesian / English'"
+        assert len(ann["description"].splitlines()) >= 2, f"{name}: Indonesian line, English line"
+        url, _, anchor = ann["runbook_url"].partition("#")
+        assert url.endswith("/docs/runbooks.md"), name
+        assert anchor == name.lower(), name
+        assert anchor in anchors, f"{name}: no heading '## {name}' in docs/runbooks.md"
+
+
+def test_every_runbook_heading_has_an_alert() -> None:
+    names = {a["alert"] for a in _alerts()}
+    headings = {line[3:].strip() for line in RUNBOOKS.read_text().splitlines()
+                if line.startswith("## ")}
+    assert headings == names
+
+
+def test_annotations_are_safe_for_telegram_html() -> None:
+    """Telegram's HTML mode rejects a bare <, > or &; template actions are not sent."""
+    for alert in _alerts():
+        for key, text in alert["annotations"].items():
+            sent = re.sub(r"\{\{.*?\}\}", "", text)
+            assert not re.search(r"[<>&]", sent), f"{alert['alert']}.{key}: {sent!r}"
+
+
+# --- the contract ---------------------------------------------------------------------------
+
+def _series_read() -> dict[str, set[str]]:
+    """Per rule: the metric names its expression and its annotation queries read."""
+    read = {}
+    for index, rule in enumerate(_rules("expr")):
+        names = alerting.series_read(rule["expr"])
+        for text in rule.get("annotations", {}).values():
+            for query in QUERY_IN_TEMPLATE.findall(text):
+                names |= alerting.series_read(query)
+        read[f'{rule.get("alert") or rule["record"]} (rule {index})'] = names
+    return read
+
+
+def test_series_read_extracts_metric_names() -> None:
+    expr = ('sum by (site, le) (rate(netwatch_icmp_rtt_seconds_bucket{job="netwatch",'
+            'role=~"router|ap"}[5m])) and on (site) max(netwatch_up offset 5m) > bool 0'
+            ' unless absent(up{job="x"}) @ end()')
+    assert alerting.series_read(expr) == {"netwatch_icmp_rtt_seconds_bucket", "netwatch_up", "up"}
+
+
+def test_every_series_read_is_in_the_contract() -> None:
+    recorded = {r["record"] for r in _rules("record")}
+    for rule, names in _series_read().items():
+        unknown = names - CONTRACT - recorded - PROMETHEUS_OWN
+        assert not unknown, f"{rule} reads series outside the contract: {sorted(unknown)}"
+
+
+def test_every_netwatch_series_read_is_declared_by_the_daemon() -> None:
+    """A rename in the daemon must not leave a rule reading nothing."""
+    source = "\n".join(p.read_text(errors="replace")
+                       for p in (ROOT / "netwatch").rglob("*") if p.suffix in (".py", ".yml"))
+    read = set().union(*_series_read().values()) & CONTRACT
+    missing = set()
+    for name in read:
+        family = re.sub(r"_(bucket|sum|count)$", "", name) if "seconds_" in name else name
+        if f'"{family}"' not in source and f'"{family.removesuffix("_total")}"' not in source:
+            missing.add(name)
+    assert not missing, f"series the rules read that no netwatch module declares: {sorted(missing)}"
+
+
+def test_recording_rules_are_named_and_documented() -> None:
+    doc = RECORDING_DOC.read_text()
+    documented = set(re.findall(r"^\| `([a-z]+:[a-z0-9_]+:[a-z0-9_]+)`", doc, re.MULTILINE))
+    recorded = {r["record"] for r in _rules("record")}
+    for name in recorded:
+        assert RECORD_NAME.match(name), name
+    assert recorded - documented == set(), "recorded but not in docs/recording-rules.md"
+    assert documented - recorded == set(), "documented but not recorded"
+
+
+def test_rules_select_the_netwatch_job_and_hard_code_no_sites() -> None:
+    for rule in _rules("expr"):
+        expr = rule["expr"]
+        for selector in re.findall(r"\b(netwatch_[a-z_]+|up)\{([^}]*)\}", expr):
+            assert 'job="netwatch"' in selector[1], f"{rule.get('alert') or rule['record']}: {selector}"
+        assert not re.search(r"site=~?\"", expr), "no hard-coded sites in rules"
+        assert not re.search(r"kecamatan=~?\"", expr), "no hard-coded kecamatan in rules"
