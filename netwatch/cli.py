@@ -26,6 +26,7 @@ from netwatch.errors import ConfigError
 COMMAND_MODULES = [
     "netwatch.probecmd",
     "netwatch.importcsv",
+    "netwatch.lab.demo",
 ]
 
 

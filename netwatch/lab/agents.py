@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from netwatch.snmp.snmprec import Record, clean_hex, format_records, read_records, sorted_records
 
@@ -242,7 +243,7 @@ class AgentSet:
         self.junk_servers: list[JunkServer] = []
         self._count = 0
 
-    def __enter__(self) -> AgentSet:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -280,10 +281,13 @@ class AgentSet:
                              f"{agent.log()}")
         return agent
 
-    def snmpsim(self, data_dir: Path | str, address: str, port: int | None = None,
+    def snmpsim(self, data_dir: Path | str, address: str | Sequence[str], port: int | None = None,
                 community: str | None = None, v3: V3User | None = None,
                 namespace: object = None, ready: bool = True) -> Agent:
-        """snmpsim serving every recording of data_dir (community = file stem)."""
+        """snmpsim serving every recording of data_dir (community = file stem), on one address
+        or on several (the lab: every simulated device's own address, one process)."""
+        addresses = [address] if isinstance(address, str) else list(address)
+        address = addresses[0]
         workdir = self._dir("snmpsim")
         port = port or free_udp_port(address)
         stems = sorted(p.stem for p in Path(data_dir).glob("*.snmprec"))
@@ -295,8 +299,8 @@ class AgentSet:
                      f"--v3-auth-key={v3.auth_password}", f"--v3-auth-proto={v3.auth_protocol}"]
             if v3.priv_password:
                 argv += [f"--v3-priv-key={v3.priv_password}", f"--v3-priv-proto={v3.priv_protocol}"]
-        argv.append(f"--agent-udpv4-endpoint={address}:{port}" if ":" not in address
-                    else f"--agent-udpv6-endpoint=[{address}]:{port}")
+        argv += [f"--agent-udpv4-endpoint={a}:{port}" if ":" not in a
+                 else f"--agent-udpv6-endpoint=[{a}]:{port}" for a in addresses]
         agent = Agent("snmpsim", address, port, None, workdir,
                       community or (stems[0] if stems else "public"), argv)
         env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
@@ -309,8 +313,7 @@ class AgentSet:
         addresses = [address] if isinstance(address, str) else list(address)
         workdir = self._dir("snmpd")
         port = port or free_udp_port(addresses[0]) if namespace is None else (port or 16161)
-        lines = ["agentAddress " + ",".join(f"udp:{a}:{port}" for a in addresses),
-                 f"rocommunity {community}", "rocommunity6 " + community,
+        lines = [f"rocommunity {community}", "rocommunity6 " + community,
                  "dontLogTCPWrappersConnects yes"]
         for user in users:
             line = f"createUser {user.name} {user.auth_protocol} {user.auth_password}"
@@ -320,7 +323,10 @@ class AgentSet:
         lines += ["[snmp] persistentDir " + str(workdir / "persist")]
         (workdir / "snmpd.conf").write_text("\n".join(lines) + "\n")
         argv = [shutil.which("snmpd") or "/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c",
-                str(workdir / "snmpd.conf"), "-m", "", "-I", "-smux"]  # no SMUX port 199
+                str(workdir / "snmpd.conf"), "-m", "", "-I", "-smux",  # no SMUX port 199
+                # listening addresses as arguments: a config line would be cut at ~1 KB
+                ",".join(f"udp6:[{a}]:{port}" if ":" in a else f"udp:{a}:{port}"
+                         for a in addresses)]
         agent = Agent("snmpd", addresses[0], port, None, workdir, community, argv)
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist"),
                "SNMPCONFPATH": str(workdir)}

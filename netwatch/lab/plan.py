@@ -93,6 +93,7 @@ class LabPlan:
     core: LabDevice
     troubles: tuple[Trouble, ...] = ()
     timing: Timing = field(default_factory=Timing)
+    maintenance: tuple[str, ...] = ()  # sites in a maintenance window from the lab's start
 
     def devices(self) -> list[LabDevice]:
         return [self.core, *(u.device for u in self.upstreams),
@@ -187,4 +188,5 @@ def default_scenario(plan: LabPlan) -> LabPlan:
         Trouble("rebooting", pick("18.71.06"), period=180.0),
         Trouble("saturated", pick("18.71.17")),
     ]
-    return with_trouble(plan, [t for t in troubles if t.sites])
+    planned = with_trouble(plan, [t for t in troubles if t.sites])
+    return replace(planned, maintenance=pick("18.71.16"))  # Langkapura: fibre work

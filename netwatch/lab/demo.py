@@ -1,0 +1,109 @@
+"""`netwatch demo`: the whole product on this machine, no network and no hardware needed.
+
+Starts the lab (the Bandar Lampung city on loopback, trouble in namespaces when root), then
+the daemon polling it with the real ICMP and SNMP code, serving /metrics on loopback. Ctrl-C
+(or --duration) stops everything and checks that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the CLI imports this module for its parser only: keep start-up light
+    from netwatch.app import Daemon
+    from netwatch.lab.lab import Lab
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("demo", help="run the simulated Bandar Lampung city and poll it",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("--listen", default="127.0.0.1:9430", help="HOST:PORT of /metrics")
+    p.add_argument("--kecamatan", action="append", metavar="CODE_OR_NAME",
+                   help="only these kecamatan (repeatable; default: all 20)")
+    p.add_argument("--no-trouble", action="store_true", help="a healthy city, no scripted trouble")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--with-prometheus", action="store_true",
+                   help="also run Debian's Prometheus and Alertmanager on loopback with the "
+                        "shipped rules")
+    p.set_defaults(func=run)
+
+
+def _banner(lab: Lab, daemon: Daemon, extra: list[str]) -> str:
+    url = f"http://{daemon.listen}"
+    lines = [
+        "",
+        f"netwatch demo: {len(lab.plan.sites)} kelurahan of Kota Bandar Lampung on this machine",
+        f"  status page   {url}/",
+        f"  metrics       {url}/metrics",
+        *extra,
+        f"  config        {lab.config_path}",
+        "  trouble       " + ("; ".join(
+            f"{t.kind} ({len(t.sites)} site{'s' if len(t.sites) != 1 else ''})"
+            for t in lab.plan.troubles) or "none"),
+    ]
+    lines += [f"  not played    {s}" for s in lab.skipped]
+    lines += ["Stop with Ctrl-C: namespaces, agents and ports are removed.", ""]
+    return "\n".join(lines)
+
+
+async def _run(args: argparse.Namespace, lab: Lab) -> int:
+    from netwatch.app import Daemon
+    from netwatch.errors import StartupError
+    from netwatch.inventory import load_inventory
+
+    inventory = load_inventory(lab.config_path)
+    daemon = Daemon(lab.config_path, inventory)
+    try:
+        await daemon.start()
+    except StartupError as exc:
+        print(f"netwatch demo: {exc}", file=sys.stderr)
+        return 1
+    extra: list[str] = []
+    stack = None
+    if args.with_prometheus:
+        from netwatch.lab.stack import PromStack
+
+        stack = PromStack(daemon.listen)
+        try:
+            await asyncio.to_thread(stack.start)
+        except Exception:
+            await daemon.shutdown()
+            raise
+        extra = [f"  prometheus    {stack.prometheus_url}", f"  alertmanager  {stack.alertmanager_url}"]
+    print(_banner(lab, daemon, extra), file=sys.stderr, flush=True)
+    if args.duration:
+        asyncio.get_running_loop().call_later(args.duration, daemon.stop)
+    try:
+        await daemon.run_until_stopped()
+    finally:
+        if stack is not None:
+            stack.stop()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from netwatch.lab.lab import Lab
+    from netwatch.lab.plan import city, default_scenario
+
+    plan = city(kecamatan=args.kecamatan)
+    if not plan.sites:
+        print(f"netwatch demo: no kecamatan matches {args.kecamatan}", file=sys.stderr)
+        return 2
+    if not args.no_trouble:
+        plan = default_scenario(plan)
+    lab = Lab(plan, listen=args.listen)
+    try:
+        lab.start()
+        return asyncio.run(_run(args, lab))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        lab.stop()
+        left = lab.leftovers()
+        if left:
+            print("netwatch demo: left behind: " + ", ".join(left), file=sys.stderr)
+        else:
+            print("netwatch demo: stopped; nothing left behind", file=sys.stderr)

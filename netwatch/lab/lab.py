@@ -1,0 +1,318 @@
+"""The lab: a simulated city on this machine, for `netwatch demo`, the tests and benchmarks.
+
+    with Lab(default_scenario(city())) as lab:      # zones, agents, script, config written
+        lab.config_path                              # point a Daemon at it
+        lab.set_reachable("18.71.01.1003", False)    # tests: take a zone's site down now
+    # namespaces, nftables rules, qdiscs, processes: gone, also when the body raised
+
+Healthy devices answer ICMP on loopback and SNMP from one snmpsim process serving every
+device's own copy of a real recording (its own community, counters growing at its own rate).
+Devices in trouble live in zones (network namespaces, root only) with their own agents. A
+script thread plays the timed trouble (flapping, reboots). Without root, or without a tool,
+the lab says which trouble it cannot play and runs the rest on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+import zlib
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+import yaml
+
+from netwatch import netns
+from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, grow, prepare_recordings
+from netwatch.lab.plan import LabDevice, LabPlan, Trouble
+from netwatch.lab.zones import SILENT_KINDS, Zone, missing_tools
+from netwatch.snmp.snmprec import Record, read_records
+
+log = structlog.get_logger("netwatch.lab")
+
+SNMP_PORT = 1161  # unprivileged, on every simulated device's address
+LAB_NETNS_TAG = "lab"
+_UPTIME_OIDS = {(1, 3, 6, 1, 2, 1, 1, 3, 0), (1, 3, 6, 1, 2, 1, 25, 1, 1, 0),
+                (1, 3, 6, 1, 6, 3, 10, 2, 1, 3, 0)}
+
+
+def community(device: LabDevice) -> str:
+    """Each simulated device answers its own community (snmpsim picks data by community)."""
+    owner = device.owner.replace(".", "-") or "city"
+    return f"{owner}-{device.name}"
+
+
+def traffic_rate(device: LabDevice) -> int:
+    """A plausible, stable per-device traffic rate: 20 kB/s .. 1 MB/s."""
+    return 20_000 + zlib.crc32(community(device).encode()) % 980_000
+
+
+def rebooting_records(records: list[Record]) -> list[Record]:
+    """A device that boots when its agent starts: uptimes and counters count from zero."""
+    out = []
+    for oid, tag, value in records:
+        if tag.endswith(":numeric") and "initial=" in value:
+            value = ",".join("initial=0" if p.startswith("initial=") else p for p in value.split(","))
+        out.append((oid, tag, value))
+    return out
+
+
+class Lab:
+    def __init__(self, plan: LabPlan, workdir: Path | str | None = None,
+                 listen: str = "127.0.0.1:9430", use_namespaces: bool | None = None) -> None:
+        self.plan = plan
+        self.listen = listen
+        self._own_dir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="netwatch-lab-"))
+        self.use_namespaces = (netns.available() is None) if use_namespaces is None else use_namespaces
+        self.agents = AgentSet(self.workdir / "agents")
+        self.zones: dict[str, Zone] = {}
+        self.addresses: dict[tuple[str, str], str] = {}
+        self.device_agents: dict[tuple[str, str], Agent] = {}
+        self.skipped: list[str] = []  # trouble this machine cannot play, and why
+        self.config_path = self.workdir / "netwatch.yml"
+        self._stop = threading.Event()
+        self._script: threading.Thread | None = None
+        self.events: list[tuple[float, str]] = []  # (time, what the script did)
+        self._started_at = time.time()
+
+    # --- lifecycle ------------------------------------------------------------------
+    def __enter__(self) -> Lab:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        try:
+            self._decide_playable()
+            self._make_zones()
+            self._start_agents()
+            self.write_config()
+            if any(t.kind in ("flapping", "rebooting") for t in self.plan.troubles):
+                self._script = threading.Thread(target=self._run_script, name="lab-script",
+                                                daemon=True)
+                self._script.start()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("lab_started", sites=len(self.plan.sites), zones=len(self.zones),
+                 skipped=self.skipped)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._script is not None:
+            self._script.join(timeout=10)
+        self.agents.close()
+        for zone in self.zones.values():
+            zone.delete()
+        self.zones.clear()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def leftovers(self) -> list[str]:
+        """What the lab would have left behind (should be empty after stop)."""
+        left = [f"namespace {n}" for n in netns.existing(f"{netns.PREFIX}{os.getpid()}")]
+        left += [f"process {a.kind} pid {a.pid}" for a in self.agents.agents
+                 if a.process is not None and a.process.poll() is None]
+        return left
+
+    # --- set-up -----------------------------------------------------------------------
+    def _decide_playable(self) -> None:
+        troubles = list(self.plan.troubles)
+        reason = None if self.use_namespaces else (netns.available() or "namespaces disabled")
+        missing = missing_tools(troubles) if reason is None else []
+        playable = []
+        for trouble in troubles:
+            needs = {"lossy": {"nft"}, "saturated": {"tc", "snmpd"}}.get(trouble.kind, set())
+            lacking = sorted(needs & set(missing))
+            if reason is not None:
+                self.skipped.append(f"{trouble.kind} on {', '.join(trouble.sites)}: {reason}")
+            elif lacking:
+                self.skipped.append(f"{trouble.kind} on {', '.join(trouble.sites)}: "
+                                    f"needs {', '.join(lacking)}")
+            else:
+                playable.append(trouble.zone)
+        if len(playable) != len(troubles):  # unplayable trouble: those devices stay healthy
+            def keep(d: LabDevice) -> LabDevice:
+                return d if d.zone in playable else replace(d, zone=None)
+            self.plan = replace(
+                self.plan,
+                sites=tuple(replace(s, devices=tuple(keep(d) for d in s.devices))
+                            for s in self.plan.sites),
+                upstreams=tuple(replace(u, device=keep(u.device)) for u in self.plan.upstreams),
+                troubles=tuple(t for t in troubles if t.zone in playable))
+
+    def _make_zones(self) -> None:
+        for device in self.plan.devices():
+            if device.zone is None:
+                self.addresses[(device.owner, device.name)] = device.loopback
+        by_zone: dict[str, list[LabDevice]] = {}
+        for device in self.plan.devices():
+            if device.zone:
+                by_zone.setdefault(device.zone, []).append(device)
+        for trouble in self.plan.troubles:
+            devices = by_zone.get(trouble.zone, [])
+            zone = Zone.create(trouble, len(devices))
+            self.zones[trouble.zone] = zone
+            for device, address in zip(devices, zone.namespace.addresses):
+                self.addresses[(device.owner, device.name)] = address
+
+    def _records(self, device: LabDevice, rebooting: bool) -> list[Record]:
+        records = grow(read_records(RECORDINGS / f"{device.recording}.snmprec"),
+                       traffic_rate(device))
+        return rebooting_records(records) if rebooting else records
+
+    def _start_agents(self) -> None:
+        """One snmpsim for the loopback devices; per zone, agents inside the namespace."""
+        groups: dict[str, list[LabDevice]] = {}
+        for device in self.plan.devices():
+            groups.setdefault(device.zone or "", []).append(device)
+        for zone_name, devices in groups.items():
+            zone = self.zones.get(zone_name)
+            kind = zone.trouble.kind if zone else "healthy"
+            if kind in SILENT_KINDS:
+                continue  # a dead site's agent is dead too
+            if kind == "saturated":
+                assert zone is not None
+                devices = self._start_snmpd_router(zone, devices)
+            if kind == "rebooting":
+                assert zone is not None
+                for device in devices:
+                    self._start_sim(f"boot-{community(device)}", [device], zone, rebooting=True)
+                continue
+            if devices:
+                self._start_sim(zone_name or "loopback", devices, zone)
+
+    def _start_sim(self, name: str, devices: list[LabDevice], zone: Zone | None,
+                   rebooting: bool = False) -> Agent:
+        data = prepare_recordings([], self.workdir / "data" / name, extra={
+            community(d): self._records(d, rebooting) for d in devices})
+        addresses = [self.addresses[(d.owner, d.name)] for d in devices]
+        agent = self.agents.snmpsim(data, addresses, SNMP_PORT, community(devices[0]),
+                                    namespace=zone.namespace if zone else None)
+        for device in devices:
+            self.device_agents[(device.owner, device.name)] = agent
+        return agent
+
+    def _start_snmpd_router(self, zone: Zone, devices: list[LabDevice]) -> list[LabDevice]:
+        """The saturated site's router: Debian snmpd on the namespace's real interfaces."""
+        router = next(d for d in devices if d.role == "router")
+        address = self.addresses[(router.owner, router.name)]
+        self.device_agents[(router.owner, router.name)] = self.agents.snmpd(
+            address, SNMP_PORT, community=community(router), namespace=zone.namespace)
+        return [d for d in devices if d is not router]
+
+    # --- the daemon's config -------------------------------------------------------------
+    def device_config(self, device: LabDevice) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": device.name, "role": device.role,
+                                 "address": self.addresses[(device.owner, device.name)]}
+        if device.parent:
+            entry["parent"] = device.parent
+        if device.uplink:
+            zone = self.zones.get(device.zone or "")
+            ifname = zone.namespace.ns_if if zone and zone.trouble.kind == "saturated" else \
+                device.uplink
+            entry["uplink"] = {"ifname": ifname, "capacity": device.capacity} if device.capacity \
+                else {"ifname": ifname}
+        entry["snmp"] = {"auth": community(device)}
+        return entry
+
+    def config(self) -> dict[str, Any]:
+        t = self.plan.timing
+        devices = self.plan.devices()
+        return {
+            "listen": self.listen,
+            "timezone": "Asia/Jakarta",
+            "defaults": {
+                "icmp": {"interval": t.icmp_interval, "count": t.icmp_count,
+                         "spacing": t.icmp_spacing, "timeout": t.icmp_timeout},
+                "snmp": {"interval": t.snmp_interval, "timeout": 1.0, "retries": 1,
+                         "port": SNMP_PORT, "profile": "auto"},
+                "state": {"down_after": t.down_after, "up_after": t.up_after},
+            },
+            "auths": {community(d): {"version": "2c", "community": community(d)}
+                      for d in devices},
+            "canaries": [{"name": "core", "address": self.addresses[("", "core")]}],
+            "upstreams": [{"id": u.id, "name": u.name, "kecamatan": u.kecamatan,
+                           "devices": [self.device_config(u.device)]}
+                          for u in self.plan.upstreams],
+            "sites": [self._site_config(s) for s in self.plan.sites],
+        }
+
+    def _site_config(self, site: Any) -> dict[str, Any]:
+        entry = {"id": site.id, "name": site.name, "kecamatan": site.kecamatan,
+                 "location": {"lat": round(site.lat, 6), "lon": round(site.lon, 6)},
+                 "isp": site.isp, "upstream": site.upstream, "sla_target": 0.99,
+                 "devices": [self.device_config(d) for d in site.devices]}
+        if site.id in self.plan.maintenance:
+            entry["maintenance"] = [{"start": self.started.isoformat(), "duration": "2h",
+                                     "reason": "lab: scheduled work"}]
+        return entry
+
+    @property
+    def started(self) -> datetime:
+        return datetime.fromtimestamp(self._started_at, UTC).replace(microsecond=0)
+
+    def write_config(self) -> Path:
+        self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        return self.config_path
+
+    # --- control ---------------------------------------------------------------------------
+    def zone_of(self, site_id: str) -> Zone:
+        for zone in self.zones.values():
+            if site_id in zone.trouble.sites:
+                return zone
+        raise KeyError(f"site {site_id} is not in a trouble zone")
+
+    def set_reachable(self, site_id: str, reachable: bool) -> None:
+        """Switch a zone's kernel echo (tests: a site goes down or comes back now)."""
+        self.zone_of(site_id).set_echo(reachable)
+        self.events.append((time.time(), f"{site_id} {'reachable' if reachable else 'silent'}"))
+
+    # --- the script ----------------------------------------------------------------------
+    def _run_script(self) -> None:
+        """Flapping zones toggle every half period; rebooting devices restart every period."""
+        next_at: dict[str, float] = {}
+        now = time.monotonic()
+        for zone in self.zones.values():
+            if zone.trouble.kind == "flapping":
+                next_at[zone.name] = now + zone.trouble.period / 2
+            elif zone.trouble.kind == "rebooting":
+                next_at[zone.name] = now + zone.trouble.period
+        while not self._stop.wait(0.5):
+            now = time.monotonic()
+            for name, when in list(next_at.items()):
+                if now < when:
+                    continue
+                zone = self.zones[name]
+                if zone.trouble.kind == "flapping":
+                    zone.set_echo(not zone.echo_on)
+                    next_at[name] = now + zone.trouble.period / 2
+                    self.events.append((time.time(), f"{name} echo {'on' if zone.echo_on else 'off'}"))
+                else:
+                    self._reboot(zone)
+                    next_at[name] = time.monotonic() + zone.trouble.period
+
+    def _reboot(self, zone: Zone) -> None:
+        """A short outage: echo off, agents restarted (counters and uptime from zero)."""
+        zone.set_echo(False)
+        for site_id in zone.trouble.sites:
+            for device in self.plan.site(site_id).devices:
+                agent = self.device_agents.get((device.owner, device.name))
+                if agent is None:
+                    continue
+                agent.stop()
+                self.agents.agents.remove(agent)
+                self._start_sim(f"boot-{community(device)}-{int(time.time())}", [device], zone,
+                                rebooting=True)
+        if not self._stop.wait(2.0):
+            zone.set_echo(True)
+        self.events.append((time.time(), f"{zone.name} rebooted"))
