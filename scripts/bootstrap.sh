@@ -39,7 +39,7 @@ python=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-extra=""
+extra="[lab]"
 [ "$mode" = test ] && extra="[test]"
 stamp=".venv/.installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
