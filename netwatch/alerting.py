@@ -222,12 +222,15 @@ def _main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     render = sub.add_parser("render", help="write the rendered rule files")
     render.add_argument("--profile", default=PRODUCTION)
-    render.add_argument("--out", type=Path, default=RULES_DIR)
+    render.add_argument("--out", type=Path, default=None,
+                        help="directory (default: deploy/prometheus/rules, production only)")
     sub.add_parser("check", help="exit 1 when the committed rule files are stale")
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
-            for path in write_rules(args.out, args.profile):
+            if args.out is None and args.profile != PRODUCTION:
+                parser.error("--out is required for a profile other than production")
+            for path in write_rules(args.out or RULES_DIR, args.profile):
                 print(path)
             return 0
         stale = stale_rules()

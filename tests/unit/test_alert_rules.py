@@ -291,3 +291,11 @@ def test_rules_select_the_netwatch_job_and_hard_code_no_sites() -> None:
             assert 'job="netwatch"' in selector[1], f"{rule.get('alert') or rule['record']}: {selector}"
         assert not re.search(r"site=~?\"", expr), "no hard-coded sites in rules"
         assert not re.search(r"kecamatan=~?\"", expr), "no hard-coded kecamatan in rules"
+
+
+def test_command_line_check_and_render(tmp_path: Path) -> None:
+    assert alerting._main(["check"]) == 0
+    with pytest.raises(SystemExit):
+        alerting._main(["render", "--profile", "test"])  # would overwrite the committed files
+    assert alerting._main(["render", "--profile", "test", "--out", str(tmp_path)]) == 0
+    assert "for: 15s" in (tmp_path / "netwatch-alerts.yml").read_text()
