@@ -299,3 +299,11 @@ def test_command_line_check_and_render(tmp_path: Path) -> None:
         alerting._main(["render", "--profile", "test"])  # would overwrite the committed files
     assert alerting._main(["render", "--profile", "test", "--out", str(tmp_path)]) == 0
     assert "for: 15s" in (tmp_path / "netwatch-alerts.yml").read_text()
+
+
+def test_alerting_doc_lists_every_alert_with_its_severity_and_for() -> None:
+    rows = re.findall(r"^\| (Netwatch\w+) \| (\w+) \| .* \| ([\w—]+) \|$",
+                      (ROOT / "docs" / "alerting.md").read_text(), re.MULTILINE)
+    documented = {name: (severity, duration) for name, severity, duration in rows}
+    alerts = {a["alert"]: (a["labels"]["severity"], a.get("for", "—")) for a in _alerts()}
+    assert documented == alerts
