@@ -77,7 +77,6 @@ class Daemon:
             self._background.append(asyncio.create_task(self._watchdog(period)))
         log.info("started", listen=self.listen, config=str(self.config_path),
                  **{f"{p}_targets": self.inventory.count(p) for p in PROBES})
-        sdnotify.ready(f"polling {len(self.inventory.targets)} targets")
 
     async def _serve(self) -> None:
         host, _, port = self.listen.rpartition(":")
@@ -97,6 +96,9 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        # READY=1 only now: a stop or reload systemd sends from here on is handled (before the
+        # handlers, SIGHUP's default action would kill the daemon)
+        sdnotify.ready(f"polling {len(self.inventory.targets)} targets")
         try:
             await self._stop.wait()
         finally:

@@ -8,17 +8,24 @@ import socket
 import time
 
 
-def notify(*fields: str) -> bool:
-    """Send `FIELD=value` lines to $NOTIFY_SOCKET; False when not under systemd."""
+SEND_WAIT = 0.5  # seconds a state change may wait for room in systemd's queue
+
+
+def notify(*fields: str, wait: float = SEND_WAIT) -> bool:
+    """Send `FIELD=value` lines to $NOTIFY_SOCKET; False when not under systemd or not sent.
+
+    The call runs on the event loop, so it never blocks for long: a datagram socket blocks
+    when the receiver's queue (net.unix.max_dgram_qlen, 10 by default) is full."""
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False
     if address[0] == "@":  # abstract namespace socket
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        sock.settimeout(wait)
         try:
             sock.sendto("\n".join(fields).encode(), address)
-        except OSError:
+        except OSError:  # timeouts included
             return False
     return True
 
@@ -37,7 +44,8 @@ def stopping() -> bool:
 
 
 def watchdog() -> bool:
-    return notify("WATCHDOG=1")
+    # a ping that finds systemd's queue full is dropped: the next one follows in period/2
+    return notify("WATCHDOG=1", wait=0.0)
 
 
 def watchdog_period() -> float | None:
