@@ -14,7 +14,6 @@ the lab says which trouble it cannot play and runs the rest on loopback.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
@@ -81,6 +80,7 @@ class Lab:
         self._script: threading.Thread | None = None
         self.events: list[tuple[float, str]] = []  # (time, what the script did)
         self._started_at = time.time()
+        self._namespaces: list[str] = []  # every namespace this lab made (leftover check)
 
     # --- lifecycle ------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -119,7 +119,8 @@ class Lab:
 
     def leftovers(self) -> list[str]:
         """What the lab would have left behind (should be empty after stop)."""
-        left = [f"namespace {n}" for n in netns.existing(f"{netns.PREFIX}{os.getpid()}")]
+        existing = set(netns.existing()) if self._namespaces else set()
+        left = [f"namespace {n}" for n in self._namespaces if n in existing]
         left += [f"process {a.kind} pid {a.pid}" for a in self.agents.agents
                  if a.process is not None and a.process.poll() is None]
         return left
@@ -162,6 +163,7 @@ class Lab:
             devices = by_zone.get(trouble.zone, [])
             zone = Zone.create(trouble, len(devices))
             self.zones[trouble.zone] = zone
+            self._namespaces.append(zone.namespace.name)
             for device, address in zip(devices, zone.namespace.addresses):
                 self.addresses[(device.owner, device.name)] = address
 
@@ -234,7 +236,7 @@ class Lab:
             "defaults": {
                 "icmp": {"interval": t.icmp_interval, "count": t.icmp_count,
                          "spacing": t.icmp_spacing, "timeout": t.icmp_timeout},
-                "snmp": {"interval": t.snmp_interval, "timeout": 1.0, "retries": 1,
+                "snmp": {"interval": t.snmp_interval, "timeout": t.snmp_timeout, "retries": 1,
                          "port": SNMP_PORT, "profile": "auto"},
                 "state": {"down_after": t.down_after, "up_after": t.up_after},
             },

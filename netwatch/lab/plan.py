@@ -82,6 +82,7 @@ class Timing:
     icmp_spacing: float = 0.2
     icmp_timeout: float = 1.0
     snmp_interval: float = 30.0
+    snmp_timeout: float = 1.0  # per request; 1 retry must fit in 0.8 x interval
     down_after: int = 3
     up_after: int = 2
 
@@ -116,8 +117,11 @@ def _slug(name: str) -> str:
     return "-".join(name.lower().split())
 
 
-def city(kecamatan: list[str] | None = None, sites_per_kecamatan: int | None = None) -> LabPlan:
-    """The healthy city: every kelurahan (or a subset, for tests) on loopback."""
+def city(kecamatan: list[str] | None = None, sites_per_kecamatan: int | None = None,
+         base: int = 100) -> LabPlan:
+    """The healthy city: every kelurahan (or a subset, for tests) on loopback, at
+    127.<base + kecamatan number>.<kelurahan number>.<device> (labs with different bases
+    can run side by side)."""
     by_kec: dict[str, list[dict[str, str]]] = {}
     for row in _rows():
         if kecamatan is None or row["kode_kecamatan"] in kecamatan or row["kecamatan"] in kecamatan:
@@ -129,19 +133,19 @@ def city(kecamatan: list[str] | None = None, sites_per_kecamatan: int | None = N
         up_id = f"pop-{_slug(name)}"
         recording = UPSTREAM_RECORDINGS[k_index % len(UPSTREAM_RECORDINGS)]
         upstreams.append(LabUpstream(up_id, f"POP {name}", name, LabDevice(
-            up_id, "sw", "upstream", recording, f"127.{100 + kec_no}.0.1")))
+            up_id, "sw", "upstream", recording, f"127.{base + kec_no}.0.1")))
         for s_index, row in enumerate(rows[:sites_per_kecamatan], start=1):
             site_id = row["kode_kelurahan"]
-            base = f"127.{100 + kec_no}.{s_index}"
+            prefix = f"127.{base + kec_no}.{s_index}"
             router = LabDevice(site_id, "rtr", "router",
                                ROUTER_RECORDINGS[(k_index + s_index) % len(ROUTER_RECORDINGS)],
-                               f"{base}.1", uplink="ether1", capacity="20Mbit")
+                               f"{prefix}.1", uplink="ether1", capacity="20Mbit")
             ap = LabDevice(site_id, "ap1", "ap",
                            AP_RECORDINGS[(k_index + s_index) % len(AP_RECORDINGS)],
-                           f"{base}.2", parent="rtr")
+                           f"{prefix}.2", parent="rtr")
             sites.append(LabSite(site_id, row["kelurahan"], name, code, float(row["lat"]),
                                  float(row["lon"]), ISPS[kec_no % len(ISPS)], up_id, (router, ap)))
-    core = LabDevice("", "core", "server", CORE_RECORDING, "127.100.0.1")
+    core = LabDevice("", "core", "server", CORE_RECORDING, f"127.{base}.0.1")
     return LabPlan(tuple(sites), tuple(upstreams), core)
 
 

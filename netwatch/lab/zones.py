@@ -77,12 +77,16 @@ class Zone:
         self.echo_on = answer
 
     def _drop_every(self, n: int) -> None:
-        """Drop exactly one echo request in n: loss 1/n, deterministic (no randomness)."""
-        rules = (f"table inet {NFT_TABLE} {{\n"
-                 "  chain input {\n    type filter hook input priority 0; policy accept;\n"
-                 f"    icmp type echo-request numgen inc mod {n} == 0 drop\n"
-                 f"    icmpv6 type echo-request numgen inc mod {n} == 0 drop\n  }}\n}}\n")
-        self.namespace.run(["nft", "-f", "-"], input=rules)
+        """Drop exactly one echo request in n per device: loss 1/n, deterministic. A rule per
+        address, since each numgen rule keeps its own counter."""
+        lines = [f"table inet {NFT_TABLE} {{", "  chain input {",
+                 "    type filter hook input priority 0; policy accept;"]
+        for address in self.namespace.addresses:
+            lines.append(f"    ip daddr {address} icmp type echo-request numgen inc mod {n} 0 drop")
+        for address in self.namespace.addresses6:
+            lines.append(f"    ip6 daddr {address} icmpv6 type echo-request "
+                         f"numgen inc mod {n} 0 drop")
+        self.namespace.run(["nft", "-f", "-"], input="\n".join([*lines, "  }", "}", ""]))
 
     def _saturate(self) -> None:
         """A token bucket on the zone's side of the veth, filled by a UDP stream to the host."""

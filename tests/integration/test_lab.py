@@ -1,0 +1,207 @@
+"""The lab end to end: a few kecamatan with every kind of trouble, the real daemon polling
+them (ICMP and SNMP), and the verdicts it must reach. Root: trouble lives in namespaces."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+
+import pytest
+import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
+
+from netwatch import netns
+from netwatch.app import Daemon
+from netwatch.inventory import load_inventory
+from netwatch.lab.agents import snmpsim_available
+from netwatch.lab.lab import SNMP_PORT, Lab
+from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
+from tests.conftest import require
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+# Kedaton (7 sites, POP up), Sukarame (6), Tanjungkarang Barat (7), Panjang (8): 2 sites each
+KECAMATAN = ["18.71.01", "18.71.02", "18.71.03", "18.71.04"]
+FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0.3,
+              snmp_interval=2.0, snmp_timeout=0.5, down_after=2, up_after=1)
+
+
+def scenario() -> LabPlan:
+    plan = replace(city(KECAMATAN, sites_per_kecamatan=3), timing=FAST)
+    by_kec: dict[str, list[str]] = {}
+    for site in plan.sites:
+        by_kec.setdefault(site.kode_kecamatan, []).append(site.id)
+    kedaton, sukarame, tkb, panjang = (by_kec[k] for k in KECAMATAN)
+    return with_trouble(plan, [
+        Trouble("dark_kecamatan", tuple(kedaton[:2])),
+        Trouble("dark_upstream", tuple(sukarame), upstream="pop-sukarame"),
+        Trouble("lossy", (tkb[0],), loss=0.2),
+        Trouble("flapping", (tkb[1],), period=6.0),
+        Trouble("rebooting", (panjang[0],), period=8.0),
+        Trouble("saturated", (panjang[1],)),
+    ])
+
+
+def samples(body: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    out = {}
+    for family in text_string_to_metric_families(body):
+        for s in family.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def value(got: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
+          **labels: str) -> float | None:
+    want = set(labels.items())
+    found = [v for (n, ls), v in got.items() if n == name and want <= ls]
+    return found[0] if found else None
+
+
+async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not reached within {timeout} s: {what}"
+        await asyncio.sleep(0.25)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def running() -> AsyncIterator[tuple[Lab, Daemon]]:
+    require(netns.available())
+    require(snmpsim_available())
+    lab = Lab(scenario())
+    await asyncio.to_thread(lab.start)
+    daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
+    try:
+        await daemon.start()
+        yield lab, daemon
+    finally:
+        await daemon.shutdown()
+        await asyncio.to_thread(lab.stop)
+
+
+def site_state(daemon: Daemon, site: str) -> str | None:
+    return daemon.sites.groups[site].state
+
+
+async def test_lab_trouble_is_reported(running: tuple[Lab, Daemon]) -> None:
+    lab, daemon = running
+    assert lab.skipped == []
+    t = {tr.kind: tr for tr in lab.plan.troubles}
+    dark = t["dark_kecamatan"].sites
+    behind = t["dark_upstream"].sites
+    await until(lambda: all(site_state(daemon, s) == "down" for s in dark), 20,
+                "dark kecamatan sites down")
+    await until(lambda: all(site_state(daemon, s) == "unreachable" for s in behind), 20,
+                "sites behind the dark POP unreachable")
+    kedaton_rest = [s.id for s in lab.plan.sites if s.kode_kecamatan == "18.71.01"
+                    and s.id not in dark]
+    assert all(site_state(daemon, s) == "up" for s in kedaton_rest)  # POP Kedaton is fine
+    reboot_site, router = t["rebooting"].sites[0], "rtr"
+    labels = {"site": reboot_site, "device": router}
+    first_boot = None
+
+    def boot_time() -> float | None:
+        return value(samples(daemon.render_metrics().decode()),
+                     "netwatch_device_boot_time_seconds", **labels)
+
+    await until(lambda: boot_time() is not None, 20, "first boot time of the rebooting router")
+    first_boot = boot_time()
+    assert first_boot is not None
+    await until(lambda: (boot_time() or 0) > first_boot + 4, 30, "boot time moved by a reboot")
+    got = samples(daemon.render_metrics().decode())
+    for site in behind:
+        assert value(got, "netwatch_device_suppressed", site=site, device="rtr",
+                     reason="upstream_down") == 1
+    assert value(got, "netwatch_site_state", site=dark[0], state="down") == 1
+    assert value(got, "netwatch_site_state", site=behind[0], state="unreachable") == 1
+
+
+async def test_lossy_site_loss_equals_the_injected_loss(running: tuple[Lab, Daemon]) -> None:
+    lab, daemon = running
+    site = next(tr for tr in lab.plan.troubles if tr.kind == "lossy").sites[0]
+
+    def counts() -> tuple[float, float]:
+        got = samples(daemon.render_metrics().decode())
+        return (value(got, "netwatch_icmp_requests_total", site=site, device="rtr") or 0,
+                value(got, "netwatch_icmp_responses_total", site=site, device="rtr") or 0)
+
+    await until(lambda: counts()[0] >= 25, 20, "25 echoes to the lossy router")
+    requests, responses = counts()
+    lost = requests - responses
+    assert abs(lost - 0.2 * requests) <= 1, (requests, responses)  # within one echo
+    await until(lambda: site_state(daemon, site) == "degraded"
+                and daemon.sites.groups[site].cause == "rtr loss 20% > 5%", 15,
+                "lossy site degraded by its loss")
+
+
+async def test_flapping_site_changes_are_counted(running: tuple[Lab, Daemon]) -> None:
+    lab, daemon = running
+    site = next(tr for tr in lab.plan.troubles if tr.kind == "flapping").sites[0]
+
+    def changes() -> float:
+        got = samples(daemon.render_metrics().decode())
+        return value(got, "netwatch_state_changes_total", site=site, device="rtr",
+                     probe="icmp") or 0
+
+    await until(lambda: changes() >= 2, 30, "two state changes of the flapping router")
+    got = samples(daemon.render_metrics().decode())
+    assert (value(got, "netwatch_site_state_changes_total", site=site) or 0) >= 2
+
+
+async def test_saturated_uplink_runs_near_capacity(running: tuple[Lab, Daemon]) -> None:
+    lab, daemon = running
+    site = next(tr for tr in lab.plan.troubles if tr.kind == "saturated").sites[0]
+    zone = lab.zone_of(site)
+    ifname = zone.namespace.ns_if
+
+    def transmitted() -> float | None:
+        got = samples(daemon.render_metrics().decode())
+        return value(got, "netwatch_interface_transmit_bytes_total", site=site, device="rtr",
+                     ifname=ifname)
+
+    await until(lambda: transmitted() is not None, 20, "uplink counters of the saturated router")
+    # observe right after polls land (the value changes), 8 s or more apart: the rate
+    # between two polls then errs by at most our 0.25 s observation step
+    start = transmitted()
+    await until(lambda: transmitted() != start, 10, "a fresh poll of the uplink")
+    first, since = transmitted(), time.monotonic()
+    await until(lambda: time.monotonic() - since > 8 and transmitted() != first, 20,
+                "a poll of the uplink 8 s later")
+    later, until_t = transmitted(), time.monotonic()
+    assert first is not None and later is not None
+    rate = (later - first) / (until_t - since)
+    capacity = value(samples(daemon.render_metrics().decode()),
+                     "netwatch_interface_capacity_bytes", site=site, device="rtr")
+    assert capacity == 2.5e6
+    assert 0.6 * capacity < rate < 1.1 * capacity, rate
+
+
+def test_lab_goes_down_cleanly() -> None:
+    require(netns.available())
+    require(snmpsim_available())
+    plan = replace(city(["18.71.05"], sites_per_kecamatan=2, base=150), timing=FAST)
+    plan = with_trouble(plan, [Trouble("lossy", (plan.sites[0].id,), loss=0.5),
+                               Trouble("slow", (plan.sites[1].id,), delay=0.05)])
+    lab = Lab(plan)
+    lab.start()
+    zones = [z.namespace.name for z in lab.zones.values()]
+    pids = [a.pid for a in lab.agents.agents]
+    router = lab.addresses[(plan.sites[0].id, "rtr")]
+    try:
+        assert lab.leftovers()  # there is something to clean up
+        assert set(zones) <= set(netns.existing())
+    finally:
+        lab.stop()
+    assert lab.leftovers() == []
+    assert not set(zones) & set(netns.existing())
+    for pid in pids:
+        assert pid is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.150.0.1", SNMP_PORT))  # the agents' port is free again
+    assert router not in netns.ip("-o", "addr", "show").stdout
