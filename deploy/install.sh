@@ -7,6 +7,8 @@
 #   sudo sh deploy/install.sh add-credential NAME < secret   store a secret (root-only file)
 #   sudo sh deploy/install.sh credentials regenerate LoadCredential= lines from the files
 #   sudo sh deploy/install.sh uninstall [--purge]   --purge also removes /etc/netwatch
+#   sudo sh deploy/install.sh stack       Debian's Prometheus/Alertmanager: netwatch's rules,
+#                                         prometheus.yml, retention flag, alertmanager.yml
 #
 # Options (before the command):
 #   --root DIR     install below DIR instead of / (like DESTDIR; nothing is started)
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
         --wheels=*) wheels=${1#--wheels=}; shift ;;
         --python) python=${2:?--python needs a program}; shift 2 ;;
         --python=*) python=${1#--python=}; shift ;;
-        -h|--help) sed -n '2,21p' "$0" | cut -c3-; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | cut -c3-; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) break ;;
     esac
@@ -217,6 +219,66 @@ cmd_add_credential() {
     cmd_credentials
 }
 
+# install $1 as $2 unless the admin has a different $2: then leave it, write $2.netwatch-new
+install_config() {
+    if [ -f "$2" ] && ! cmp -s "$1" "$2"; then
+        install -m 0644 "$1" "$2.netwatch-new"
+        say "kept your ${2#"$root"}; netwatch's version is beside it: ${2#"$root"}.netwatch-new"
+    else
+        install -m 0644 "$1" "$2"
+    fi
+}
+
+# /etc/default/prometheus: Debian's unit runs `prometheus $ARGS`; 2.42 takes retention only
+# as a flag. Add ours to ARGS, keep every other flag the admin set.
+set_retention() {
+    file=$root/etc/default/prometheus
+    flag=$(sed -n 's/^ARGS="\(.*\)"/\1/p' "$src/deploy/prometheus/prometheus.default")
+    if [ ! -f "$file" ]; then
+        install -m 0644 "$src/deploy/prometheus/prometheus.default" "$file"
+    elif grep -q -- '--storage.tsdb.retention.time' "$file"; then
+        say "kept the retention already set in /etc/default/prometheus (netwatch needs >= 35d)"
+    elif grep -q '^ARGS=' "$file"; then
+        sed -i "s|^ARGS=\"|ARGS=\"$flag |; s|^ARGS=\"\(.*\) \"|ARGS=\"\1\"|" "$file"
+    else
+        echo "ARGS=\"$flag\"" >> "$file"
+    fi
+}
+
+cmd_stack() {
+    [ -n "$root" ] || [ "$(id -u)" -eq 0 ] || die "run as root (or use --root DIR)"
+    prom=$root/etc/prometheus
+    install -d -m 0755 "$prom" "$prom/rules" "$prom/templates" "$root/etc/default"
+    # the rules are generated files: replace ours, remove ours that are gone, keep the admin's
+    for f in "$prom/rules"/netwatch-*.yml; do
+        [ -f "$f" ] && [ ! -f "$src/deploy/prometheus/rules/$(basename "$f")" ] && rm -f "$f"
+    done
+    for f in "$src/deploy/prometheus/rules"/*.yml; do
+        install -m 0644 "$f" "$prom/rules/$(basename "$f")"
+    done
+    install_config "$src/deploy/prometheus/prometheus.yml" "$prom/prometheus.yml"
+    set_retention
+    if [ -f "$src/deploy/alertmanager/alertmanager.yml" ]; then
+        for f in "$src/deploy/alertmanager/templates"/*.tmpl; do
+            [ -f "$f" ] && install -m 0644 "$f" "$prom/templates/$(basename "$f")"
+        done
+        install_config "$src/deploy/alertmanager/alertmanager.yml" "$prom/alertmanager.yml"
+    fi
+    if command -v promtool >/dev/null; then
+        promtool check config "$prom/prometheus.yml" >/dev/null \
+            || die "promtool rejects ${prom#"$root"}/prometheus.yml (run it by hand to see why)"
+    fi
+    if command -v amtool >/dev/null && [ -f "$prom/alertmanager.yml" ]; then
+        amtool check-config "$prom/alertmanager.yml" >/dev/null \
+            || die "amtool rejects ${prom#"$root"}/alertmanager.yml"
+    fi
+    say "stack configs installed in ${prom#"$root"}/ (PLACEHOLDERs in alertmanager.yml: docs/deploy.md)"
+    if live_systemd; then
+        systemctl restart prometheus.service || true      # flags changed: restart, not reload
+        systemctl reload prometheus-alertmanager.service || true
+    fi
+}
+
 cmd_uninstall() {
     [ -n "$root" ] || [ "$(id -u)" -eq 0 ] || die "run as root (or use --root DIR)"
     if live_systemd; then systemctl disable --now netwatch.service 2>/dev/null || true; fi
@@ -239,5 +301,6 @@ case "$command" in
     credentials) cmd_credentials ;;
     add-credential) cmd_add_credential "${1:-}" ;;
     uninstall) cmd_uninstall ;;
-    *) die "usage: install.sh [--root DIR] [--wheels DIR] [--python PY] install|upgrade|rollback|add-credential NAME|credentials|uninstall [--purge]" ;;
+    stack) cmd_stack ;;
+    *) die "usage: install.sh [--root DIR] [--wheels DIR] [--python PY] install|upgrade|rollback|add-credential NAME|credentials|uninstall [--purge]|stack" ;;
 esac

@@ -203,3 +203,36 @@ def test_uninstall_keeps_config_unless_purged(tmp_path: Path, wheels: Path) -> N
     assert (root / "etc/netwatch/netwatch.yml").exists()
     sh("sh", SCRIPT, "--root", root, "uninstall", "--purge")
     assert not (root / "etc/netwatch").exists()
+
+
+def test_stack_configures_debians_prometheus(tmp_path: Path) -> None:
+    for tool in ("promtool", "amtool"):
+        require(None if shutil.which(tool) else f"{tool} missing (sh scripts/bootstrap.sh test)")
+    root = tmp_path / "server"
+    (root / "etc/default").mkdir(parents=True)
+    # Debian's own /etc/default/prometheus with a flag the admin set: kept, retention added
+    (root / "etc/default/prometheus").write_text('ARGS="--web.listen-address=127.0.0.1:9090"\n')
+    (root / "etc/prometheus/rules").mkdir(parents=True)
+    (root / "etc/prometheus/rules/netwatch-old.yml").write_text("groups: []\n")
+    (root / "etc/prometheus/rules/site-local.yml").write_text("groups: []\n")
+    sh("sh", SCRIPT, "--root", root, "stack")
+    prom = root / "etc/prometheus"
+    args = (root / "etc/default/prometheus").read_text()
+    assert re.search(r'^ARGS=".*--storage\.tsdb\.retention\.time=40d.*"$', args, re.M)
+    assert "--web.listen-address=127.0.0.1:9090" in args
+    shipped = sorted(p.name for p in (ROOT / "deploy/prometheus/rules").glob("*.yml"))
+    installed = sorted(p.name for p in (prom / "rules").glob("*.yml"))
+    assert installed == sorted([*shipped, "site-local.yml"]), "stale netwatch rules stay, or the admin's go"
+    proc = sh("promtool", "check", "config", prom / "prometheus.yml")
+    assert f"SUCCESS: {len(shipped) + 1} rule files found" in proc.stdout
+    if (ROOT / "deploy/alertmanager/alertmanager.yml").exists():
+        sh("amtool", "check-config", prom / "alertmanager.yml")
+
+    # the admin's edits survive a second run; netwatch's version lands beside them
+    edited = (prom / "prometheus.yml").read_text().replace("replica: prom-1", "replica: prom-2")
+    (prom / "prometheus.yml").write_text(edited)
+    sh("sh", SCRIPT, "--root", root, "stack")
+    assert (prom / "prometheus.yml").read_text() == edited
+    assert (prom / "prometheus.yml.netwatch-new").read_text() == \
+        (ROOT / "deploy/prometheus/prometheus.yml").read_text()
+    assert (root / "etc/default/prometheus").read_text() == args
