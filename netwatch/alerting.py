@@ -163,18 +163,21 @@ def _retime(route: dict[str, Any], timings: Mapping[str, str], root: bool = True
 def alertmanager_config(webhook_base: str, profile: str = "test",
                         path: Path = ALERTMANAGER_FILE,
                         thresholds_path: Path = THRESHOLDS_FILE) -> dict[str, Any]:
-    """The production Alertmanager config with the profile's group timings, quiet hours
-    removed (a test must not depend on the time of day), template paths made absolute, and
-    every receiver replaced by a webhook to `{webhook_base}/{receiver name}`, so a test can
-    tell which receiver a notification was routed to. Routes, grouping and inhibition stay."""
+    """The production Alertmanager config with the profile's group timings (production: its
+    own), quiet hours removed (a test must not depend on the time of day), template paths
+    made absolute, and every receiver replaced by a webhook to `{webhook_base}/{receiver}`,
+    so a test (or the demo) sees which receiver a notification was routed to and nothing
+    leaves the machine. Routes, grouping and inhibition stay."""
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    timings = {k: str(v) for k, v in
-               (_profile(_load(thresholds_path), profile, thresholds_path).get("alertmanager")
-                or {}).items()}
-    missing = sorted(set(AM_TIMINGS) - set(timings))
-    if missing:
-        raise RenderError(f"{thresholds_path}: profile {profile!r} lacks alertmanager {missing}")
-    _retime(config["route"], timings)
+    if profile != PRODUCTION:
+        timings = {k: str(v) for k, v in
+                   (_profile(_load(thresholds_path), profile, thresholds_path).get("alertmanager")
+                    or {}).items()}
+        missing = sorted(set(AM_TIMINGS) - set(timings))
+        if missing:
+            raise RenderError(f"{thresholds_path}: profile {profile!r} lacks alertmanager "
+                              f"{missing}")
+        _retime(config["route"], timings)
     base = webhook_base.rstrip("/")
     config["receivers"] = [
         {"name": r["name"],

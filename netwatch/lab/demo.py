@@ -64,15 +64,23 @@ async def _run(args: argparse.Namespace, lab: Lab) -> int:
     extra: list[str] = []
     stack = None
     if args.with_prometheus:
-        from netwatch.lab.stack import PromStack
+        from netwatch.lab.stack import PromStack, missing_binaries
 
-        stack = PromStack(daemon.listen)
+        reason = missing_binaries()
+        if reason:
+            print(f"netwatch demo: --with-prometheus {reason}", file=sys.stderr)
+            await daemon.shutdown()
+            return 1
+        stack = PromStack(lab.workdir / "stack", [daemon.listen], profile="production",
+                          scrape_interval="5s", on_notification=_print_notification)
+        (lab.workdir / "stack").mkdir(exist_ok=True)
         try:
-            await asyncio.to_thread(stack.start)
-        except Exception:
+            await stack.__aenter__()
+        except BaseException:
             await daemon.shutdown()
             raise
-        extra = [f"  prometheus    {stack.prometheus_url}", f"  alertmanager  {stack.alertmanager_url}"]
+        extra = [f"  prometheus    {stack.prometheus_url}  (alerts: {stack.prometheus_url}/alerts)",
+                 f"  alertmanager  {stack.alertmanager_url}  (notifications are printed here)"]
     print(_banner(lab, daemon, extra), file=sys.stderr, flush=True)
     if args.duration:
         asyncio.get_running_loop().call_later(args.duration, daemon.stop)
@@ -80,8 +88,17 @@ async def _run(args: argparse.Namespace, lab: Lab) -> int:
         await daemon.run_until_stopped()
     finally:
         if stack is not None:
-            stack.stop()
+            await stack.close()
     return 0
+
+
+def _print_notification(notification: Any) -> None:
+    """Alertmanager's notifications stay on this machine: show them on the terminal."""
+    for alert in notification.alerts():
+        labels, notes = alert["labels"], alert.get("annotations", {})
+        where = labels.get("site") or labels.get("kecamatan") or ""
+        print(f"[{notification.receiver}] {labels.get('alertname')} {where}: "
+              f"{notes.get('summary', '')}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from aiohttp import web
 from netwatch import alerting
 from netwatch.config.types import parse_duration
 from tests.conftest import require
-from tests.rules.pipeline import AlertPipeline, free_port, missing_binaries
+from netwatch.lab.stack import PromStack, free_port, missing_binaries
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ async def test_one_notification_per_incident(tmp_path: Path, exporter: str) -> N
     require(missing_binaries())
     timing = _test_timings()
     assert timing["area_outage_for"] < timing["site_down_for"]
-    async with AlertPipeline(tmp_path, [exporter]) as pipeline:
+    async with PromStack(tmp_path, [exporter]) as pipeline:
         started = time.monotonic()
         await pipeline.wait_for(
             lambda: pipeline.firing("noc-telegram", "NetwatchAreaOutage", kecamatan="Rajabasa")

@@ -1,13 +1,14 @@
-"""A real alert pipeline for tests: Debian's Prometheus and Alertmanager on loopback ports.
+"""A real Prometheus + Alertmanager on loopback ports (Debian's packages), for the tests and
+for `netwatch demo --with-prometheus`.
 
 Prometheus scrapes the given targets as job="netwatch" and evaluates the rules rendered
 through a timing profile (netwatch.alerting, same rule text as production, short `for:`);
 Alertmanager runs the production routes, grouping and inhibition with short waits, every
 receiver replaced by a webhook into this object, which records each notification with the
-receiver it was routed to. Used by tests/rules/test_alert_pipeline.py (a stand-in exporter)
-and by the end-to-end test against the lab.
+receiver it was routed to (no notification ever leaves the machine). Used by the alert
+pipeline and end-to-end tests, the dashboard and report tests, and the demo.
 
-    async with AlertPipeline(tmp_path, ["127.0.0.1:9430"]) as pipeline:
+    async with PromStack(tmp_path, ["127.0.0.1:9430"]) as pipeline:
         await pipeline.wait_for(lambda: pipeline.firing("noc-telegram", "NetwatchSiteDown"), 60)
 """
 
@@ -63,23 +64,25 @@ class Notification:
         return [a["labels"]["alertname"] for a in self.alerts(status)]
 
 
-class AlertPipeline:
+class PromStack:
     def __init__(self, workdir: Path, targets: list[str], profile: str = "test",
                  overrides: Mapping[str, object] | None = None,
-                 scrape_interval: str = "1s") -> None:
+                 scrape_interval: str = "1s",
+                 on_notification: Callable[[Notification], None] | None = None) -> None:
         self.workdir = workdir
         self.targets = targets
         self.profile = profile
         self.overrides = overrides
         self.scrape_interval = scrape_interval
         self.notifications: list[Notification] = []
+        self.on_notification = on_notification
         self.prometheus_url = ""
         self.alertmanager_url = ""
         self._processes: list[subprocess.Popen[bytes]] = []
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
-    async def __aenter__(self) -> AlertPipeline:
+    async def __aenter__(self) -> PromStack:
         try:
             await self._start()
         except BaseException:
@@ -143,8 +146,10 @@ class AlertPipeline:
     async def _start_webhook(self, port: int) -> None:
         async def receive(request: web.Request) -> web.Response:
             payload = await request.json()
-            self.notifications.append(
-                Notification(request.match_info["receiver"], payload, time.monotonic()))
+            notification = Notification(request.match_info["receiver"], payload, time.monotonic())
+            self.notifications.append(notification)
+            if self.on_notification is not None:
+                self.on_notification(notification)
             return web.Response(text="ok")
 
         app = web.Application()
