@@ -16,6 +16,7 @@ is cut off itself.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -83,9 +84,9 @@ def select(inventory: Inventory, shard: Shard | None) -> Inventory:
         key: t for key, t in inventory.targets.items()
         if t.canary is not None or (t.device is not None and t.device.group in owned)
     }
-    return Inventory(
-        config=inventory.config,
-        timezone=inventory.timezone,
+    # replace(): whatever else the inventory carries (config, timezone, ...) is kept
+    return dataclasses.replace(
+        inventory,
         sites={k: s for k, s in inventory.sites.items() if k in owners},
         upstreams={k: u for k, u in inventory.upstreams.items() if k in owners},
         canaries=dict(inventory.canaries),
