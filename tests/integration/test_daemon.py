@@ -1,0 +1,216 @@
+"""The daemon end to end with real ICMP: scrape checked by promtool, reloads, signals, and
+site topology with a router silenced in a namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from netwatch import netns
+from netwatch.app import Daemon
+from netwatch.inventory import load_inventory
+from tests.conftest import ROOT, require
+
+pytestmark = pytest.mark.integration
+
+HEADER = """listen: 127.0.0.1:0
+defaults:
+  icmp: {interval: 0.5s, count: 3, spacing: 0.05s, timeout: 0.3s}
+  snmp: {enabled: false}
+  state: {down_after: 2, up_after: 1}
+canaries: [{name: core, address: 127.0.0.1}]
+sites:
+"""
+
+
+def site(index: int, address: str, kecamatan: str = "Kedaton", extra: str = "") -> str:
+    return (f'  - id: "18.71.99.{1000 + index}"\n    name: Site {index}\n'
+            f"    kecamatan: {kecamatan}\n    devices:\n"
+            f"      - {{name: rtr, role: router, address: \"{address}\"{extra}}}\n")
+
+
+def config(sites: list[str]) -> str:
+    return HEADER + "".join(sites)
+
+
+def parse(body: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for f in text_string_to_metric_families(body) for s in f.samples}
+
+
+def pick(got: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
+         **labels: str) -> float | None:
+    want = set(labels.items())
+    return next((v for (n, ls), v in got.items() if n == name and want <= ls), None)
+
+
+async def until(check: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def scrape(daemon: Daemon) -> str:
+    host, port = daemon.addresses[0]
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"http://{host}:{port}/metrics") as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def test_scrape_of_real_polls_passes_promtool(tmp_path: Path) -> None:
+    require(None if shutil.which("promtool") else "needs promtool (apt-get install prometheus)")
+    path = tmp_path / "netwatch.yml"
+    path.write_text(config([site(i, f"127.31.{i // 200}.{i % 200 + 1}") for i in range(60)]
+                           + [site(60, "::1")]))
+    daemon = Daemon(path, load_inventory(path))
+    await daemon.start()
+    try:
+        await until(lambda: daemon.scheduler.polls >= 200, 15, "200 polls")
+        body = await scrape(daemon)
+    finally:
+        await daemon.shutdown()
+    check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    got = parse(body)
+    labels = {"site": "18.71.99.1060", "device": "rtr"}
+    assert pick(got, "netwatch_up", probe="icmp", **labels) == 1  # ::1 answered
+    assert (pick(got, "netwatch_icmp_responses_total", **labels) or 0) >= 3
+    rtt_sum = pick(got, "netwatch_icmp_rtt_seconds_sum", site="18.71.99.1000", device="rtr")
+    assert rtt_sum is not None and 0 < rtt_sum < 0.1  # loopback: microseconds per echo
+    assert pick(got, "netwatch_site_state", site="18.71.99.1000", state="up") == 1
+    assert pick(got, "netwatch_targets", probe="icmp") == 62
+    assert pick(got, "netwatch_config_last_reload_successful") == 1
+    assert pick(got, "netwatch_canary_up", canary="core") == 1
+
+
+async def test_reload_adds_changes_removes_and_refuses_broken(tmp_path: Path) -> None:
+    path = tmp_path / "netwatch.yml"
+    path.write_text(config([site(1, "127.32.0.1"), site(2, "127.32.0.2"), site(3, "127.32.0.3")]))
+    daemon = Daemon(path, load_inventory(path))
+    await daemon.start()
+    try:
+        def requests(index: int) -> float | None:
+            return pick(parse(daemon.render_metrics().decode()), "netwatch_icmp_requests_total",
+                        site=f"18.71.99.{1000 + index}")
+
+        await until(lambda: (requests(1) or 0) >= 6 and (requests(2) or 0) >= 6, 10, "polls")
+        task_1 = daemon.scheduler._tasks[("18.71.99.1001", "rtr", "icmp")][1]
+        task_3 = daemon.scheduler._tasks[("18.71.99.1003", "rtr", "icmp")][1]
+        before = requests(1) or 0
+        # site 2 removed, site 3 changed (count 2), site 4 added
+        path.write_text(config([site(1, "127.32.0.1"), site(3, "127.32.0.3", extra=", icmp: {count: 2}"),
+                                site(4, "127.32.0.4")]))
+        ok, message = await daemon.reload()
+        assert ok, message
+        assert daemon.scheduler._tasks[("18.71.99.1001", "rtr", "icmp")][1] is task_1  # timer kept
+        assert requests(2) is None  # removed target's series are gone
+        assert (requests(1) or 0) >= before  # counters of unchanged targets survive
+        await until(lambda: (requests(4) or 0) >= 3, 10, "the added site polled")
+        assert daemon.scheduler._tasks[("18.71.99.1003", "rtr", "icmp")][1] is not task_3
+        changed_from = requests(3) or 0  # kept: same labels, so the same series
+        assert changed_from >= 6
+        await until(lambda: (requests(3) or 0) >= changed_from + 4, 10, "changed site polled")
+        assert ((requests(3) or 0) - changed_from) % 2 == 0  # now 2 echoes per round
+        # a broken file: refused, old config and its series kept, reload metric says 0
+        path.write_text(config([site(1, "127.32.0.300")]))
+        ok, message = await daemon.reload()
+        assert not ok
+        assert f"{path}:" in message and "not an IP address or host name" in message
+        got = parse(daemon.render_metrics().decode())
+        assert pick(got, "netwatch_config_last_reload_successful") == 0
+        assert pick(got, "netwatch_icmp_requests_total", site="18.71.99.1004") is not None
+        assert set(daemon.inventory.sites) == {"18.71.99.1001", "18.71.99.1003", "18.71.99.1004"}
+    finally:
+        await daemon.shutdown()
+
+
+def test_run_reloads_on_sighup_and_exits_zero_on_sigterm(tmp_path: Path) -> None:
+    path = tmp_path / "netwatch.yml"
+    text = config([site(1, "127.33.0.1")]).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:19499")
+    path.write_text(text)
+    process = subprocess.Popen([sys.executable, "-m", "netwatch", "run", str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+    try:
+        import urllib.request
+
+        def get(url: str) -> str:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                return str(response.read().decode())
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if "Ready" in get("http://127.0.0.1:19499/-/ready"):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "daemon not ready"
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        path.write_text(text + site(2, "127.33.0.2")[0:])
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while 'site="18.71.99.1002"' not in get("http://127.0.0.1:19499/metrics"):
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        _, err = process.communicate()
+        assert '"event": "reloaded"' in err and '"event": "stopped"' in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def test_silent_router_makes_site_down_and_ap_behind_it_suppressed(
+        tmp_path: Path, make_namespace: Callable[..., netns.Namespace]) -> None:
+    ns = make_namespace(hosts=2)
+    rtr, ap = ns.addresses
+    path = tmp_path / "netwatch.yml"
+    path.write_text(HEADER + f'''  - id: "18.71.99.2001"
+    name: Behind
+    kecamatan: Kedaton
+    devices:
+      - {{name: rtr, role: router, address: {rtr}}}
+      - {{name: ap1, role: ap, address: {ap}, parent: rtr}}
+  - id: "18.71.99.2002"
+    name: Neighbour
+    kecamatan: Kedaton
+    devices:
+      - {{name: rtr, role: router, address: 127.34.0.1}}
+''')
+    daemon = Daemon(path, load_inventory(path))
+    await daemon.start()
+    try:
+        group = daemon.sites.groups["18.71.99.2001"]
+        await until(lambda: group.state == "up", 10, "site up while the namespace answers")
+        ns.set_echo(False)  # the router (and everything behind it) goes silent
+        await until(lambda: group.state == "down", 10, "site down")
+        await until(lambda: daemon.state.status(("18.71.99.2001", "ap1", "icmp")) == "down", 10,
+                    "the access point's own verdict")
+        got = parse(daemon.render_metrics().decode())
+        assert group.cause == "rtr down"  # the AP's silence is not its own fault
+        assert pick(got, "netwatch_device_suppressed", site="18.71.99.2001", device="ap1",
+                    reason="parent_down") == 1
+        assert pick(got, "netwatch_device_suppressed", site="18.71.99.2001", device="rtr",
+                    reason="parent_down") == 0
+        assert pick(got, "netwatch_site_state", site="18.71.99.2001", state="down") == 1
+        assert pick(got, "netwatch_site_state", site="18.71.99.2002", state="up") == 1
+        ns.set_echo(True)
+        await until(lambda: group.state == "up", 10, "site back up")
+    finally:
+        await daemon.shutdown()
