@@ -183,3 +183,18 @@ async def test_gate_skips_the_poll_with_reason_unreachable() -> None:
     await scheduler.stop()
     assert "gated" not in prober.starts
     assert {o.reason for o in outcomes["gated"]} == {"unreachable"}
+
+
+async def test_canaries_are_polled_first() -> None:
+    from netwatch.inventory import Canary
+
+    prober = FakeProber()
+    scheduler, outcomes, _ = make(prober)
+    policy = IcmpPolicy(30.0, 1, 0.01, 0.01, 56, 24.0)  # the others' first tick is seconds away
+    canary = Target(("", "core", "icmp"), "icmp", "127.0.0.1", policy,
+                    canary=Canary("core", "127.0.0.1", policy))
+    other = replace(target("d1"), policy=policy)
+    scheduler.apply({canary.key: canary, other.key: other})
+    await until(lambda: len(outcomes["core"]) >= 1, 2.0)
+    await scheduler.stop()
+    assert "d1" not in outcomes
