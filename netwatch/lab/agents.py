@@ -140,8 +140,9 @@ def prepare_recordings(sources: Iterable[Path | str], directory: Path | str,
                        names: dict[str, Path | str] | None = None, grow_counters: bool = False,
                        extra: dict[str, Sequence[Record]] | None = None) -> Path:
     """Write servable copies into `directory` (community = file stem). `names` maps extra
-    communities to a recording (the lab: one community per simulated device, symlinked);
-    `extra` adds recordings given as records (test faults)."""
+    communities to a recording (the lab: one community per simulated device, hard-linked:
+    snmpsim resolves symlinks and would serve them under the target's name); `extra` adds
+    recordings given as records (test faults)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written: dict[Path, Path] = {}
@@ -154,7 +155,10 @@ def prepare_recordings(sources: Iterable[Path | str], directory: Path | str,
             written[source] = _write(directory, source.stem, read_records(source), grow_counters)
         link = directory / f"{community}.snmprec"
         if not link.exists():
-            link.symlink_to(written[source].name)
+            try:
+                os.link(written[source], link)
+            except OSError:
+                shutil.copyfile(written[source], link)
     for community, records in (extra or {}).items():
         _write(directory, community, list(records), False)
     return directory

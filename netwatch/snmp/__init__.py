@@ -1,0 +1,16 @@
+"""SNMP polling with device profiles (docs/profiles.md).
+
+    prober      SnmpProber: the daemon's Prober for probe="snmp"
+    poller      one poll of one device: requests, refreshes, partial results
+    session     pysnmp engines, sockets and per-target sessions (the real client)
+    client      the narrow client interface and the request patterns (GET, column walks)
+    recorded    a recording served from memory through that interface (pure tests)
+    profile     the profile format; profiles/*.yml the shipped profiles
+    decode      polled values -> samples, as a profile says (pure)
+    detect      `profile: auto`
+    uptime      uptime sources and a jitter- and wrap-proof boot time
+    result      SnmpResult, and the per-target series rendered from it
+    catalog     the metric names and labels profiles may use
+    oid, snmprec  plain OIDs and values; snmpsim's recording format
+    probecmd    `netwatch probe --snmp`
+"""

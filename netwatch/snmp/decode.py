@@ -101,11 +101,12 @@ def _number(source: Source, raw: Value, extra: Iterable[Value | None]) -> float 
         if mapped is None:
             return None
         value = mapped
-    terms = list(extra)
-    if any(not isinstance(t, int) for t in terms):
-        return None
+    terms = [t for t in extra if isinstance(t, int)]
+    expected = len(source.add) + len(source.subtract)
+    if len(terms) != expected:
+        return None  # an add/subtract OID is missing
     n_add = len(source.add)
-    return value + sum(terms[:n_add]) - sum(terms[n_add:])  # type: ignore[arg-type]
+    return value + sum(terms[:n_add]) - sum(terms[n_add:])
 
 
 def _finish(source: Source, value: float, factor: float) -> float | None:

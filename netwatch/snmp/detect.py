@@ -20,10 +20,10 @@ FALLBACK = "generic"
 def rule_matches(rule: DetectRule, sys_object_id: Oid | None, sys_descr: str,
                  found: dict[Oid, bool]) -> bool:
     """`found` says which subtrees hold something (every rule's subtree must be in it)."""
-    if rule.sys_object_id is not None:
-        if sys_object_id is None or not (sys_object_id == rule.sys_object_id
-                                         or in_subtree(sys_object_id, rule.sys_object_id)):
-            return False
+    if rule.sys_object_id is not None and (
+            sys_object_id is None or not (sys_object_id == rule.sys_object_id
+                                          or in_subtree(sys_object_id, rule.sys_object_id))):
+        return False
     if rule.sys_descr is not None and not re.search(rule.sys_descr, sys_descr):
         return False
     return rule.subtree is None or found.get(rule.subtree, False)

@@ -11,7 +11,7 @@ The client turns pysnmp's pyasn1 objects into these at the edge, so everything b
 
 from __future__ import annotations
 
-from typing import Final, Union
+from typing import Final
 
 Oid = tuple[int, ...]
 
@@ -29,7 +29,7 @@ class _Marker:
 MISSING: Final = _Marker("MISSING")  # noSuchObject, noSuchInstance (and NULL)
 END_OF_MIB: Final = _Marker("END_OF_MIB")  # endOfMibView
 
-Value = Union[int, bytes, Oid, _Marker]
+Value = int | bytes | Oid | _Marker
 VarBind = tuple[Oid, Value]
 
 

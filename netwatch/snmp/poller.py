@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from netwatch.errors import ProbeError, ProbeTimeout, SnmpProtocolError
 from netwatch.exposition import label_text
 from netwatch.snmp.client import SnmpClient, first_below, get_values, walk_columns
-from netwatch.snmp.decode import Decoder, Lookups, Sample, TableData, filtered_rows, lookup_oids, polled_oids
+from netwatch.snmp.decode import (
+    Decoder,
+    Lookups,
+    Sample,
+    TableData,
+    filtered_rows,
+    lookup_oids,
+    polled_oids,
+)
 from netwatch.snmp.detect import detect
 from netwatch.snmp.oid import MISSING, Oid, Value, VarBind, as_text, is_present
 from netwatch.snmp.profile import Profile, TableSpec
@@ -35,7 +43,7 @@ SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 SYS_NAME: Oid = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 IF_TABLE_LAST_CHANGE: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 5, 0)
 SYSTEM_GROUP = (SYS_DESCR, SYS_OBJECT_ID, SYS_NAME)
-BASE = (*(oid for oid, _ in SOURCES), IF_TABLE_LAST_CHANGE)
+UPTIMES = [oid for oid, _ in SOURCES]
 REFRESH_EVERY = 3600.0  # seconds: lookups (ifAlias edits do not move ifTableLastChange)
 DEFAULT_ROWS = 16
 INFO_LABELS = ("vendor", "model", "os_version", "sysname", "profile")
@@ -88,7 +96,8 @@ def _scalar_oids(profile: Profile) -> list[Oid]:
 
 
 def _first_get(state: DeviceState, refresh: bool) -> list[Oid]:
-    oids = [o for o in BASE if o not in state.absent]
+    uptime = [state.clock.source] if state.clock.source and not refresh else UPTIMES
+    oids = [o for o in (*uptime, IF_TABLE_LAST_CHANGE) if o not in state.absent]
     if refresh:
         oids += SYSTEM_GROUP
     elif state.profile is not None:
@@ -117,7 +126,8 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
     tables: dict[str, TableData] = {}
     try:
         async with asyncio.timeout_at(ends):
-            refresh = _track_uptime(state, scalars, now()) or refresh
+            if _track_uptime(state, scalars, now()):
+                state.refresh_due = refresh = True  # stays due if this refresh fails
             if refresh:
                 await _refresh(counting, state, profiles, scalars, now())
             assert state.profile is not None
@@ -145,6 +155,9 @@ def _track_uptime(state: DeviceState, scalars: dict[Oid, Value], at: float) -> b
     picked = pick_uptime(scalars)
     if picked is not None:
         rebooted = state.clock.update(*picked, at)
+    elif state.clock.source is not None:
+        state.clock = BootClock()  # the uptime we followed is gone: look for others again
+        rebooted = True
     change = scalars.get(IF_TABLE_LAST_CHANGE)
     moved = is_present(change) if change is not None else False
     moved = moved and state.last_change is not None and change != state.last_change

@@ -21,7 +21,15 @@ import structlog
 from netwatch.config.model import AuthConfig, Role
 from netwatch.errors import StartupError
 from netwatch.exposition import MetricStore
-from netwatch.inventory import Device, DeviceLabels, Probe, SnmpPolicy, StatePolicy, Target, TargetKey
+from netwatch.inventory import (
+    Device,
+    DeviceLabels,
+    Probe,
+    SnmpPolicy,
+    StatePolicy,
+    Target,
+    TargetKey,
+)
 from netwatch.snmp import profiles as shipped
 from netwatch.snmp.poller import DeviceState, poll_device
 from netwatch.snmp.profile import Profile, ProfileError

@@ -197,7 +197,7 @@ class Profile:
 
     def oids_of(self, metric: str) -> list[tuple[str, Oid]]:
         """(object name, OID) of every source feeding `metric`, for HELP texts."""
-        found = []
+        found: list[tuple[str, Oid]] = []
         for spec in (*self.scalars, *(m for t in self.tables for m in t.metrics)):
             if spec.metric == metric:
                 found.extend((s.object, s.oid) for s in spec.sources)
@@ -208,8 +208,8 @@ def _check_metric(spec: MetricSpec, inherited: set[str], where: str, table: bool
     problems = []
     definition = METRICS.get(spec.metric)
     if definition is None or spec.metric in COMPUTED or spec.metric.endswith("_info"):
-        return [f"{where}: {spec.metric!r} is not a metric a profile can map "
-                "(see netwatch/snmp/catalog.py)"]
+        return [(f"{where}: {spec.metric!r} is not a metric a profile can map "
+                "(see netwatch/snmp/catalog.py)")]
     labels = inherited | set(spec.labels)
     if labels != definition.labels:
         problems.append(f"{where}: {spec.metric} takes labels {sorted(definition.labels)}, "
@@ -251,8 +251,9 @@ def _merge(spec: ProfileSpec, parent: Profile | None) -> Profile:
         return Profile(spec.name, spec.description, spec.priority, (spec.name,),
                        tuple(spec.detect), {k: tuple(v) for k, v in spec.identity.items()},
                        tuple(spec.scalars), tuple(spec.tables))
-    identity = {k: tuple(spec.identity.get(k, ())) + parent.identity.get(k, ())
-                for k in {*spec.identity, *parent.identity}}
+    own: dict[str, list[IdentitySource]] = {str(k): v for k, v in spec.identity.items()}
+    identity = {k: tuple(own.get(k, [])) + parent.identity.get(k, ())
+                for k in {*own, *parent.identity}}
     own_tables = {t.name for t in spec.tables}
     tables = tuple(spec.tables) + tuple(t for t in parent.tables if t.name not in own_tables)
     return Profile(spec.name, spec.description, spec.priority, (spec.name, *parent.chain),

@@ -20,6 +20,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.entity import config as pysnmp_config
 from pysnmp.entity.engine import SnmpEngine
@@ -29,7 +30,6 @@ from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 from pysnmp.hlapi.v3arch.asyncio.transport import Udp6TransportTarget, UdpTransportTarget
 from pysnmp.proto import errind, rfc1905
 from pysnmp.proto.rfc1902 import ObjectName
-from pyasn1.type import univ
 
 from netwatch.config.model import AuthConfig
 from netwatch.errors import ProbeError, ProbeTimeout, SnmpAuthError, SnmpProtocolError
@@ -80,32 +80,33 @@ class _Watch:
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
 
-    def _accept(self, datagram: bytes, address: Any) -> bool:
-        if looks_like_snmp(datagram):
-            return True
-        host = address[0]
-        self.junk[host] = self.junk.get(host, 0) + 1
-        return False
+    def _received(self, datagram: bytes, address: Any) -> None:
+        """Straight to the engine (pysnmp defers each datagram by a loop turn); nothing
+        once the engine is closed (late replies after shutdown)."""
+        if not looks_like_snmp(datagram):
+            self.junk[address[0]] = self.junk.get(address[0], 0) + 1
+            return
+        deliver = self._callback_function  # type: ignore[attr-defined]
+        if deliver is not None:
+            deliver(self, address, datagram)
 
 
-class _Udp(_Watch, udp.UdpAsyncioTransport):
-    def connection_made(self, transport: asyncio.DatagramTransport) -> None:  # type: ignore[override]
+class _Udp(_Watch, udp.UdpAsyncioTransport):  # type: ignore[misc]
+    def connection_made(self, transport: asyncio.DatagramTransport) -> None:
         self._tune(transport)
         super().connection_made(transport)
 
-    def datagram_received(self, datagram: bytes, address: Any) -> None:  # type: ignore[override]
-        if self._accept(datagram, address):
-            super().datagram_received(datagram, address)
+    def datagram_received(self, datagram: bytes, address: Any) -> None:
+        self._received(datagram, address)
 
 
-class _Udp6(_Watch, udp6.Udp6AsyncioTransport):
-    def connection_made(self, transport: asyncio.DatagramTransport) -> None:  # type: ignore[override]
+class _Udp6(_Watch, udp6.Udp6AsyncioTransport):  # type: ignore[misc]
+    def connection_made(self, transport: asyncio.DatagramTransport) -> None:
         self._tune(transport)
         super().connection_made(transport)
 
-    def datagram_received(self, datagram: bytes, address: Any) -> None:  # type: ignore[override]
-        if self._accept(datagram, address):
-            super().datagram_received(datagram, address)
+    def datagram_received(self, datagram: bytes, address: Any) -> None:
+        self._received(datagram, address)
 
 
 def _add_transport(engine: SnmpEngine, ipv6: bool, junk: dict[str, int]) -> None:
@@ -209,7 +210,7 @@ class PysnmpSession:
 
     def __init__(self, pool: EnginePool, engine: SnmpEngine, auth: AuthConfig,
                  target: UdpTransportTarget | Udp6TransportTarget) -> None:
-        self.version = auth.version
+        self.version: str = auth.version
         self._pool = pool
         self._engine = engine
         self._host = str(target.transport_address[0])
@@ -223,7 +224,7 @@ class PysnmpSession:
             junk = self._pool.junk.get(self._host, 0)
             try:
                 send(future)
-            except Exception as exc:  # pysnmp raises StatusInformation for local problems
+            except Exception as exc:  # noqa: BLE001  pysnmp raises StatusInformation (and more) locally
                 raise SnmpProtocolError(f"cannot send: {type(exc).__name__}") from None
             indication, status, index, varbinds = await future
         if indication:

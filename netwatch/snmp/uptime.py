@@ -14,6 +14,7 @@ So `changes(netwatch_device_boot_time_seconds[1h])` counts reboots.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netwatch.snmp.oid import Oid, Value
@@ -31,7 +32,7 @@ DRIFT = 60.0  # seconds of disagreement tolerated before the boot time is re-anc
 WRAP_SLACK = 30.0  # seconds: how close to the expected post-wrap value a reading must be
 
 
-def pick_uptime(values: dict[Oid, Value]) -> tuple[Oid, int, float] | None:
+def pick_uptime(values: Mapping[Oid, Value]) -> tuple[Oid, int, float] | None:
     """The preferred source present: (OID, raw value, seconds per unit)."""
     for oid, unit in SOURCES:
         raw = values.get(oid)

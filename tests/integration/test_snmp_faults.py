@@ -20,10 +20,18 @@ from netwatch.errors import ProbeError
 from netwatch.exposition import MetricStore
 from netwatch.icmp.result import IcmpFamilies, IcmpSeries
 from netwatch.inventory import Inventory, Target, load_inventory
-from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, JunkServer, free_udp_port, grow, prepare_recordings, snmpsim_available
+from netwatch.lab.agents import (
+    RECORDINGS,
+    Agent,
+    AgentSet,
+    JunkServer,
+    free_udp_port,
+    grow,
+    prepare_recordings,
+    snmpsim_available,
+)
 from netwatch.probe import Failed, Outcome, Result
 from netwatch.snmp.prober import SnmpProber, adhoc_target
-from netwatch.snmp.result import SnmpResult
 from netwatch.snmp.snmprec import Record, read_records
 from netwatch.state import State
 from tests.conftest import require
@@ -95,7 +103,7 @@ async def outcome(prober: SnmpProber, t: Target) -> Outcome:
 def exported(prober: SnmpProber, t: Target, done: Outcome) -> dict[str, float]:
     """The target's series after recording the outcome: {name{labels...}: value}."""
     store = MetricStore()
-    state = State(store, {"snmp": prober})  # type: ignore[dict-item]
+    state = State(store, {"snmp": prober})
     inventory = Inventory(config=None, timezone="Asia/Jakarta")  # type: ignore[arg-type]
     inventory.targets = {t.key: t}
     state.sync(inventory)

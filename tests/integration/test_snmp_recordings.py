@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,12 +15,19 @@ import pytest
 import pytest_asyncio
 
 from netwatch.config.model import AuthConfig
-from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, grow, prepare_recordings, snmpsim_available
+from netwatch.lab.agents import (
+    RECORDINGS,
+    Agent,
+    AgentSet,
+    grow,
+    prepare_recordings,
+    snmpsim_available,
+)
 from netwatch.snmp.oid import Oid, Value, parse_oid
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.result import SnmpResult
 from netwatch.snmp.snmprec import read_records, read_values
-from tests.conftest import require
+from tests.conftest import ROOT, require
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +53,7 @@ def simulator() -> Iterator[Agent]:
         assert {p.stem for p in sources} == set(EXPECTED_PROFILE)  # every recording is tested
         routeros = read_records(RECORDINGS / "routeros.snmprec")
         data = prepare_recordings(sources, agents.workdir / "data",
+                                  names={"kelurahan-1-ap": RECORDINGS / "unifi_nanohd.snmprec"},
                                   extra={"routeros_moving": grow(routeros, 50_000)})
         yield agents.snmpsim(data, ADDRESS, community="routeros")
 
@@ -69,7 +79,7 @@ def series(result: SnmpResult, metric: str) -> dict[str, float]:
     return {labels: value for name, labels, value in result.samples if name == metric}
 
 
-def column(values: dict[Oid, Value], root: Oid) -> dict[int, Value]:
+def column(values: dict[Oid, Value], root: Oid) -> dict[int, object]:
     return {oid[-1]: v.decode() if isinstance(v, bytes) else v for oid, v in values.items()
             if oid[:len(root)] == root and len(oid) == len(root) + 1}
 
@@ -125,6 +135,12 @@ async def test_detection_by_subtree_and_by_sysdescr(prober: SnmpProber, simulato
     assert 'model="UAP-AC-HD"' in info and 'os_version="3.9.19.8123"' in info
 
 
+async def test_one_community_per_simulated_device(prober: SnmpProber, simulator: Agent) -> None:
+    """The lab serves each device under its own community (a hard link to a recording)."""
+    result = await poll(prober, simulator, "kelurahan-1-ap")
+    assert result.ok and result.profile == "unifi"
+
+
 async def test_counters_move_on_a_growing_recording(prober: SnmpProber, simulator: Agent) -> None:
     first = series(await poll(prober, simulator, "routeros_moving"),
                    "netwatch_interface_receive_bytes_total")['ifname="WAN"']
@@ -136,3 +152,21 @@ async def test_counters_move_on_a_growing_recording(prober: SnmpProber, simulato
     else:
         pytest.fail("counter did not grow")
     assert series(again, "netwatch_device_boot_time_seconds")  # uptime ticks too, no reboot seen
+
+
+def test_probe_command_prints_identity_profile_and_interfaces(simulator: Agent,
+                                                              tmp_path: Path) -> None:
+    config = tmp_path / "netwatch.yml"
+    config.write_text("auths:\n  lab: {version: 2c, community: routeros}\n")
+    base = [sys.executable, "-m", "netwatch", "probe", "--snmp", simulator.address,
+            "--port", str(simulator.port), "--timeout", "1", "--retries", "0"]
+    done = subprocess.run([*base, "--auth", "lab", "--config", str(config)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "profile mikrotik (chosen by auto)" in done.stdout
+    assert "model RB952Ui-5ac2nD" in done.stdout and "os_version 6.40.5" in done.stdout
+    assert re.search(r"WAN\s+up/up\s+100 Mbit/s\s+6422347895\s+358657426", done.stdout)
+    assert "routeros" not in done.stdout + done.stderr  # the community is never printed
+    wrong = subprocess.run([*base, "--community", "wrong"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert wrong.returncode == 1 and "FAILED (timeout)" in wrong.stdout

@@ -26,7 +26,7 @@ HR_UPTIME = parse_oid("1.3.6.1.2.1.25.1.1.0")
 IF_LAST_CHANGE = parse_oid("1.3.6.1.2.1.31.1.5.0")
 
 
-def column(values: dict[Oid, Value], root: Oid) -> dict[int, Value]:
+def column(values: dict[Oid, Value], root: Oid) -> dict[int, object]:
     """{index: value} of a column; text as str."""
     return {oid[-1]: v.decode() if isinstance(v, bytes) else v for oid, v in values.items()
             if oid[:len(root)] == root and len(oid) == len(root) + 1}
@@ -191,3 +191,33 @@ async def test_missing_objects_and_missing_system_group() -> None:
         "netwatch_device_info", "netwatch_device_boot_time_seconds", "netwatch_device_uptime_seconds"}
     with pytest.raises(SnmpProtocolError, match="without the SNMPv2-MIB system group"):
         await poll(RecordedClient({parse_oid("1.3.6.1.4.1.1.1.0"): 1}))
+
+
+async def test_a_refresh_that_fails_is_tried_again() -> None:
+    client = recorded("routeros")
+    _, state = await poll(client)
+    client.set(SYS_UPTIME, 500)  # rebooted, and an interface renamed meanwhile
+    client.set(HR_UPTIME, 500)
+    client.set(IF_NAME + (3,), b"uplink")
+    client.fail_after = len(client.requests) + 1  # the GET works, the lookup walk does not
+    failed, _ = await poll(client, state)
+    assert failed.reason == "timeout"
+    client.fail_after = None
+    result, _ = await poll(client, state)
+    assert result.ok and 'ifname="uplink"' in series(result, "netwatch_interface_oper_up")
+
+
+async def test_only_the_followed_uptime_is_asked_and_its_loss_is_noticed() -> None:
+    client = recorded("linux_ntc")  # has snmpEngineTime, hrSystemUptime and sysUpTime
+    _, state = await poll(client)
+    before = len(client.requests)
+    await poll(client, state)
+    first_get = client.requests[before][1]
+    engine_time = parse_oid("1.3.6.1.6.3.10.2.1.3.0")
+    assert engine_time in first_get and SYS_UPTIME not in first_get
+    del client.values[engine_time]  # the agent stops answering it
+    client.values = dict(client.values)
+    await poll(client, state)
+    result, _ = await poll(client, state)
+    assert series(result, "netwatch_device_uptime_seconds") == {"": 7262288.98}  # hrSystemUptime
+    assert (await poll(client, state))[0].ok

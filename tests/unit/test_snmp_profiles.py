@@ -56,18 +56,18 @@ BASE = "name: {name}\ndescription: test\n"
      "scalars[0]: netwatch_device_temperature_celsius takes labels ['sensor'], this gives []"),
     ("scalars:\n  - {metric: netwatch_device_info, oid: 1.3.6.1.2.1.1.3.0}\n",
      "scalars[0]: 'netwatch_device_info' is not a metric a profile can map"),
-    ("tables:\n  - name: t\n    labels: {ifname: {oid: 1.3.6.1.2.1.2.2.1.2}, ifalias: "
+    (("tables:\n  - name: t\n    labels: {ifname: {oid: 1.3.6.1.2.1.2.2.1.2}, ifalias: "
      "{oid: 1.3.6.1.2.1.31.1.1.1.18}}\n    metrics:\n      - {metric: "
-     "netwatch_interface_oper_up, oid: 1.3.6.1.2.1.2.2.1.8}\n",
-     "t.metrics[0]: netwatch_interface_oper_up takes labels ['ifname'], "
-     "this gives ['ifalias', 'ifname']"),
-    ("tables:\n  - name: t\n    labels: {ifname: {ref: nothere.ifname}}\n    metrics:\n"
-     "      - {metric: netwatch_wireless_clients, oid: 1.3.6.1.4.1.1.1}\n",
+     "netwatch_interface_oper_up, oid: 1.3.6.1.2.1.2.2.1.8}\n"),
+     ("t.metrics[0]: netwatch_interface_oper_up takes labels ['ifname'], "
+     "this gives ['ifalias', 'ifname']")),
+    (("tables:\n  - name: t\n    labels: {ifname: {ref: nothere.ifname}}\n    metrics:\n"
+     "      - {metric: netwatch_wireless_clients, oid: 1.3.6.1.4.1.1.1}\n"),
      "t: ref 'nothere.ifname' names no table label of this profile"),
     ("scalars:\n  - {metric: netwatch_device_cpu_utilization_ratio, oid: not-an-oid}\n",
      "scalars.0.sources.0.oid: Value error, not a numeric OID: 'not-an-oid'"),
-    ("detect:\n  - {}\n", "detect.0: Value error, a detect rule needs sys_object_id, "
-     "sys_descr or subtree"),
+    ("detect:\n  - {}\n", ("detect.0: Value error, a detect rule needs sys_object_id, "
+     "sys_descr or subtree")),
     ("identity:\n  model: {oid: 1.3.6.1.2.1.1.1.0, value: x}\n",
      "identity.model.0: Value error, an identity source needs exactly one of oid, first, value"),
     ("extends: missing\n", "extends unknown profile 'missing'"),

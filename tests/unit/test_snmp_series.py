@@ -9,9 +9,17 @@ from netwatch.config.model import AuthConfig
 from netwatch.exposition import MetricStore
 from netwatch.probe import Failed
 from netwatch.snmp import profiles
+from netwatch.snmp.oid import Value
 from netwatch.snmp.result import SnmpFamilies, SnmpResult, SnmpSeries
 from netwatch.snmp.session import credential_key, looks_like_snmp
-from netwatch.snmp.uptime import HR_SYSTEM_UPTIME, SNMP_ENGINE_TIME, SYS_UPTIME, TICKS_WRAP, BootClock, pick_uptime
+from netwatch.snmp.uptime import (
+    HR_SYSTEM_UPTIME,
+    SNMP_ENGINE_TIME,
+    SYS_UPTIME,
+    TICKS_WRAP,
+    BootClock,
+    pick_uptime,
+)
 
 T0 = 1_800_000_000.0
 
@@ -42,7 +50,7 @@ def test_drift_re_anchors_and_source_preference() -> None:
     assert clock.boot_time == T0 - 1000  # within the drift allowance
     clock.update(SNMP_ENGINE_TIME, 1000 + 2 * 86_400, 1.0, T0 + 2 * 86_400 - 61)
     assert clock.boot_time == T0 - 1061  # the device's clock ran fast: re-anchored
-    values = {SYS_UPTIME: 5, HR_SYSTEM_UPTIME: 6, SNMP_ENGINE_TIME: 7}
+    values: dict[tuple[int, ...], Value] = {SYS_UPTIME: 5, HR_SYSTEM_UPTIME: 6, SNMP_ENGINE_TIME: 7}
     assert pick_uptime(values) == (SNMP_ENGINE_TIME, 7, 1.0)
     del values[SNMP_ENGINE_TIME]
     assert pick_uptime(values) == (HR_SYSTEM_UPTIME, 6, 0.01)
@@ -52,8 +60,8 @@ def render(series: SnmpSeries, store: MetricStore) -> dict[tuple[str, tuple[tupl
     for family, text in series.render():
         store.set(family, "t", text)
     out = {}
-    for family in text_string_to_metric_families(store.render().decode()):
-        for s in family.samples:
+    for parsed in text_string_to_metric_families(store.render().decode()):
+        for s in parsed.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
 
@@ -66,8 +74,8 @@ def test_series_render_partial_and_failed_polls() -> None:
     store = MetricStore()
     series = SnmpSeries(SnmpFamilies(store, profiles.load()), DEVICE)
     result = SnmpResult((("netwatch_interface_receive_bytes_total", 'ifname="ether1"', 2**60),
-                         ("netwatch_interface_info", 'ifalias="to \\"POP\\"",ifindex="1",'
-                          'ifname="ether1",iftype="ethernetCsmacd"', 1)), "mikrotik")
+                         ("netwatch_interface_info", ('ifalias="to \\"POP\\"",ifindex="1",'
+                          'ifname="ether1",iftype="ethernetCsmacd"'), 1)), "mikrotik")
     series.apply(result)
     out = render(series, store)
     assert out[("netwatch_interface_receive_bytes_total", tuple(sorted(DEV + (("ifname", "ether1"),))))] == 2**60
