@@ -11,9 +11,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,12 +67,17 @@ def base_system(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
+def server(wheels: Path) -> Iterator[Path]:
     require(None if shutil.which("systemd-analyze") else "systemd-analyze missing (apt systemd)")
-    root = tmp_path_factory.mktemp("server")
-    base_system(root)
-    sh("sh", SCRIPT, "--root", root, "--wheels", wheels, "install")
-    return root
+    # not under pytest's 0700 tmp: the unprivileged service user must reach /opt/netwatch
+    root = Path(tempfile.mkdtemp(prefix="netwatch-server-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        base_system(root)
+        sh("sh", SCRIPT, "--root", root, "--wheels", wheels, "install")
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def analyze(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -236,3 +247,115 @@ def test_stack_configures_debians_prometheus(tmp_path: Path) -> None:
     assert (prom / "prometheus.yml.netwatch-new").read_text() == \
         (ROOT / "deploy/prometheus/prometheus.yml").read_text()
     assert (root / "etc/default/prometheus").read_text() == args
+
+
+# --- the installed daemon, run the way the unit runs it -----------------------------------
+
+DYNAMIC_UID = 61184  # the first uid systemd's DynamicUser= hands out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_as_service(server: Path, caps: str, config: Path, creds: Path) -> subprocess.Popen[str]:
+    """The installed program as the unit starts it: an unprivileged dynamic uid, no new
+    privileges, `caps` as the only ambient/bounding capabilities, credentials from a
+    directory only that user can read, nothing writable, cwd /."""
+    return subprocess.Popen(
+        [shutil.which("setpriv") or "setpriv", f"--reuid={DYNAMIC_UID}", f"--regid={DYNAMIC_UID}",
+         "--clear-groups", f"--inh-caps=-all{caps}", f"--ambient-caps=-all{caps}",
+         f"--bounding-set=-all{caps}", "--no-new-privs",
+         str(server / "opt/netwatch/venv/bin/python"), "-m", "netwatch", "--log-format", "json",
+         "run", str(config)],
+        cwd="/", text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+             "CREDENTIALS_DIRECTORY": str(creds)})
+
+
+def ping_sockets_allowed(gid: int) -> bool:
+    low, high = Path("/proc/sys/net/ipv4/ping_group_range").read_text().split()
+    return int(low) <= gid <= int(high)
+
+
+@pytest.fixture
+def service_config(server: Path) -> Iterator[tuple[Path, Path, int]]:
+    require(None if shutil.which("setpriv") else "setpriv missing (util-linux)")
+    require(None if os.geteuid() == 0 else "needs root to switch to the service user")
+    port = free_port()
+    config = server / "etc/netwatch/service-test.yml"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        "defaults: {icmp: {interval: 1s, count: 1, timeout: 500ms}, snmp: {enabled: false}}\n"
+        "auths: {city-v2: {version: 2c, community: {credential: snmp-community}}}\n"
+        "canaries: [{name: core, address: 127.0.0.1}]\n")
+    config.chmod(0o644)
+    # what systemd makes of LoadCredential=: a private copy readable by the service user only
+    creds = Path(tempfile.mkdtemp(prefix="netwatch-creds-", dir="/tmp"))
+    (creds / "snmp-community").write_text("public-test\n")
+    for path in (creds, creds / "snmp-community"):
+        os.chown(path, DYNAMIC_UID, DYNAMIC_UID)
+    creds.chmod(0o500)
+    try:
+        yield config, creds, port
+    finally:
+        config.unlink()
+        shutil.rmtree(creds, ignore_errors=True)
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate(timeout=5)
+    return proc.returncode, err
+
+
+def canary_metrics(proc: subprocess.Popen[str], port: int) -> str:
+    """/metrics once the canary is up (bounded wait), or the last text seen."""
+    deadline, metrics = time.monotonic() + 30, ""
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                metrics = r.read().decode()
+        except OSError:
+            pass
+        if 'netwatch_canary_up{canary="core"} 1' in metrics:
+            break
+        time.sleep(0.2)
+    return metrics
+
+
+def test_installed_daemon_needs_only_cap_net_raw(server: Path, service_config) -> None:
+    config, creds, port = service_config
+    proc = run_as_service(server, ",+net_raw", config, creds)
+    try:
+        metrics = canary_metrics(proc, port)
+    finally:
+        code, err = stop(proc)
+    assert 'netwatch_canary_up{canary="core"} 1' in metrics, err[-3000:]
+    assert '"socket": "raw"' in err
+    assert "public-test" not in metrics + err, "a credential leaked"
+    assert code == 0, err[-3000:]
+
+
+def test_installed_daemon_without_the_capability(server: Path, service_config) -> None:
+    config, creds, port = service_config
+    proc = run_as_service(server, "", config, creds)
+    try:
+        if ping_sockets_allowed(DYNAMIC_UID):  # the documented alternative is in force here
+            metrics = canary_metrics(proc, port)
+        else:
+            proc.wait(30)
+    finally:
+        code, err = stop(proc)
+    if ping_sockets_allowed(DYNAMIC_UID):
+        assert 'netwatch_canary_up{canary="core"} 1' in metrics and '"socket": "datagram"' in err
+        assert code == 0, err[-3000:]
+    else:
+        assert code == 1 and "ICMP is not permitted" in err, err[-3000:]
