@@ -1,7 +1,7 @@
 """Scale-out on existing engines, end to end on this machine.
 
-Two `netwatch run --shard K/2` daemons poll one city (three dozen sites on 127.x, in upstream
-groups); a real Prometheus (Debian's, with the retention flag deploy/ ships) scrapes both as
+Two `netwatch run --shard K/2` daemons poll the lab's city (126 kelurahan, each behind its
+kecamatan's POP: 20 upstream groups, all on 127.x); a real Prometheus (Debian's, with the retention flag deploy/ ships) scrapes both as
 job="netwatch" and remote_writes to Debian's VictoriaMetrics. A query there must see every
 site exactly once, from the shard rendezvous hashing gave it, and the canary from both.
 Everything listens on free loopback ports with temporary data directories.
@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from netwatch.inventory import load_inventory
+from netwatch.lab.plan import LabDevice, city
 from netwatch.shard import Shard, select
 from tests.conftest import ROOT, require
 
@@ -41,30 +42,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def city() -> dict[str, Any]:
-    """36 sites: 6 POPs with 4 sites each, 2 sub-POPs behind pop-0 with 2 sites each, and
-    8 sites hanging off no upstream: 14 upstream groups."""
-    serial = iter(range(1, 250))
-    upstreams = [{"id": f"pop-{i}", "name": f"POP {i}", "kecamatan": f"Kec {i}",
-                  "devices": [{"name": "sw", "role": "upstream",
-                               "address": f"127.81.200.{next(serial)}"}]} for i in range(6)]
-    upstreams += [{"id": f"sub-{i}", "name": f"Sub {i}", "kecamatan": "Kec 0", "upstream": "pop-0",
-                   "devices": [{"name": "sw", "role": "upstream",
-                                "address": f"127.81.200.{next(serial)}"}]} for i in range(2)]
-    hangs = [f"pop-{i}" for i in range(6) for _ in range(4)] + \
-        [f"sub-{i}" for i in range(2) for _ in range(2)] + [None] * 8
-    sites = []
-    for n, upstream in enumerate(hangs):
-        site: dict[str, Any] = {
-            "id": f"18.71.{n // 10 + 1:02d}.{1001 + n}", "name": f"Kelurahan {n}",
-            "kecamatan": f"Kec {n % 6}",
-            "devices": [{"name": "rtr", "role": "router", "address": f"127.81.{n + 1}.1"},
-                        {"name": "ap1", "role": "ap", "address": f"127.81.{n + 1}.2",
-                         "parent": "rtr"}]}
-        if upstream:
-            site["upstream"] = upstream
-        sites.append(site)
-    return {"upstreams": upstreams, "sites": sites}
+def lab_city() -> dict[str, Any]:
+    """The lab's city (netwatch/lab/plan.py: every kelurahan of Bandar Lampung, a router and an
+    access point each, behind its kecamatan's POP, all on 127.x) as upstreams and sites."""
+    plan = city()
+
+    def device(d: LabDevice) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": d.name, "role": d.role, "address": d.loopback}
+        if d.parent:
+            entry["parent"] = d.parent
+        return entry
+
+    return {
+        "upstreams": [{"id": u.id, "name": u.name, "kecamatan": u.kecamatan,
+                       "devices": [device(u.device)]} for u in plan.upstreams],
+        "sites": [{"id": s.id, "name": s.name, "kecamatan": s.kecamatan, "upstream": s.upstream,
+                   "devices": [device(d) for d in s.devices]} for s in plan.sites],
+    }
 
 
 class Stack:
@@ -164,7 +158,7 @@ def vm_query(port: int, query: str) -> list[dict[str, Any]]:
 
 def test_two_shards_through_prometheus_into_victoriametrics(stack: Stack, tmp_path: Path) -> None:
     # the city: a shared sites file, and one config per shard (each its own listen address)
-    plan = city()
+    plan = lab_city()
     (tmp_path / "sites.yml").write_text(yaml.safe_dump({"sites": plan["sites"]}))
     shard_ports = [free_port() for _ in range(SHARDS)]
     configs = []
@@ -180,7 +174,7 @@ def test_two_shards_through_prometheus_into_victoriametrics(stack: Stack, tmp_pa
         configs.append(config)
     whole = load_inventory(configs[0])
     expected = {k: set(select(whole, Shard(k, SHARDS)).sites) for k in range(1, SHARDS + 1)}
-    assert all(expected.values()) and len(whole.sites) == 36
+    assert all(expected.values()) and len(whole.sites) == len(plan["sites"]) >= 100
 
     vm_port, prom_port = free_port(), free_port()
     stack.start("victoria-metrics", [
