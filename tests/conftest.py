@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import structlog
 
 from netwatch import netns
 
@@ -20,6 +23,20 @@ def require(reason: str | None) -> None:
     if IN_CI:
         pytest.fail(f"prerequisite missing in CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _uncached_loggers() -> Iterator[None]:
+    """netwatch caches structlog loggers on first use (fast in production); in tests that
+    would pin them to whatever a CLI test configured, and capture_logs() would see nothing."""
+    original = structlog.configure
+
+    def configure(**settings: Any) -> None:
+        original(**{**settings, "cache_logger_on_first_use": False})
+
+    structlog.configure = configure  # type: ignore[assignment]
+    yield
+    structlog.configure = original  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="session", autouse=True)
