@@ -17,7 +17,7 @@ from aiohttp import web
 from netwatch import sdnotify
 from netwatch.errors import ConfigError, StartupError
 from netwatch.exposition import MetricStore
-from netwatch.inventory import PROBES, Inventory, Probe, Target, load_inventory
+from netwatch.inventory import PROBES, Inventory, Probe, Target
 from netwatch.probe import Outcome, Prober
 from netwatch.scheduler import Scheduler
 from netwatch.selfmetrics import SelfMetrics
