@@ -96,7 +96,7 @@ class Zone:
                 "burst", "32kbit", "latency", "50ms"])
         self.blast_process = ns.spawn(
             [sys.executable, "-m", "netwatch.lab.blast", "--target", ns.gateway,
-             "--rate", "3000000"], stdout=subprocess.DEVNULL)
+             "--rate", "4000000"], stdout=subprocess.DEVNULL)  # 1.6x the bucket: full under load too
 
     def nft_rules(self) -> str:
         return self.namespace.run(["nft", "list", "ruleset"], check=False).stdout
