@@ -47,15 +47,16 @@ def _quiet_logs() -> None:
     logs.configure("warning", json=True)
 
 
-def _recording_prober(rtts: list[float]):  # type: ignore[no-untyped-def]
+def _recording_prober(rtts: list[float], sent: list[int]):  # type: ignore[no-untyped-def]
     from netwatch.icmp.prober import IcmpProber
 
     class RecordingProber(IcmpProber):
-        """Keeps every raw RTT (one list append per round) for the percentiles."""
+        """Keeps every raw RTT and counts echoes (a list append per round)."""
 
         async def poll(self, target):  # type: ignore[no-untyped-def]
             result = await super().poll(target)
             rtts.extend(result.rtts)
+            sent[0] += result.sent
             return result
 
     return RecordingProber()
@@ -69,7 +70,7 @@ async def burst(n: int) -> dict[str, object]:
     targets = [Target((f"s{i}", "rtr", "icmp"), "icmp", a, policy)
                for i, a in enumerate(loopback_addresses(n))]
     rtts: list[float] = []
-    prober = _recording_prober(rtts)
+    prober = _recording_prober(rtts, [0])
     await prober.start()
     try:
         await asyncio.gather(*(prober.poll(t) for t in targets))  # warm-up round
@@ -92,10 +93,11 @@ async def scheduled(n: int, intervals: int) -> dict[str, object]:
     from netwatch.inventory import load_inventory
 
     rtts: list[float] = []
+    sent = [0]
     with tempfile.TemporaryDirectory() as tmp:
         path = write_config(Path(tmp) / "bench.yml", loopback_addresses(n),
                             interval=f"{INTERVAL:g}s", count=COUNT)
-        daemon = Daemon(path, load_inventory(path), probers={"icmp": _recording_prober(rtts)},
+        daemon = Daemon(path, load_inventory(path), probers={"icmp": _recording_prober(rtts, sent)},
                         listen="127.0.0.1:0")
         await daemon.start()
         host, port = daemon.addresses[0]
@@ -104,6 +106,7 @@ async def scheduled(n: int, intervals: int) -> dict[str, object]:
             async with aiohttp.ClientSession(auto_decompress=False) as http:
                 await asyncio.sleep(INTERVAL + 1)  # warm-up: every timer has fired once
                 rtts.clear()
+                sent[0] = 0
                 polls0, cpu0, wall0 = daemon.scheduler.polls, cpu_seconds(), time.monotonic()
                 samples, scraped = [], 0
                 for _ in range(intervals):
@@ -116,7 +119,7 @@ async def scheduled(n: int, intervals: int) -> dict[str, object]:
                 polls = daemon.scheduler.polls - polls0
         finally:
             await daemon.shutdown()
-    return {"mode": "scheduled", "n": n, "wall": wall, "cpu": cpu, "echoes": polls * COUNT,
+    return {"mode": "scheduled", "n": n, "wall": wall, "cpu": cpu, "echoes": sent[0], "polls": polls,
             "received": len(rtts), "p50": percentile(rtts, 50), "p99": percentile(rtts, 99),
             "rss": statistics.median(samples), "peak": peak_rss_bytes(),
             "scrape_bytes": scraped // max(1, intervals)}

@@ -17,7 +17,9 @@ A *round* is one poll of one target: `count` echoes `spacing` apart, each answer
 - ICMP errors quoting our echo (destination unreachable, time exceeded) end that echo and
   make the round's reason `unreachable` when nothing answered.
 
-The round's single Future is the only per-round asyncio object besides the timer handles.
+Per echo nothing is allocated but the packet (the bookkeeping lives in preallocated arrays
+indexed by sequence number); per round, one Round and one Future. Timers are grouped into
+slots of a few milliseconds (netwatch.icmp.slots), and replies are read once per slot.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ import os
 import socket
 import struct
 import time
+from array import array
 from typing import Protocol
 
 import structlog
 
 from netwatch.icmp import packet
 from netwatch.icmp.result import IcmpResult
-from netwatch.icmp.sockets import SCM_TIMESTAMPNS, IcmpSocket, Mode, open_icmp
+from netwatch.icmp.slots import SlotTimers
+from netwatch.icmp.sockets import IcmpSocket, Mode, open_icmp
 
 log = structlog.get_logger("netwatch.icmp")
 
@@ -64,7 +68,7 @@ class RoundSink(Protocol):
 class Round:
     __slots__ = ("address", "count", "spacing", "timeout", "template", "sink", "future",
                  "started", "sent", "open", "rtts", "late", "duplicates", "unreachable",
-                 "closed", "handle")
+                 "closed")
 
     def __init__(self, address: str, count: int, spacing: float, timeout: float,
                  template: packet.EchoTemplate, sink: RoundSink | None,
@@ -84,17 +88,6 @@ class Round:
         self.duplicates = 0
         self.unreachable = 0
         self.closed = False
-        self.handle: asyncio.TimerHandle | None = None
-
-
-class Echo:
-    __slots__ = ("round", "sent", "generation", "state")
-
-    def __init__(self, round: Round, generation: int | None) -> None:
-        self.round = round
-        self.sent = 0.0  # wall-clock time right before the send (kernel stamps are wall-clock)
-        self.generation = generation
-        self.state = WAITING
 
 
 class IcmpEngine:
@@ -107,7 +100,13 @@ class IcmpEngine:
         self._proto = packet.V6 if self.v6 else packet.V4
         self._socket: IcmpSocket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[int, Echo] = {}
+        self._timers: SlotTimers | None = None
+        self._reading = False  # the reader is registered (else a slot read is due)
+        # per 16-bit sequence number: preallocated, so an echo allocates nothing
+        self._round_of: list[Round | None] = [None] * _SEQ_SPACE
+        self._sent_at = array("d", bytes(8 * _SEQ_SPACE))  # wall clock right before the send
+        self._generation_of = array("q", [-1]) * _SEQ_SPACE  # -1: payload too short to carry one
+        self._state_of = bytearray(_SEQ_SPACE)
         self._counter = 0
         self._templates: dict[int, packet.EchoTemplate] = {}
         self.strays = 0  # replies with our identifier that matched nothing
@@ -131,23 +130,25 @@ class IcmpEngine:
         """Open the socket (raises StartupError or FamilyUnavailable) and start reading."""
         self._loop = asyncio.get_running_loop()
         self._socket = open_icmp(self.family, self.mode)
+        self._timers = SlotTimers(self._loop, before_slot=self._read_if_due)
         self._counter = int.from_bytes(os.urandom(2), "big")
-        self._loop.add_reader(self._socket.sock.fileno(), self._on_readable)
+        self._loop.add_reader(self._socket.sock.fileno(), self._on_ready)
+        self._reading = True
         log.debug("icmp_engine_started", family="ipv6" if self.v6 else "ipv4",
                   raw=self._socket.raw, ident=self._socket.ident)
 
     def close(self) -> None:
         if self._socket is None:
             return
-        assert self._loop is not None
-        self._loop.remove_reader(self._socket.sock.fileno())
+        assert self._loop is not None and self._timers is not None
+        if self._reading:
+            self._loop.remove_reader(self._socket.sock.fileno())
+        self._timers.close()
         self._socket.sock.close()
         self._socket = None
-        for echo in list(self._pending.values()):
-            rnd = echo.round
-            if not rnd.closed:
-                self._finish(rnd)
-        self._pending.clear()
+        for rnd in {r for r in self._round_of if r is not None and not r.closed}:
+            self._finish(rnd)
+        self._round_of = [None] * _SEQ_SPACE
 
     # --- rounds ---------------------------------------------------------------
     def ping(self, address: str, count: int, spacing: float, timeout: float, size: int = 56,
@@ -168,70 +169,86 @@ class IcmpEngine:
         if rnd.future.done():  # cancelled (the poll's deadline): stop sending
             rnd.closed = True
             return
-        seq, generation = self._next_seq()
+        seq = self._next_seq()
+        generation = (self._counter >> 16) & 0xFFFFFFFF
         template = rnd.template
-        echo = Echo(rnd, generation if template.carries_generation else None)
         data = template.packet(seq, generation)
-        self._pending[seq] = echo
+        self._round_of[seq] = rnd
+        self._generation_of[seq] = generation if template.carries_generation else -1
+        self._state_of[seq] = WAITING
         rnd.sent += 1
         rnd.open += 1
-        assert self._socket is not None and self._loop is not None
-        echo.sent = time.time()
+        assert self._socket is not None and self._timers is not None
+        self._sent_at[seq] = time.time()
         try:
             self._socket.sock.sendto(data, (rnd.address, 0))
         except OSError as exc:
-            self._send_failed(echo, exc)
-        loop = self._loop
+            self._send_failed(seq, rnd, exc)
         if rnd.sent < rnd.count:
-            rnd.handle = loop.call_at(rnd.started + rnd.sent * rnd.spacing, self._send, rnd)
+            self._timers.at(rnd.started + rnd.sent * rnd.spacing, self._send, rnd)
         elif rnd.open == 0:
             self._finish(rnd)
         else:
-            rnd.handle = loop.call_at(loop.time() + rnd.timeout, self._expire, rnd)
+            assert self._loop is not None
+            self._timers.at(self._loop.time() + rnd.timeout, self._expire, rnd)
 
-    def _send_failed(self, echo: Echo, exc: OSError) -> None:
+    def _send_failed(self, seq: int, rnd: Round, exc: OSError) -> None:
         self.send_errors += 1
         if exc.errno in _UNREACHABLE_ERRNOS:
-            echo.state = FAILED
-            echo.round.open -= 1
-            echo.round.unreachable += 1
+            self._state_of[seq] = FAILED
+            rnd.open -= 1
+            rnd.unreachable += 1
         # else (buffer full, ...): the echo stays open and times out as a loss
-        log.debug("icmp_send_failed", address=echo.round.address, error=exc.strerror)
+        log.debug("icmp_send_failed", address=rnd.address, error=exc.strerror)
 
-    def _next_seq(self) -> tuple[int, int]:
-        """The next sequence number whose table entry may be replaced, and its generation."""
-        pending = self._pending
+    def _next_seq(self) -> int:
+        """The next sequence number whose entry may be replaced (advances the counter)."""
+        round_of, state_of = self._round_of, self._state_of
         for _ in range(_SEQ_SPACE):
             self._counter += 1
             seq = self._counter & 0xFFFF
-            old = pending.get(seq)
+            old = round_of[seq]
             # an echo still waiting inside a running round keeps its number
-            if old is None or old.state != WAITING or old.round.closed:
-                return seq, (self._counter >> 16) & 0xFFFFFFFF
+            if old is None or state_of[seq] != WAITING or old.closed:
+                return seq
         raise RuntimeError("65536 echoes waiting for replies: cannot send more")
 
     def _expire(self, rnd: Round) -> None:
-        """The last echo's timeout: take what the kernel already has, then end the round."""
-        self._on_readable()
+        """The last echo's timeout (the slot already read what the kernel had)."""
         if not rnd.closed:
             self._finish(rnd)
 
     def _finish(self, rnd: Round) -> None:
         rnd.closed = True
-        if rnd.handle is not None:
-            rnd.handle.cancel()
-            rnd.handle = None
         if not rnd.future.done():
             rnd.future.set_result(IcmpResult(rnd.sent, tuple(rnd.rtts), rnd.duplicates,
                                              rnd.unreachable, rnd.late))
 
     # --- replies --------------------------------------------------------------
+    def _on_ready(self) -> None:
+        """Replies are waiting: read them at the next slot, all at once. The kernel stamped
+        them on arrival, so waiting costs no accuracy, and with thousands of targets one
+        wake per slot replaces one per reply."""
+        assert self._loop is not None and self._socket is not None and self._timers is not None
+        self._loop.remove_reader(self._socket.sock.fileno())
+        self._reading = False
+        self._timers.soon()
+
+    def _read_if_due(self) -> None:
+        """At every slot: drain the socket (also before rounds of this slot end)."""
+        if self._socket is None or self._loop is None:
+            return
+        self._on_readable()
+        if not self._reading:
+            self._loop.add_reader(self._socket.sock.fileno(), self._on_ready)
+            self._reading = True
+
     def _on_readable(self) -> None:
         sock = self._socket
         if sock is None:
             return
         recvmsg = sock.sock.recvmsg
-        pending = self._pending
+        round_of, generation_of = self._round_of, self._generation_of
         ident = sock.ident
         raw_v4 = sock.raw and not self.v6
         reply_type = self._proto.reply
@@ -249,14 +266,15 @@ class IcmpEngine:
                 self._on_error_packet(data, source[0])
                 continue
             reply_ident, seq = _ID_SEQ.unpack_from(data, start + 4)
-            echo = pending.get(seq)
-            if reply_ident != ident or echo is None:
+            rnd = round_of[seq]
+            if reply_ident != ident or rnd is None:
                 continue
-            if echo.generation is not None and (
-                    len(data) < start + 12 or _GEN.unpack_from(data, start + 8)[0] != echo.generation):
-                self.strays += 1
+            generation = generation_of[seq]
+            if generation >= 0 and (len(data) < start + 12
+                                    or _GEN.unpack_from(data, start + 8)[0] != generation):
+                self.strays += 1  # a reply to an older echo that had this sequence number
                 continue
-            if source[0] != echo.round.address:
+            if source[0] != rnd.address:
                 self.strays += 1
                 continue
             if ancillary:
@@ -264,25 +282,25 @@ class IcmpEngine:
                 received = seconds + nanos * 1e-9
             else:
                 received = time.time()
-            self._answer(echo, received)
+            self._answer(seq, rnd, received)
         if not sock.raw:
             self._drain_error_queue(sock)
 
-    def _answer(self, echo: Echo, received: float) -> None:
-        rnd = echo.round
-        if echo.state != WAITING:
-            if echo.state == ANSWERED:
+    def _answer(self, seq: int, rnd: Round, received: float) -> None:
+        state = self._state_of[seq]
+        if state != WAITING:
+            if state == ANSWERED:
                 if rnd.closed:
                     if rnd.sink is not None:
                         rnd.sink.count_duplicate()
                 else:
                     rnd.duplicates += 1
             return
-        rtt = received - echo.sent
+        rtt = received - self._sent_at[seq]
         if rtt < 0:  # predates the request: a reply to an older echo with this number
             self.strays += 1
             return
-        echo.state = ANSWERED
+        self._state_of[seq] = ANSWERED
         if rnd.closed:
             if rnd.sink is not None:
                 rnd.sink.count_late()
@@ -302,15 +320,16 @@ class IcmpEngine:
             self._fail(parsed, parsed.target)
 
     def _fail(self, parsed: packet.Parsed, target: str) -> None:
-        echo = self._pending.get(parsed.seq)
-        if echo is None or parsed.ident != self.ident or echo.state != WAITING:
+        seq = parsed.seq
+        rnd = self._round_of[seq]
+        if rnd is None or parsed.ident != self.ident or self._state_of[seq] != WAITING:
             return
-        if echo.generation is not None and parsed.generation not in (None, echo.generation):
+        generation = self._generation_of[seq]
+        if generation >= 0 and parsed.generation not in (None, generation):
             return
-        rnd = echo.round
         if target != rnd.address or rnd.closed:
             return
-        echo.state = FAILED
+        self._state_of[seq] = FAILED
         rnd.open -= 1
         rnd.unreachable += 1
         if rnd.open == 0 and rnd.sent == rnd.count:

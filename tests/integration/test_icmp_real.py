@@ -67,10 +67,13 @@ async def test_many_loopback_targets_and_ipv6_agree_with_icmplib(prober: IcmpPro
     reference = await icmplib.async_multiping(addresses, count=2, interval=0.05, timeout=1,
                                               concurrent_tasks=64, privileged=prober.engines[2].raw)
     ours = {a: r for a, r in zip(addresses, results, strict=True)}
+    assert all(r.loss_ratio == 0 and r.duplicates == 0 and r.late == 0 for r in results)
+    # loopback loses nothing: icmplib agrees (its per-address raw sockets each see every
+    # ICMP packet of the host, so under load it may miss a reply; the engine must not)
     for host in reference:
         mine = ours[host.address]
-        assert (mine.sent, mine.received) == (host.packets_sent, host.packets_received), host.address
-    assert all(r.loss_ratio == 0 and r.duplicates == 0 and r.late == 0 for r in results)
+        assert mine.sent == host.packets_sent and mine.received >= host.packets_received
+    assert sum(h.packets_received for h in reference) >= 0.99 * sum(r.sent for r in results)
     our_rtts = [rtt for r in results for rtt in r.rtts]
     their_rtts = [rtt / 1000 for h in reference for rtt in h.rtts]
     assert all(0 < rtt < 1.0 for rtt in our_rtts)

@@ -7,11 +7,13 @@ import errno
 import socket
 import struct
 from collections import deque
+from collections.abc import AsyncIterator
 
 import pytest
 
 from netwatch.icmp import packet
 from netwatch.icmp.engine import IcmpEngine
+from netwatch.icmp.slots import SlotTimers
 from netwatch.icmp.sockets import SCM_TIMESTAMPNS, IcmpSocket
 
 IDENT = 0x5151
@@ -62,12 +64,15 @@ def _ip(src: str) -> bytes:
 
 
 @pytest.fixture
-async def engine() -> tuple[IcmpEngine, FakeSocket]:
+async def engine() -> AsyncIterator[tuple[IcmpEngine, FakeSocket]]:
     fake = FakeSocket()
     eng = IcmpEngine(socket.AF_INET)
     eng._socket = IcmpSocket(fake, socket.AF_INET, True, IDENT)  # type: ignore[arg-type]
     eng._loop = asyncio.get_running_loop()
-    return eng, fake
+    eng._timers = SlotTimers(eng._loop, before_slot=eng._read_if_due)
+    eng._reading = True  # nothing registered with the loop: the fake has no file descriptor
+    yield eng, fake
+    eng._timers.close()
 
 
 def reply_to(fake: FakeSocket, index: int, delay: float, sent_at: float, *, source: str = TARGET,
@@ -86,7 +91,7 @@ def reply_to(fake: FakeSocket, index: int, delay: float, sent_at: float, *, sour
 
 def sent_time(eng: IcmpEngine, fake: FakeSocket, index: int) -> float:
     seq = struct.unpack_from("!H", fake.sent[index][0], 6)[0]
-    return eng._pending[seq].sent
+    return eng._sent_at[seq]
 
 
 async def test_answers_end_the_round_early_with_their_rtts(engine) -> None:
