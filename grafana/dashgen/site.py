@@ -1,0 +1,210 @@
+"""Site: one kelurahan (kecamatan -> site -> device): smokeping-style latency, loss, state
+timeline, interfaces, device health and wireless clients."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as gc
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import heatmap
+from grafana_foundation_sdk.models.common import (
+    BigValueColorMode,
+    ScaleDistribution,
+    TooltipDisplayMode,
+)
+
+from .common import (
+    AVAILABILITY,
+    DS,
+    LOSS,
+    NEUTRAL,
+    RTT,
+    UTILISATION,
+    Grid,
+    flag_mappings,
+    new_dashboard,
+    organize,
+    override,
+    query,
+    query_variable,
+    state_code,
+    state_mappings,
+    state_thresholds,
+    steps,
+)
+from .kecamatan import TODAY, availability_over_range
+from .panels import stat_panel, table_panel, timeline_panel, timeseries_panel
+
+S = '{site="$site"}'
+D = 'site="$site", device=~"$device"'
+I = f'{D}, ifname=~"$ifname"'
+BUCKETS = f'sum by (le) (rate(netwatch_icmp_rtt_seconds_bucket{{{D}}}[$__rate_interval]))'
+# the site's label lines up kelurahan (text) and kode (value) in query_result's output
+SITE_REGEX = '/kelurahan="(?<text>[^"]*)".*site="(?<value>[^"]*)"/'
+
+
+def variables(dash: db.Dashboard) -> db.Dashboard:
+    return (dash
+            .with_variable(query_variable("kecamatan", "Kecamatan",
+                                          "label_values(netwatch_site_info, kecamatan)"))
+            .with_variable(query_variable("site", "Kelurahan",
+                                          'query_result(netwatch_site_info{kecamatan="$kecamatan"})',
+                                          regex=SITE_REGEX))
+            .with_variable(query_variable("device", "Device",
+                                          "label_values(netwatch_up{site=\"$site\"}, device)",
+                                          multi=True))
+            .with_variable(query_variable(
+                "ifname", "Interface",
+                'label_values(netwatch_interface_oper_up{site="$site", device=~"$device"}, ifname)',
+                multi=True)))
+
+
+def _summary() -> list[tuple[object, int]]:
+    def pct(title: str, expr: str, thresholds: db.ThresholdsConfig, description: str) -> object:
+        return stat_panel(title, [query(expr, instant=True)], "percentunit", thresholds,
+                          decimals=2, description=description)
+
+    return [
+        (stat_panel("State", [query(state_code(S), instant=True)], "none", state_thresholds(),
+                    mappings=state_mappings(), description="netwatch_site_state now."), 3),
+        (pct("Availability today", availability_over_range("site", S), AVAILABILITY,
+             "Since 00:00 WIB, maintenance excluded.").time_from(TODAY), 3),  # type: ignore[attr-defined]
+        (pct("This month", f"site:netwatch_availability:ratio_mtd{S}", AVAILABILITY,
+             "Since the 1st, 00:00 WIB, maintenance excluded."), 3),
+        (pct("SLA target", f"netwatch_site_sla_target_ratio{S}", NEUTRAL,
+             "Availability promised for this site."), 3),
+        (pct("Loss 5m", f"site:netwatch_icmp_loss:ratio5m{S}", LOSS, "Echo loss to the router."), 3),
+        (stat_panel("RTT p90 5m", [query('site:netwatch_icmp_rtt_seconds:quantile5m'
+                                         '{site="$site", quantile="0.9"}', instant=True)],
+                    "s", RTT), 3),
+        (stat_panel("Maintenance", [query(f"max(netwatch_maintenance_active{S})", instant=True)],
+                    "none", steps("green", (1, "blue")),
+                    mappings=flag_mappings(("in window", "blue"), ("no", "green"))), 3),
+        (pct("Uplink use 5m", f"max(uplink:netwatch_interface_utilization:ratio5m{S})",
+             UTILISATION, "Traffic / contracted capacity, the busier direction."), 3),
+    ]
+
+
+def _smokeping() -> tuple[object, object]:
+    cells = (heatmap.Panel().title("Latency (every echo)").datasource(DS)
+             .description("Smokeping-style: the RTT histogram of every answered echo, per "
+                          "bucket over time (darker = more echoes). Median and p90 below.")
+             .with_target(query(BUCKETS, legend="{{le}}", heatmap=True))
+             .unit("short").thresholds(NEUTRAL)
+             .calculate(False)
+             .y_axis(heatmap.YAxisConfig().unit("s").decimals(0))
+             .color(heatmap.HeatmapColorOptions().scheme("Oranges").exponent(0.5)
+                    .steps(64).reverse(False))
+             .cell_values(heatmap.CellValues().unit("short"))
+             .show_legend().mode(TooltipDisplayMode.SINGLE)
+             .scale_distribution(gc.ScaleDistributionConfig().type(ScaleDistribution.LOG).log(2)))
+    loss = (f'1 - sum(rate(netwatch_icmp_responses_total{{{D}}}[$__rate_interval]))\n'
+            f'  / (sum(rate(netwatch_icmp_requests_total{{{D}}}[$__rate_interval])) > 0)')
+    lines = timeseries_panel(
+        "Median, p90 and loss", [
+            query(f"histogram_quantile(0.5, {BUCKETS})", legend="median", ref="A"),
+            query(f"histogram_quantile(0.9, {BUCKETS})", legend="p90", ref="B"),
+            query(loss, legend="loss", ref="C")],
+        "s", RTT, description="RTT median and p90 from the histogram, echo loss (right axis).",
+        overrides=[override("loss", unit="percentunit", min=0, max=1,
+                            custom__axisPlacement="right", custom__drawStyle="bars",
+                            custom__fillOpacity=60, color={"mode": "fixed", "fixedColor": "red"}),
+                   override("median", color={"mode": "fixed", "fixedColor": "green"}),
+                   override("p90", color={"mode": "fixed", "fixedColor": "blue"})])
+    return cells, lines
+
+
+def _interfaces() -> list[tuple[object, int]]:
+    traffic = timeseries_panel("Traffic", [
+        query(f"rate(netwatch_interface_receive_bytes_total{{{I}}}[$__rate_interval]) * 8",
+              legend="{{device}} {{ifname}} in", ref="A"),
+        query(f"rate(netwatch_interface_transmit_bytes_total{{{I}}}[$__rate_interval]) * 8",
+              legend="{{device}} {{ifname}} out", ref="B")],
+        "bps", NEUTRAL, description="Bits per second; out is drawn below zero.",
+        overrides=[])
+    traffic = traffic.override_by_regexp(".* out$", [  # type: ignore[attr-defined]
+        *override("", custom__transform="negative-Y")[1]])
+    errors = timeseries_panel("Errors and discards", [
+        query(f"rate(netwatch_interface_{d}_{what}_total{{{I}}}[$__rate_interval])",
+              legend=f"{{{{device}}}} {{{{ifname}}}} {d[:2]} {what}", ref=chr(ord("A") + i))
+        for i, (d, what) in enumerate((d, w) for d in ("receive", "transmit")
+                                      for w in ("errors", "discards"))],
+        "pps", steps("green", (0.1, "red")),
+        description="Packets per second with errors or discarded, per interface.")
+    util = timeseries_panel("Uplink utilisation", [query(
+        f"uplink:netwatch_interface_utilization:ratio5m{S}",
+        legend="{{device}} {{ifname}} {{direction}}")], "percentunit", UTILISATION,
+        description="Uplink traffic / contracted capacity (or ifSpeed) over 5 minutes.",
+        min_val=0)
+    status = timeline_panel("Interface status", [query(
+        f"netwatch_interface_oper_up{{{I}}}", legend="{{device}} {{ifname}}")], "none",
+        steps("red", (1, "green")), flag_mappings(("up", "green"), ("down", "red")),
+        description="ifOperStatus of each interface.")
+    return [(traffic, 12), (util, 12), (errors, 12), (status, 12)]
+
+
+def _health() -> list[list[tuple[object, int]]]:
+    by_device = "{{device}}"
+    uptime = stat_panel("Uptime", [query(f"netwatch_device_uptime_seconds{{{D}}}",
+                                         legend=by_device, instant=True)],
+                        "s", steps("orange", (900, "green")), color=BigValueColorMode.VALUE,
+                        description="As the device reports it; orange in the first 15 minutes.")
+    reboots = stat_panel("Reboots in range", [query(
+        f"changes(netwatch_device_boot_time_seconds{{{D}}}[$__range])", legend=by_device,
+        instant=True)], "none", steps("green", (1, "orange")), decimals=0,
+        description="Changes of netwatch_device_boot_time_seconds in the time range.")
+    info = table_panel("Devices", [query(f"netwatch_device_info{{{D}}}", instant=True,
+                                         table=True)], "none", NEUTRAL,
+                       transformations=[_info_columns()])
+    cpu = timeseries_panel("CPU", [query(f"netwatch_device_cpu_utilization_ratio{{{D}}}",
+                                         legend=by_device)],
+                           "percentunit", steps("green", (0.8, "yellow"), (0.95, "red")),
+                           min_val=0, max_val=1)
+    memory = timeseries_panel("Memory", [query(
+        f"netwatch_device_memory_used_bytes{{{D}}} / netwatch_device_memory_total_bytes{{{D}}}",
+        legend=by_device)], "percentunit", steps("green", (0.85, "yellow"), (0.95, "red")),
+        min_val=0, max_val=1)
+    temperature = timeseries_panel("Temperature", [query(
+        f"netwatch_device_temperature_celsius{{{D}}}", legend="{{device}} {{sensor}}")],
+        "celsius", steps("green", (60, "yellow"), (75, "red")))
+    voltage = timeseries_panel("Voltage", [query(
+        f"netwatch_device_voltage_volts{{{D}}}", legend="{{device}} {{sensor}}")],
+        "volt", NEUTRAL)
+    clients = timeseries_panel("Wireless clients", [query(
+        f"netwatch_wireless_clients{{{D}}}", legend="{{device}} {{ifname}}")],
+        "short", NEUTRAL, description="Associated stations per radio or SSID.", min_val=0)
+    return [[(uptime, 6), (reboots, 6), (info, 12)],
+            [(cpu, 8), (memory, 8), (temperature, 8)],
+            [(voltage, 12), (clients, 12)]]
+
+
+def _info_columns() -> object:
+    return organize({"device": "device", "role": "role", "vendor": "vendor", "model": "model",
+                     "os_version": "version", "profile": "profile"},
+                    hide=("Time", "Value", "__name__", "job", "instance", "site", "kecamatan",
+                          "sysname"))
+
+
+def build() -> db.Dashboard:
+    dash = variables(new_dashboard(
+        "site", "One kelurahan: state, availability, smokeping-style latency and loss, "
+                "interfaces, device health and wireless clients."))
+    grid = Grid(dash)
+    grid.line(4, *_summary())
+    grid.line(5, (timeline_panel("Site state", [query(state_code(S), legend="site")], "none",
+                                 state_thresholds(), state_mappings()), 12),
+              (timeline_panel("Devices up", [query(f"netwatch_up{{{D}}}",
+                                                   legend="{{device}} {{probe}}")],
+                              "none", steps("red", (1, "green")),
+                              flag_mappings(("up", "green"), ("down", "red"))), 12))
+    grid.row("Latency and loss")
+    cells, lines = _smokeping()
+    grid.line(9, (cells, 24))
+    grid.line(7, (lines, 24))
+    grid.row("Interfaces")
+    interfaces = _interfaces()
+    grid.line(8, *interfaces[:2])
+    grid.line(8, *interfaces[2:])
+    grid.row("Device health")
+    for height, line in zip((5, 7, 7), _health()):
+        grid.line(height, *line)
+    return dash
