@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "netwatch.probecmd",
     "netwatch.importcsv",
     "netwatch.lab.demo",
+    "netwatch.report",
 ]
 
 

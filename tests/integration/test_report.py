@@ -1,0 +1,278 @@
+"""`netwatch report` against a real Prometheus that scrapes the daemon polling the lab.
+
+Two kinds of data in one Prometheus:
+- this month, live: the lab for a minute, one site silenced for a few seconds, one site in a
+  maintenance window; Prometheus records the hourly parts with the test timing profile
+  (every 5 s) and the report must agree with the rules' own month-to-date ratio;
+- the month before last, backfilled: the hourly parts of the lab's sites for a whole calendar month
+  (as the production rules record them: every 5 minutes, each over the hour before it,
+  labelled with the WIB month of the hour's middle), written as OpenMetrics and turned into
+  TSDB blocks with `promtool tsdb create-blocks-from openmetrics` before Prometheus starts.
+  Outages, maintenance and targets are scripted, so every figure is known exactly; outages
+  in the neighbouring months' edge hours must not count.
+Prometheus runs with a long retention: its time retention counts from the newest block, so
+with the default 15 days it would delete the first half of a backfilled month.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from netwatch import cli, netns
+from netwatch.app import Daemon
+from netwatch.inventory import load_inventory
+from netwatch.lab.agents import snmpsim_available
+from netwatch.lab.lab import Lab
+from netwatch.lab.plan import LabPlan, LabSite, Timing, Trouble, city, with_trouble
+from netwatch.lab.stack import PromStack, missing_binaries
+from netwatch.report import WIB, Month, Report, collect, to_csv, to_html
+from tests.conftest import require
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+BASE = 190  # after tests/integration/test_dashboards.py's lab has gone (modules run in turn)
+KECAMATAN = ["18.71.03", "18.71.04"]  # Tanjungkarang Barat, Panjang: 2 sites each
+FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0.3,
+              snmp_interval=5.0, snmp_timeout=0.5, down_after=2, up_after=1)
+PART = 300  # seconds between hourly parts, as in production (slow_eval_interval)
+H = 3600
+
+
+class LongRetention(PromStack):
+    """PromStack with a retention long enough for a backfilled month."""
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        if name == "prometheus":
+            argv = [*argv, "--storage.tsdb.retention.time=3650d"]
+        super()._spawn(name, argv)
+
+
+@dataclass(frozen=True)
+class History:
+    """One site's scripted month: (start, end) offsets in seconds from the month's start."""
+
+    down: tuple[tuple[int, int], ...] = ()
+    maintenance: tuple[tuple[int, int], ...] = ()
+    target: float = 0.99
+
+
+def histories(month: Month) -> list[History]:
+    total = int((month.end - month.start).total_seconds())
+    return [
+        History(down=((10 * 86400, 10 * 86400 + 2 * H),        # 2 h down: 99.7 %, met
+                      (-4 * H, -90 * 60))),                    # last month: not counted
+        History(down=((5 * 86400 + 30 * 60, 5 * 86400 + 8 * H),)),  # 7.5 h: missed
+        History(down=((20 * 86400, 20 * 86400 + H),           # 1 h down against 99.9 %
+                      (total + 35 * 60, total + 55 * 60)),     # next month: not counted
+                maintenance=((15 * 86400, 15 * 86400 + 4 * H),), target=0.999),
+        History(maintenance=((-H, total + H),)),               # all month in maintenance
+    ]
+
+
+def _overlap(a: int, b: int, spans: tuple[tuple[int, int], ...]) -> int:
+    return sum(max(0, min(b, e) - max(a, s)) for s, e in spans)
+
+
+def openmetrics(month: Month, sites: tuple[LabSite, ...], until: float) -> str:
+    """The hourly parts of `sites` around `month`, as the production rules record them."""
+    start = int(month.start.timestamp())
+    first, last = start - 6 * H, min(int(month.end.timestamp()) + H, int(until))
+    parts: dict[str, list[str]] = {"available": [], "counted": []}
+    info, target, month_info = [], [], []
+    for t in range(first, last + 1, PART):
+        label = (datetime.fromtimestamp(t - 1800, WIB)).strftime("%Y%m")
+        month_info.append(f'city:netwatch_sla_month:info{{month="{label}"}} 1 {t}')
+    for site, history in zip(sites, histories(month)):
+        base = (f'site="{site.id}",kecamatan="{site.kecamatan}"')
+        meta = (f'job="netwatch",instance="backfill",{base}')
+        for t in range(first, last + 1, PART):
+            label = (datetime.fromtimestamp(t - 1800, WIB)).strftime("%Y%m")
+            a, b = t - start - H, t - start
+            maintenance = _overlap(a, b, history.maintenance)
+            counted = (H - maintenance) / H
+            available = counted - _overlap(a, b, history.down) / H
+            parts["available"].append(f'{{{base},month="{label}"}} {available:g} {t}')
+            parts["counted"].append(f'{{{base},month="{label}"}} {counted:g} {t}')
+            info.append(f'netwatch_site_info{{{meta},kelurahan="{site.name}",latitude="{site.lat}",'
+                        f'longitude="{site.lon}",isp="{site.isp}",upstream="{site.upstream}"}} 1 {t}')
+            target.append(f"netwatch_site_sla_target_ratio{{{meta}}} {history.target} {t}")
+    lines = []
+    for part, samples in parts.items():
+        name = f"site:netwatch_site_{part}_hours:sum1h"
+        lines += [f"# TYPE {name} gauge", *(name + s for s in samples)]
+    lines += ["# TYPE city:netwatch_sla_month:info gauge", *month_info,
+              "# TYPE netwatch_site_info gauge", *sorted(info, key=lambda s: s.split("}")[0]),
+              "# TYPE netwatch_site_sla_target_ratio gauge",
+              *sorted(target, key=lambda s: s.split("}")[0]), "# EOF", ""]
+    return "\n".join(lines)
+
+
+def scenario() -> tuple[LabPlan, str, str]:
+    plan = replace(city(KECAMATAN, sites_per_kecamatan=2, base=BASE), timing=FAST)
+    outage, resting = plan.sites[0].id, plan.sites[-1].id
+    plan = with_trouble(plan, [Trouble("flapping", (outage,), period=1e7)])
+    return replace(plan, maintenance=(resting,)), outage, resting
+
+
+@dataclass
+class Stack:
+    lab: Lab
+    prometheus: str
+    stack: PromStack
+    last_month: Month
+    outage: str
+    resting: str
+
+
+async def query(url: str, expr: str) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"{url}/api/v1/query", params={"query": expr}) as r:
+        return list((await r.json())["data"]["result"])
+
+
+async def until(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        await asyncio.sleep(0.5)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    require(netns.available())
+    require(snmpsim_available())
+    require(missing_binaries())
+    plan, outage, resting = scenario()
+    workdir: Path = tmp_path_factory.mktemp("report")
+    # two months back: the live lab's parts never carry its label, not even in the first
+    # half hour of a month (when they still count for the month before)
+    last_month = Month.previous(Month.previous(datetime.now(UTC)).start)
+    source = workdir / "backfill.om"
+    source.write_text(openmetrics(last_month, plan.sites, time.time() - 120))
+    await asyncio.to_thread(
+        subprocess.run, ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
+                         str(source), str(workdir / "prom-data")],
+        check=True, capture_output=True, timeout=120)
+    lab = Lab(plan)
+    await asyncio.to_thread(lab.start)
+    daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
+    try:
+        await daemon.start()
+        host, port = daemon.addresses[0]
+        async with LongRetention(workdir, [f"{host}:{port}"]) as stack:
+            yield Stack(lab, stack.prometheus_url, stack, last_month, outage, resting)
+    finally:
+        await daemon.shutdown()
+        await asyncio.to_thread(lab.stop)
+
+
+def _rows(report: Report) -> dict[tuple[str, str], Any]:
+    return {(r.level, r.id): r for r in report.rows()}
+
+
+async def test_backfilled_month_is_exact(running: Stack) -> None:
+    s = running
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"{s.prometheus}/api/v1/status/flags") as r:
+        flags = (await r.json())["data"]
+    assert flags["storage.tsdb.retention.time"] == "10y"  # LongRetention reached Prometheus
+    report = await collect(s.prometheus, s.last_month)
+    hours = (s.last_month.end - s.last_month.start).total_seconds() / H
+    assert report.part_seconds == PART
+    sites = s.lab.plan.sites
+    rows = _rows(report)
+    expected = [(hours - 2, hours, 0.99), (hours - 7.5, hours, 0.99),
+                (hours - 5, hours - 4, 0.999), (0.0, 0.0, 0.99)]
+    for site, (available, counted, target) in zip(sites, expected):
+        row = rows[("kelurahan", site.id)]
+        assert (row.kelurahan, row.kecamatan, row.isp) == (site.name, site.kecamatan, site.isp)
+        assert row.available_hours == pytest.approx(available, abs=1e-6), site.id
+        assert row.counted_hours == pytest.approx(counted, abs=1e-6), site.id
+        assert row.target == target
+    assert [rows[("kelurahan", s.id)].met for s in sites] == [True, False, False, None]
+    assert rows[("kelurahan", sites[3].id)].availability is None  # maintenance excluded
+    assert rows[("kelurahan", sites[1].id)].downtime_hours == pytest.approx(7.5)
+    first, second = sites[0].kecamatan, sites[2].kecamatan
+    k1, k2 = rows[("kecamatan", first)], rows[("kecamatan", second)]
+    assert k1.availability == pytest.approx(1 - 9.5 / (2 * hours))
+    assert k2.availability == pytest.approx((hours - 5) / (hours - 4))
+    assert (k1.sites, k1.below_target, k2.sites, k2.below_target) == (2, 1, 1, 1)
+    assert rows[("isp", sites[0].isp)].counted_hours == pytest.approx(2 * hours)
+    assert report.city.availability == pytest.approx((3 * hours - 14.5) / (3 * hours - 4))
+
+
+async def test_live_month_agrees_with_the_rules(running: Stack) -> None:
+    s = running
+    this_month = Month.parse(datetime.now(WIB).strftime("%Y-%m"))
+
+    async def parts_recorded() -> bool:
+        got = await query(s.prometheus, "site:netwatch_availability:ratio_mtd")
+        return len(got) >= 3
+
+    await until(parts_recorded, 60, "month-to-date availability of the live lab")
+    s.lab.set_reachable(s.outage, False)
+    await until(lambda: _state_is(s.prometheus, s.outage, "down"), 30, "outage site down")
+    await asyncio.sleep(0)  # the site stays down while parts are recorded
+    await until(lambda: _parts_cover_outage(s.prometheus, s.outage), 30, "outage in the parts")
+    s.lab.set_reachable(s.outage, True)
+    await until(lambda: _state_is(s.prometheus, s.outage, "up"), 30, "outage site back up")
+    report = await collect(s.prometheus, this_month)
+    rows = _rows(report)
+    mtd = {r["metric"]["site"]: float(r["value"][1])
+           for r in await query(s.prometheus, "site:netwatch_availability:ratio_mtd")}
+    for site in s.lab.plan.sites:
+        row = rows[("kelurahan", site.id)]
+        if site.id == s.resting:
+            assert row.availability is None and row.counted_hours == 0  # in maintenance
+        elif site.id == s.outage:
+            assert 0 < row.availability < 0.99 and row.met is False
+            assert row.availability == pytest.approx(mtd[site.id], abs=0.05)
+        else:
+            assert row.availability == 1.0 and row.met is True
+    assert report.city.sites == 3
+
+
+async def _state_is(url: str, site: str, state: str) -> bool:
+    return bool(await query(url, f'netwatch_site_state{{site="{site}", state="{state}"}} == 1'))
+
+
+async def _parts_cover_outage(url: str, site: str) -> bool:
+    got = await query(url, f'site:netwatch_availability:ratio_mtd{{site="{site}"}} < 0.95')
+    return bool(got)
+
+
+def test_cli_writes_csv_and_a_self_contained_page(running: Stack, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    s = running
+    page = tmp_path / "report.html"
+    assert cli.main(["report", "--month", str(s.last_month), "--prometheus", s.prometheus,
+                     "--output", str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and s.lab.plan.sites[0].name in text
+    for external in ("src=", "href=", "<script", "<link", "url(", "@import"):
+        assert external not in text
+    assert cli.main(["report", "--month", str(s.last_month), "--prometheus", s.prometheus]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("month,level,id,kelurahan")
+    assert len(lines) == 1 + 4 + 2 + 2 + 1  # sites, kecamatan, ISPs, city
+    assert any(",kelurahan," in line and ",no," in line for line in lines)
+    assert cli.main(["report", "--month", "1999-01", "--prometheus", s.prometheus]) == 1
+    assert "no availability data" in capsys.readouterr().err
+
+
+def test_report_renders_the_same_rows_as_csv_and_html(running: Stack) -> None:
+    report = asyncio.run(collect(running.prometheus, running.last_month))
+    csv_text, page = to_csv(report), to_html(report)
+    for row in report.sites:
+        assert row.id in csv_text and row.id in page
