@@ -26,6 +26,7 @@ from grafana_foundation_sdk.models.dashboard import (
     ThresholdsMode,
     ValueMap,
     ValueMappingResult,
+    VariableOption,
     VariableRefresh,
     VariableSort,
 )
@@ -157,8 +158,9 @@ def query_variable(name: str, label: str, expr: str, multi: bool = False,
                    regex: str = "") -> db.QueryVariable:
     var = (db.QueryVariable(name).label(label).datasource(DS).query(expr)
            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED).sort(VariableSort.NATURAL_ASC))
-    if multi:
-        var = var.multi(True).include_all(True).all_value(".*")
+    if multi:  # All by default
+        var = (var.multi(True).include_all(True).all_value(".*")
+               .current(VariableOption(selected=True, text=["All"], value=["$__all"])))
     if regex:
         var = var.regex(regex)
     return var
@@ -174,9 +176,9 @@ def data_link(title: str, kind: str, **variables: str) -> db.DashboardLink:
     return db.DashboardLink(title).type(DashboardLinkType.LINK).url(url(kind, **variables))
 
 
-def dashboard_links(current: str) -> list[db.DashboardLink]:
+def dashboard_links(current: str) -> list[Any]:
     return [db.DashboardLink(TITLE[kind].split(" · ")[1]).type(DashboardLinkType.LINK)
-            .url(f"/d/{UID[kind]}").icon("dashboard").keep_time(True).include_vars(False)
+            .url(f"/d/{UID[kind]}").icon("dashboard").keep_time(True).include_vars(True)
             .tooltip(TITLE[kind]) for kind in UID if kind != current]
 
 

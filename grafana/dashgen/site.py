@@ -3,14 +3,14 @@ timeline, interfaces, device health and wireless clients."""
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import common as gc
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import heatmap
+from grafana_foundation_sdk.builders import heatmap, stat
 from grafana_foundation_sdk.models.common import (
     BigValueColorMode,
-    ScaleDistribution,
     TooltipDisplayMode,
 )
+from grafana_foundation_sdk.models.dashboard import DataTransformerConfig
+from grafana_foundation_sdk.models.heatmap import HeatmapColorMode, HeatmapColorScale
 
 from .common import (
     AVAILABILITY,
@@ -59,7 +59,8 @@ def variables(dash: db.Dashboard) -> db.Dashboard:
 
 
 def _summary() -> list[tuple[object, int]]:
-    def pct(title: str, expr: str, thresholds: db.ThresholdsConfig, description: str) -> object:
+    def pct(title: str, expr: str, thresholds: db.ThresholdsConfig,
+            description: str) -> stat.Panel:
         return stat_panel(title, [query(expr, instant=True)], "percentunit", thresholds,
                           decimals=2, description=description)
 
@@ -67,7 +68,7 @@ def _summary() -> list[tuple[object, int]]:
         (stat_panel("State", [query(state_code(S), instant=True)], "none", state_thresholds(),
                     mappings=state_mappings(), description="netwatch_site_state now."), 3),
         (pct("Availability today", availability_over_range("site", S), AVAILABILITY,
-             "Since 00:00 WIB, maintenance excluded.").time_from(TODAY), 3),  # type: ignore[attr-defined]
+             "Since 00:00 WIB, maintenance excluded.").time_from(TODAY), 3),
         (pct("This month", f"site:netwatch_availability:ratio_mtd{S}", AVAILABILITY,
              "Since the 1st, 00:00 WIB, maintenance excluded."), 3),
         (pct("SLA target", f"netwatch_site_sla_target_ratio{S}", NEUTRAL,
@@ -91,12 +92,12 @@ def _smokeping() -> tuple[object, object]:
              .with_target(query(BUCKETS, legend="{{le}}", heatmap=True))
              .unit("short").thresholds(NEUTRAL)
              .calculate(False)
-             .y_axis(heatmap.YAxisConfig().unit("s").decimals(0))
-             .color(heatmap.HeatmapColorOptions().scheme("Oranges").exponent(0.5)
+             .y_axis(heatmap.YAxisConfig().unit("s"))
+             .color(heatmap.HeatmapColorOptions().mode(HeatmapColorMode.SCHEME)
+                    .scheme("Oranges").scale(HeatmapColorScale.EXPONENTIAL).exponent(0.5)
                     .steps(64).reverse(False))
              .cell_values(heatmap.CellValues().unit("short"))
-             .show_legend().mode(TooltipDisplayMode.SINGLE)
-             .scale_distribution(gc.ScaleDistributionConfig().type(ScaleDistribution.LOG).log(2)))
+             .show_legend().mode(TooltipDisplayMode.SINGLE))
     loss = (f'1 - sum(rate(netwatch_icmp_responses_total{{{D}}}[$__rate_interval]))\n'
             f'  / (sum(rate(netwatch_icmp_requests_total{{{D}}}[$__rate_interval])) > 0)')
     lines = timeseries_panel(
@@ -121,7 +122,7 @@ def _interfaces() -> list[tuple[object, int]]:
               legend="{{device}} {{ifname}} out", ref="B")],
         "bps", NEUTRAL, description="Bits per second; out is drawn below zero.",
         overrides=[])
-    traffic = traffic.override_by_regexp(".* out$", [  # type: ignore[attr-defined]
+    traffic = traffic.override_by_regexp(".* out$", [
         *override("", custom__transform="negative-Y")[1]])
     errors = timeseries_panel("Errors and discards", [
         query(f"rate(netwatch_interface_{d}_{what}_total{{{I}}}[$__rate_interval])",
@@ -177,7 +178,7 @@ def _health() -> list[list[tuple[object, int]]]:
             [(voltage, 12), (clients, 12)]]
 
 
-def _info_columns() -> object:
+def _info_columns() -> DataTransformerConfig:
     return organize({"device": "device", "role": "role", "vendor": "vendor", "model": "model",
                      "os_version": "version", "profile": "profile"},
                     hide=("Time", "Value", "__name__", "job", "instance", "site", "kecamatan",

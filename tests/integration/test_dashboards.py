@@ -175,9 +175,9 @@ async def test_every_variable_lists_the_labs_values(running: City) -> None:
             seen[(v.dashboard, v.name)] = variable_values(lines, v.regex)
             assert seen[(v.dashboard, v.name)], f"{v.dashboard}: ${v.name} is empty"
     values = {key: {value for _, value in pairs} for key, pairs in seen.items()}
-    for dash, name in seen:
+    for uid, name in seen:
         if name in ("kecamatan", "site", "isp"):
-            assert c.values[name] in values[(dash, name)], (dash, name, values[(dash, name)])
+            assert c.values[name] in values[(uid, name)], (uid, name, values[(uid, name)])
     assert (c.values["kelurahan"], c.values["site"]) in seen[(UID["site"], "site")]
     assert values[(UID["site"], "device")] == {"rtr", "ap1"}
     info = await prom(c.stack, "query", query=f'netwatch_interface_info{{site="{c.values["site"]}"}}')
@@ -232,6 +232,7 @@ async def test_outage_fills_the_alert_and_down_panels(running: City) -> None:
         [row] = [r for r in await run(c, down) if r["metric"]["site"] == c.outage]
         assert row["metric"]["state"] == "down" and row["metric"]["kelurahan"]
         states = {r["metric"]["site"]: r["value"][1] for r in await run(c, by_title["Kelurahan map"])}
-        assert states[c.outage] == "4" and set(states.values()) == {"0", "4"}
+        assert states.pop(c.outage) == "4"
+        assert set(states.values()) <= {"0", "2"}  # the others up (or degraded on a busy host)
     finally:
         c.lab.set_reachable(c.outage, True)

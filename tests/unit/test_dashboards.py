@@ -232,3 +232,29 @@ def test_sla_dashboard_is_a_calendar_month_in_wib() -> None:
     for table in tables:
         assert all("$__range" in t["expr"] and t["instant"] for t in table["targets"])
         assert any(t["id"] == "merge" for t in table["transformations"])
+
+
+def test_provisioning_matches_compose_and_prometheus() -> None:
+    provisioning = ROOT / "grafana/provisioning"
+    [source] = yaml.safe_load((provisioning / "datasources/netwatch.yml").read_text())[
+        "datasources"]
+    assert source["type"] == "prometheus" and source["url"] == "http://127.0.0.1:9090"
+    prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "netwatch")
+    # Grafana's $__rate_interval is 4 x timeInterval: the 1m the integration test uses
+    assert source["jsonData"]["timeInterval"] == job["scrape_interval"] == "15s"
+    [provider] = yaml.safe_load((provisioning / "dashboards/netwatch.yml").read_text())[
+        "providers"]
+    compose = yaml.safe_load((ROOT / "deploy/docker-compose.yml").read_text())
+    mounts = dict(v.split(":")[:2] for v in compose["services"]["grafana"]["volumes"])
+    assert mounts["../grafana/dashboards"] == provider["options"]["path"]
+    assert mounts["../grafana/provisioning"] == "/etc/grafana/provisioning"
+    assert not provider["allowUiUpdates"]  # the files are generated: the UI cannot drift
+
+
+def test_docs_describe_the_map_install_and_the_test_macros() -> None:
+    doc = (ROOT / "docs/grafana.md").read_text()
+    assert f"/usr/share/grafana/{PUBLIC_PATH}" in doc
+    assert "`$__rate_interval` | `1m`" in doc and "`$__interval` | `15s`" in doc
+    for uid in UID.values():
+        assert f"`{uid}`" in doc
