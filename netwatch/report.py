@@ -220,7 +220,9 @@ def _rollup(sites: list[Row], level: str) -> list[Row]:
     groups: dict[str, list[Row]] = {}
     for row in sites:
         groups.setdefault(getattr(row, level), []).append(row)
-    return [_total(Row(level, key, **{level: key}), rows) for key, rows in sorted(groups.items())]
+    return [_total(Row(level, key, kecamatan=key if level == "kecamatan" else "",
+                       isp=key if level == "isp" else ""), rows)
+            for key, rows in sorted(groups.items())]
 
 
 def _total(row: Row, sites: list[Row]) -> Row:
