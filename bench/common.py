@@ -95,7 +95,7 @@ def write_config(path: str | Path, addresses: Iterable[str], **kwargs: object) -
 def run_json(argv: Sequence[str], timeout: float) -> dict[str, object]:
     """Run a benchmark worker (a fresh process: clean RSS figures), parse its JSON stdout."""
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
-                            timeout=timeout)
+                            timeout=timeout, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stderr[-4000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))

@@ -46,7 +46,7 @@ async def _ping(address: str, args: argparse.Namespace, privileged: bool,
     return Row(address, IcmpResult(host.packets_sent, tuple(r / 1000 for r in host.rtts)))
 
 
-async def _privileged() -> bool | None:
+def _privileged() -> bool | None:
     """True when raw sockets work, False when only ping sockets do, None when neither."""
     for privileged in (True, False):
         try:
@@ -60,8 +60,9 @@ async def _privileged() -> bool | None:
 
 def format_table(rows: list[Row]) -> str:
     width = max([len("ADDRESS"), *(len(r.address) for r in rows)])
-    lines = [f"{'ADDRESS':<{width}}  {'SENT':>4} {'RECV':>4} {'LOSS':>6}  "
-             f"{'MIN':>8} {'AVG':>8} {'MAX':>8} {'MDEV':>8}  (ms)"]
+    header = (f"{'ADDRESS':<{width}}  {'SENT':>4} {'RECV':>4} {'LOSS':>6}  "
+              f"{'MIN':>8} {'AVG':>8} {'MAX':>8} {'MDEV':>8}  (ms)")
+    lines = [header]
     for row in rows:
         if row.result is None:
             lines.append(f"{row.address:<{width}}  {'-':>4} {'-':>4} {'-':>6}  {row.error}")
@@ -76,7 +77,7 @@ def format_table(rows: list[Row]) -> str:
 
 
 async def run(args: argparse.Namespace) -> int:
-    privileged = await _privileged()
+    privileged = _privileged()
     if privileged is None:
         print(f"netwatch probe: {permission_help()}", file=sys.stderr)
         return 2

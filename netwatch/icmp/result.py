@@ -90,8 +90,18 @@ class IcmpFamilies:
 class IcmpSeries:
     """Counters and the RTT histogram of one target; renders its lines after each round."""
 
-    __slots__ = ("_families", "_labels", "buckets", "rtt_sum", "requests", "responses", "late",
-                 "duplicates", "last", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_families",
+        "_labels",
+        "buckets",
+        "duplicates",
+        "last",
+        "late",
+        "requests",
+        "responses",
+        "rtt_sum",
+    )
 
     def __init__(self, families: IcmpFamilies, labels: str) -> None:
         self._families = families
@@ -133,15 +143,15 @@ class IcmpSeries:
         args += (labels, fmt(self.rtt_sum), labels, cumulative[-1])
         out = [
             (f.rtt, f.histogram % tuple(args)),
-            (f.requests, "%s{%s} %d\n" % (f.requests.name, labels, self.requests)),
-            (f.responses, "%s{%s} %d\n" % (f.responses.name, labels, self.responses)),
-            (f.late, "%s{%s} %d\n" % (f.late.name, labels, self.late)),
-            (f.duplicates, "%s{%s} %d\n" % (f.duplicates.name, labels, self.duplicates)),
+            (f.requests, f"{f.requests.name}{{{labels}}} {self.requests}\n"),
+            (f.responses, f"{f.responses.name}{{{labels}}} {self.responses}\n"),
+            (f.late, f"{f.late.name}{{{labels}}} {self.late}\n"),
+            (f.duplicates, f"{f.duplicates.name}{{{labels}}} {self.duplicates}\n"),
         ]
         last = self.last
         if last is not None:
-            out.append((f.round_loss, "%s{%s} %s\n" % (f.round_loss.name, labels,
-                                                        fmt(last.loss_ratio))))
+            out.append((f.round_loss,
+                        f"{f.round_loss.name}{{{labels}}} {fmt(last.loss_ratio)}\n"))
             stats = last.stats()
             text = ""
             if stats is not None:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import icmplib
 import pytest
 
+from netwatch.errors import StartupError
 from netwatch.exposition import MetricStore
 from netwatch.icmp.prober import IcmpProber
 from netwatch.icmp.result import IcmpResult, IcmpSeries
@@ -37,7 +38,7 @@ async def prober() -> AsyncIterator[IcmpProber]:
     created = IcmpProber()
     try:
         await created.start()
-    except Exception as exc:  # no raw socket and no ping sockets on this machine
+    except StartupError as exc:  # no raw socket and no ping sockets on this machine
         require(f"ICMP not permitted here: {exc}")
     yield created
     await created.close()

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from netwatch.icmp import packet
 from netwatch.icmp.engine import IcmpEngine
 from netwatch.icmp.slots import SlotTimers
 from netwatch.icmp.sockets import SCM_TIMESTAMPNS, IcmpSocket
