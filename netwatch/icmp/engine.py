@@ -66,9 +66,23 @@ class RoundSink(Protocol):
 
 
 class Round:
-    __slots__ = ("address", "count", "spacing", "timeout", "template", "sink", "future",
-                 "started", "sent", "open", "rtts", "late", "duplicates", "unreachable",
-                 "closed")
+    __slots__ = (
+        "address",
+        "closed",
+        "count",
+        "duplicates",
+        "future",
+        "late",
+        "open",
+        "rtts",
+        "sent",
+        "sink",
+        "spacing",
+        "started",
+        "template",
+        "timeout",
+        "unreachable",
+    )
 
     def __init__(self, address: str, count: int, spacing: float, timeout: float,
                  template: packet.EchoTemplate, sink: RoundSink | None,

@@ -13,8 +13,8 @@ are added to that sum per packet (RFC 1624 style incremental update).
 
 from __future__ import annotations
 
-import struct
 import socket
+import struct
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -73,7 +73,7 @@ def payload(size: int) -> bytes:
 class EchoTemplate:
     """Echo requests of one identifier and payload size; `packet()` is the hot path."""
 
-    __slots__ = ("family", "ident", "size", "_type", "_tail", "_base", "_with_generation")
+    __slots__ = ("_base", "_tail", "_type", "_with_generation", "family", "ident", "size")
 
     def __init__(self, family: Family, ident: int, size: int) -> None:
         self.family = family
