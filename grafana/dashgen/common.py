@@ -222,6 +222,7 @@ class Grid:
 def render(dashboard: db.Dashboard) -> dict[str, Any]:
     """The dashboard as Grafana JSON, with panel ids numbered in layout order."""
     data: dict[str, Any] = json.loads(json.dumps(dashboard.build(), cls=JSONEncoder))
+    data["annotations"] = {"list": [], **data.get("annotations", {})}  # Grafana adds its own
     next_id = 1
     for panel in data.get("panels", []):
         for p in [panel, *panel.get("panels", [])]:

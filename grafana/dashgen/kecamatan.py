@@ -10,7 +10,6 @@ from .common import (
     LOSS,
     NEUTRAL,
     RTT,
-    STATE_COLOR,
     UTILISATION,
     Grid,
     data_link,
@@ -24,12 +23,17 @@ from .common import (
     state_code,
     state_mappings,
     state_thresholds,
-    steps,
     thresholds_json,
     transform,
     url,
 )
-from .panels import stat_panel, table_panel, timeline_panel, timeseries_panel
+from .panels import (
+    stat_panel,
+    state_counts,
+    table_panel,
+    timeline_panel,
+    timeseries_panel,
+)
 
 K = '{kecamatan="$kecamatan"}'
 RTT_P90 = ('max by (site) (site:netwatch_icmp_rtt_seconds:quantile5m'
@@ -49,15 +53,9 @@ def availability_over_range(by: str, selector: str) -> str:
 
 
 def _counts() -> list[tuple[object, int]]:
-    out: list[tuple[object, int]] = []
-    for state in ("up", "degraded", "down", "unreachable", "maintenance"):
-        color = STATE_COLOR[state]
-        out.append((stat_panel(
-            state.capitalize(),
-            [query(f'sum(kecamatan:netwatch_site_state:sum{{kecamatan="$kecamatan", '
-                   f'state="{state}"}})', instant=True)],
-            "none", steps(color) if state in ("up", "maintenance") else steps("green", (1, color)),
-            decimals=0), 3))
+    out: list[tuple[object, int]] = [*state_counts(
+        lambda state: f'sum(kecamatan:netwatch_site_state:sum{{kecamatan="$kecamatan", '
+                      f'state="{state}"}})', 3)]
     today = stat_panel("Availability today", [query(
         availability_over_range("kecamatan", K), instant=True)], "percentunit", AVAILABILITY,
         decimals=2, description="Since 00:00 WIB, maintenance excluded.")

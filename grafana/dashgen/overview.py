@@ -31,22 +31,14 @@ from .common import (
     transform,
     url,
 )
-from .panels import stat_panel, table_panel
+from .panels import stat_panel, state_counts, table_panel
 
 SITE_LINK = {"kecamatan": "${__data.fields.kecamatan}", "site": "${__data.fields.site}"}
 
 
 def _state_counts() -> list[tuple[object, int]]:
-    out: list[tuple[object, int]] = []
-    for state in ("up", "degraded", "down", "unreachable", "maintenance"):
-        color = STATE_COLOR[state]
-        thresholds = steps(color) if state in ("up", "maintenance") else \
-            steps("green", (1, color))
-        out.append((stat_panel(
-            state.capitalize(), [query(f'city:netwatch_site_state:sum{{state="{state}"}}',
-                                       instant=True)],
-            "none", thresholds, decimals=0,
-            description=f"Sites whose netwatch_site_state is {state}."), 4))
+    out: list[tuple[object, int]] = [*state_counts(
+        lambda state: f'city:netwatch_site_state:sum{{state="{state}"}}', 4)]
     out.append((stat_panel(
         "Availability 1h", [query("city:netwatch_availability:ratio1h", instant=True)],
         "percentunit", AVAILABILITY, decimals=2,

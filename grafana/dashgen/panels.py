@@ -3,7 +3,7 @@ panel leaves the generator without them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from grafana_foundation_sdk.builders import common as gc
@@ -24,7 +24,7 @@ from grafana_foundation_sdk.models.common import (
 )
 from grafana_foundation_sdk.models.dashboard import DataTransformerConfig, DynamicConfigValue
 
-from .common import DS
+from .common import DS, STATE_COLOR, query, steps
 
 Override = tuple[str, list[DynamicConfigValue]]
 
@@ -114,3 +114,17 @@ def timeline_panel(title: str, targets: Sequence[prometheus.Dataquery], unit: st
 
 def note(title: str, markdown: str) -> text.Panel:
     return text.Panel().title(title).content(markdown)
+
+
+def state_counts(expr: Callable[[str], str], width: int) -> list[tuple[stat.Panel, int]]:
+    """One stat per site state (sites in it): green at 0, the state's colour above."""
+    out = []
+    for state in ("up", "degraded", "down", "unreachable", "maintenance"):
+        color = STATE_COLOR[state]
+        thresholds = steps(color) if state in ("up", "maintenance") else \
+            steps("green", (1, color))
+        out.append((stat_panel(state.capitalize(), [query(expr(state), instant=True)], "none",
+                               thresholds, decimals=0,
+                               description=f"Sites whose netwatch_site_state is {state}."),
+                    width))
+    return out
