@@ -21,8 +21,6 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-pytest.importorskip("grafana_foundation_sdk")
-
 from grafana.dashgen import dashboards
 from grafana.dashgen.common import UID
 from grafana.dashgen.queries import (

@@ -18,8 +18,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import yaml
 
-pytest.importorskip("grafana_foundation_sdk")
-
 from grafana import generate
 from grafana.dashgen import dashboards
 from grafana.dashgen.common import UID
