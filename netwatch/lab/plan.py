@@ -18,6 +18,9 @@ TroubleKind = Literal["down", "ap_down", "lossy", "slow", "flapping", "rebooting
                       "dark_kecamatan", "dark_upstream"]
 
 ROUTER_RECORDINGS = ("routeros_rb750gr3", "routeros_rb433gl", "routeros", "routeros_wifi")
+# each router recording's upstream-facing interface, as its ifName says
+ROUTER_UPLINKS = {"routeros_rb750gr3": "wan: STCable (eth1)", "routeros_rb433gl": "trunk: blank (eth1)",
+                  "routeros": "WAN", "routeros_wifi": "ether1"}
 AP_RECORDINGS = ("unifi_nanohd", "airos_airos8", "airos-af")
 UPSTREAM_RECORDINGS = ("ios", "routeros_crs317", "swos")
 CORE_RECORDING = "linux_ntc"
@@ -137,9 +140,9 @@ def city(kecamatan: list[str] | None = None, sites_per_kecamatan: int | None = N
         for s_index, row in enumerate(rows[:sites_per_kecamatan], start=1):
             site_id = row["kode_kelurahan"]
             prefix = f"127.{base + kec_no}.{s_index}"
-            router = LabDevice(site_id, "rtr", "router",
-                               ROUTER_RECORDINGS[(k_index + s_index) % len(ROUTER_RECORDINGS)],
-                               f"{prefix}.1", uplink="ether1", capacity="20Mbit")
+            model = ROUTER_RECORDINGS[(k_index + s_index) % len(ROUTER_RECORDINGS)]
+            router = LabDevice(site_id, "rtr", "router", model, f"{prefix}.1",
+                               uplink=ROUTER_UPLINKS[model], capacity="20Mbit")
             ap = LabDevice(site_id, "ap1", "ap",
                            AP_RECORDINGS[(k_index + s_index) % len(AP_RECORDINGS)],
                            f"{prefix}.2", parent="rtr")

@@ -68,7 +68,8 @@ class PromStack:
     def __init__(self, workdir: Path, targets: list[str], profile: str = "test",
                  overrides: Mapping[str, object] | None = None,
                  scrape_interval: str = "1s",
-                 on_notification: Callable[[Notification], None] | None = None) -> None:
+                 on_notification: Callable[[Notification], None] | None = None,
+                 prometheus_args: tuple[str, ...] = ()) -> None:
         self.workdir = workdir
         self.targets = targets
         self.profile = profile
@@ -76,6 +77,7 @@ class PromStack:
         self.scrape_interval = scrape_interval
         self.notifications: list[Notification] = []
         self.on_notification = on_notification
+        self.prometheus_args = prometheus_args  # e.g. a long retention for backfilled data
         self.prometheus_url = ""
         self.alertmanager_url = ""
         self._processes: list[subprocess.Popen[bytes]] = []
@@ -117,7 +119,7 @@ class PromStack:
         self._spawn("prometheus", [
             PROMETHEUS, f"--config.file={self.workdir / 'prometheus.yml'}",
             f"--storage.tsdb.path={self.workdir / 'prom-data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
+            f"--web.listen-address=127.0.0.1:{prom_port}", *self.prometheus_args,
         ])
         await self._wait_ready(f"{self.alertmanager_url}/-/ready")
         await self._wait_ready(f"{self.prometheus_url}/-/ready")

@@ -52,13 +52,8 @@ CHUNK = 4 * 86400  # seconds of backfill per promtool run (a multiple of its 2 h
 H = 3600
 
 
-class LongRetention(PromStack):
-    """PromStack with a retention long enough for a backfilled month."""
-
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        if name == "prometheus":
-            argv = [*argv, "--storage.tsdb.retention.time=3650d"]
-        super()._spawn(name, argv)
+# Prometheus' time retention counts back from the newest block: keep a backfilled month
+LONG_RETENTION = ("--storage.tsdb.retention.time=3650d",)
 
 
 @dataclass(frozen=True)
@@ -192,7 +187,8 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sta
     try:
         await daemon.start()
         host, port = daemon.addresses[0]
-        async with LongRetention(workdir, [f"{host}:{port}"]) as stack:
+        async with PromStack(workdir, [f"{host}:{port}"],
+                             prometheus_args=LONG_RETENTION) as stack:
             yield Stack(lab, stack.prometheus_url, stack, last_month, outage, resting)
     finally:
         await daemon.shutdown()
@@ -208,7 +204,7 @@ async def test_backfilled_month_is_exact(running: Stack) -> None:
     async with aiohttp.ClientSession() as session, \
             session.get(f"{s.prometheus}/api/v1/status/flags") as r:
         flags = (await r.json())["data"]
-    assert flags["storage.tsdb.retention.time"] == "10y"  # LongRetention reached Prometheus
+    assert flags["storage.tsdb.retention.time"] == "10y"  # the long retention reached Prometheus
     report = await collect(s.prometheus, s.last_month)
     hours = (s.last_month.end - s.last_month.start).total_seconds() / H
     assert report.part_seconds == PART
