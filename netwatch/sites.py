@@ -164,7 +164,10 @@ class SiteEngine:
         last = tstate.last
         if last is not None and isinstance(last.result, IcmpResult):
             window = self.windows.setdefault(target.key, deque(maxlen=WINDOW_ROUNDS))
-            window.append(last.result)
+            if tstate.status == "down":
+                window.clear()  # an outage is "down", not loss: none of it degrades the site later
+            else:
+                window.append(last.result)
         device = target.device
         if device is None:
             return

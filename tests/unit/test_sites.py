@@ -278,3 +278,14 @@ def test_site_info_and_sla_series(h: Harness) -> None:
     assert ('netwatch_site_info{site="s1",kelurahan="Satu",kecamatan="Kedaton",latitude="",'
             'longitude="",isp="",upstream="pop-a"} 1') in body
     assert "netwatch_site_sla_target_ratio{" not in body  # no sla_target configured
+
+
+def test_outage_rounds_do_not_make_a_recovered_site_degraded(h: Harness) -> None:
+    h.round()
+    for _ in range(3):  # silent rounds: the ICMP prober reports them as 100 % loss
+        h.poll("s2", "rtr", lost=5)
+    assert h.site("s2") == "down"
+    for _ in range(4):
+        h.poll("s2", "rtr")
+    assert h.site("s2") == "up"  # the outage was "down", not loss: no "recovering" degraded
+    assert h.sample('netwatch_site_state_changes_total{site="s2"') == "2"
