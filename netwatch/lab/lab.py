@@ -30,7 +30,7 @@ import yaml
 from netwatch import netns
 from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, grow, prepare_recordings
 from netwatch.lab.plan import LabDevice, LabPlan, Trouble
-from netwatch.lab.zones import SILENT_KINDS, Zone, missing_tools
+from netwatch.lab.zones import Zone, missing_tools
 from netwatch.snmp.snmprec import Record, read_records
 
 log = structlog.get_logger("netwatch.lab")
@@ -180,8 +180,9 @@ class Lab:
         for zone_name, devices in groups.items():
             zone = self.zones.get(zone_name)
             kind = zone.trouble.kind if zone else "healthy"
-            if kind in SILENT_KINDS:
-                continue  # a dead site's agent is dead too
+            # silent zones get their agents too: silence is ICMP's (the daemon's ICMP gate
+            # stops SNMP polls of a down device), and a zone a test brings back must answer
+            # SNMP like a healthy site, not raise NetwatchSnmpFailing
             if kind == "saturated":
                 assert zone is not None
                 devices = self._start_snmpd_router(zone, devices)
