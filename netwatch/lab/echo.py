@@ -19,10 +19,17 @@ import signal
 import socket
 import struct
 import sys
+import time
 
 from netwatch.config.types import parse_duration
 from netwatch.icmp import packet
-from netwatch.icmp.sockets import ICMP6_FILTER, ICMP_FILTER, SOL_RAW
+from netwatch.icmp.sockets import (
+    ICMP6_FILTER,
+    ICMP_FILTER,
+    SCM_TIMESTAMPNS,
+    SO_TIMESTAMPNS,
+    SOL_RAW,
+)
 
 IP_PKTINFO = 8
 IPV6_RECVPKTINFO = 49
@@ -45,6 +52,7 @@ class Responder:
     def _open_v4() -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         blocked = ~(1 << packet.ECHO_REQUEST_V4) & 0xFFFFFFFF
         sock.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", blocked))
         return sock
@@ -56,6 +64,7 @@ class Responder:
         except OSError:
             return None
         sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         words = [0xFFFFFFFF] * 8
         t = packet.ECHO_REQUEST_V6
         words[t >> 5] &= ~(1 << (t & 31)) & 0xFFFFFFFF
@@ -74,6 +83,14 @@ class Responder:
                 data, ancillary, _flags, source = sock.recvmsg(65536, 256)
             except (BlockingIOError, InterruptedError):
                 return
+            # hold each request `delay` from its kernel arrival stamp, not from when this
+            # loop got round to reading it: the delay stays exact under load
+            stamp = next((c[2] for c in ancillary
+                          if c[0] == socket.SOL_SOCKET and c[1] == SCM_TIMESTAMPNS), None)
+            held = 0.0
+            if stamp is not None:
+                seconds, nanos = struct.unpack("qq", stamp[:16])
+                held = max(0.0, time.time() - (seconds + nanos * 1e-9))
             reply, pktinfo = (self._reply_v6(data, ancillary) if v6
                               else self._reply_v4(data))
             if reply is None:
@@ -86,8 +103,8 @@ class Responder:
                     break
                 self.pending += 1
                 # the duplicate follows 1 ms after the first copy
-                self.loop.call_later(self.delay + copy * 0.001, self._send, sock, reply,
-                                     source, pktinfo)
+                self.loop.call_later(max(0.0, self.delay - held) + copy * 0.001, self._send,
+                                     sock, reply, source, pktinfo)
 
     @staticmethod
     def _reply_v4(data: bytes) -> tuple[bytes | None, list[tuple[int, int, bytes]]]:
