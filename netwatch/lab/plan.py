@@ -18,8 +18,9 @@ TroubleKind = Literal["down", "ap_down", "lossy", "slow", "flapping", "rebooting
                       "dark_kecamatan", "dark_upstream"]
 
 ROUTER_RECORDINGS = ("routeros_rb750gr3", "routeros_rb433gl", "routeros", "routeros_wifi")
-# each router recording's upstream-facing interface, as its ifName says
-ROUTER_UPLINKS = {"routeros_rb750gr3": "wan: STCable (eth1)", "routeros_rb433gl": "trunk: blank (eth1)",
+# each router recording's upstream-facing interface, as its ifName says (one that is up
+# and carries traffic: rb433gl's eth1 is oper down, which raised NetwatchUplinkDown)
+ROUTER_UPLINKS = {"routeros_rb750gr3": "wan: STCable (eth1)", "routeros_rb433gl": "trunk: sw72 (eth2)",
                   "routeros": "WAN", "routeros_wifi": "ether1"}
 AP_RECORDINGS = ("unifi_nanohd", "airos_airos8", "airos-af")
 UPSTREAM_RECORDINGS = ("ios", "routeros_crs317", "swos")
