@@ -220,7 +220,7 @@ class Responder:
 
 def _stamp(data: bytes) -> float:
     seconds, nanos = struct.unpack("qq", data[:16])
-    return seconds + nanos * 1e-9
+    return float(seconds + nanos * 1e-9)
 
 
 async def serve(args: argparse.Namespace) -> int:
