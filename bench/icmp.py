@@ -2,7 +2,10 @@
 
     burst      every target polled at once through IcmpProber: wall time of one round
     scheduled  the real netwatch.app.Daemon on a generated config at a 15 s interval, scraped
-               once per interval (gzip, as Prometheus asks): CPU cores used on average
+               once per interval (gzip, as Prometheus asks): CPU cores used on average,
+               lateness, skipped polls (bench/daemon.py measures; with root, 25 "RTT truth"
+               targets answering after exactly 20 ms ride along, and --dead 0.2 swaps 20 %
+               of the targets for silent ones in a namespace)
 
 Each (mode, N) runs in a fresh process so RSS figures are its own. Reported: CPU seconds per
 10,000 echoes (everything in the process: scheduling, state, histograms, rendering), RTT
@@ -18,30 +21,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    ROOT,
     cpu_seconds,
+    delete_routed,
     loopback_addresses,
     peak_rss_bytes,
     percentile,
+    routed_namespace,
     rss_bytes,
     run_json,
-    write_config,
 )
+from bench.daemon import run_fleet
 
 COUNT = 3
 INTERVAL = 15.0
 TRUTH_DELAY = 0.020
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _quiet_logs() -> None:
@@ -96,107 +102,114 @@ async def _truth_round(prober, targets, policy) -> list[float]:  # type: ignore[
     """RTT truth: the lab echo responder answers after exactly TRUTH_DELAY inside a namespace;
     polled in one round with all loopback targets, measured minus TRUTH_DELAY is the error
     under load. Needs root (namespaces); [] otherwise."""
-    from netwatch import netns
     from netwatch.inventory import Target
 
-    if netns.available() is not None:
-        return []
-    with netns.Namespace.create(hosts=10, silent=True, tag="bench") as ns:
-        responder = ns.spawn([sys.executable, "-m", "netwatch.lab.echo", "--delay",
-                              f"{TRUTH_DELAY * 1000:g}ms", "--lifetime", "60s"],
-                             stdout=subprocess.PIPE, cwd=str(ROOT))
-        assert responder.stdout is not None and responder.stdout.readline().strip() == b"ready"
+    with truth_addresses(10) as addresses:
         truth = [Target((f"truth{i}", "rtr", "icmp"), "icmp", a, policy)
-                 for i, a in enumerate(ns.addresses)]
+                 for i, a in enumerate(addresses)]
         results = await asyncio.gather(*(prober.poll(t) for t in [*targets, *truth]))
     return [rtt - TRUTH_DELAY for r in results[len(targets):] for rtt in r.rtts]
 
 
-async def scheduled(n: int, intervals: int) -> dict[str, object]:
-    import aiohttp
+@contextlib.contextmanager
+def truth_addresses(hosts: int = 25, delay: float = TRUTH_DELAY) -> Iterator[list[str]]:
+    """Addresses in a namespace whose echo replies come from the lab echo responder after
+    exactly `delay` (SCHED_FIFO sender); [] without root."""
+    from netwatch import netns
 
-    from netwatch.app import Daemon
-    from netwatch.inventory import load_inventory
-
-    rtts: list[float] = []
-    sent = [0]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = write_config(Path(tmp) / "bench.yml", loopback_addresses(n),
-                            interval=f"{INTERVAL:g}s", count=COUNT)
-        daemon = Daemon(path, load_inventory(path), probers={"icmp": _recording_prober(rtts, sent)},
-                        listen="127.0.0.1:0")
-        await daemon.start()
-        host, port = daemon.addresses[0]
-        url = f"http://{host}:{port}/metrics"
-        try:
-            async with aiohttp.ClientSession(auto_decompress=False) as http:
-                await asyncio.sleep(INTERVAL + 1)  # warm-up: every timer has fired once
-                rtts.clear()
-                sent[0] = 0
-                polls0, cpu0, wall0 = daemon.scheduler.polls, cpu_seconds(), time.monotonic()
-                samples, scraped = [], 0
-                for _ in range(intervals):
-                    async with http.get(url, headers={"Accept-Encoding": "gzip"}) as response:
-                        scraped += len(await response.read())
-                    for _ in range(int(INTERVAL)):
-                        await asyncio.sleep(1)
-                        samples.append(rss_bytes())
-                wall, cpu = time.monotonic() - wall0, cpu_seconds() - cpu0
-                polls = daemon.scheduler.polls - polls0
-        finally:
-            await daemon.shutdown()
-    return {"mode": "scheduled", "n": n, "wall": wall, "cpu": cpu, "echoes": sent[0], "polls": polls,
-            "received": len(rtts), "p50": percentile(rtts, 50), "p99": percentile(rtts, 99),
-            "rss": statistics.median(samples), "peak": peak_rss_bytes(),
-            "scrape_bytes": scraped // max(1, intervals)}
+    if netns.available() is not None:
+        yield []
+        return
+    with netns.Namespace.create(hosts=hosts, silent=True, tag="truth") as ns:
+        responder = ns.spawn([sys.executable, "-m", "netwatch.lab.echo", "--delay",
+                              f"{delay * 1000:g}ms", "--realtime", "--lifetime", "4h"],
+                             stdout=subprocess.PIPE, cwd=str(ROOT))
+        assert responder.stdout is not None and responder.stdout.readline().strip() == b"ready"
+        yield list(ns.addresses)
 
 
-def _row(r: dict[str, object]) -> str:
-    echoes = int(r["echoes"])  # type: ignore[call-overload]
-    cpu, wall = float(r["cpu"]), float(r["wall"])  # type: ignore[arg-type]
-    per10k = cpu / echoes * 10_000 if echoes else float("nan")
-    loss = 1 - int(r["received"]) / echoes if echoes else float("nan")  # type: ignore[call-overload]
-    figure = f"{wall:6.2f} s wall" if r["mode"] == "burst" else f"{cpu / wall:6.3f} cores"
-    return (f"{r['mode']:<10} {int(r['n']):>6}  {figure:>14}  {per10k:7.3f} s  "  # type: ignore[call-overload]
-            f"{float(r['p50']) * 1e3:8.3f} {float(r['p99']) * 1e3:8.3f} ms  "  # type: ignore[arg-type]
-            f"{loss:6.2%}  {float(r['rss']) / 1e6:6.0f} {float(r['peak']) / 1e6:6.0f} MB")  # type: ignore[arg-type]
+@contextlib.contextmanager
+def dead_addresses(count: int) -> Iterator[list[str]]:
+    """`count` addresses that never answer (a namespace with its kernel echo off)."""
+    if count <= 0:
+        yield []
+        return
+    ns, addresses = routed_namespace(count, silent=True, tag="dead")
+    try:
+        yield addresses
+    finally:
+        delete_routed(ns)
+
+
+def scheduled(n: int, window: float, truth: Sequence[str] = (), dead: Sequence[str] = (),
+              warmup: float = INTERVAL + 1) -> dict[str, Any]:
+    """The daemon polling n targets: n - len(dead) loopback ones and the dead, plus truth."""
+    loopback = loopback_addresses(n - len(dead))
+    classes = {a: "truth" for a in truth} | {a: "dead" for a in dead}
+    result = run_fleet([*loopback, *dead, *truth], [], classes, warmup=warmup, window=window,
+                       icmp_interval=INTERVAL, count=COUNT)
+    result.update(mode="scheduled", n=n, dead=len(dead), truth=len(truth))
+    return result
+
+
+def burst_row(r: dict[str, Any]) -> str:
+    per10k = r["cpu"] / r["echoes"] * 10_000 if r["echoes"] else float("nan")
+    loss = 1 - r["received"] / r["echoes"] if r["echoes"] else float("nan")
+    truth = (f"  truth +{r['truth_p50'] * 1e3:.3f}/+{r['truth_p99'] * 1e3:.3f} ms"
+             if r.get("truth_p50") == r.get("truth_p50") else "")
+    return (f"burst      {r['n']:>6}  {r['wall']:6.2f} s wall    {per10k:7.3f} s  "
+            f"{r['p50'] * 1e3:7.3f} {r['p99'] * 1e3:7.3f} ms  {loss:6.2%}  "
+            f"{r['rss'] / 1e6:5.0f} {r['peak'] / 1e6:5.0f} MB{truth}")
+
+
+def scheduled_row(r: dict[str, Any]) -> str:
+    rtt, truth = r["rtt"].get("loopback", {}), r["rtt"].get("truth")
+    late = r["lateness"].get("icmp", {})
+    loss = 1 - rtt.get("n", 0) / max(1, r["sent"].get("loopback", 0))
+    extra = (f"  truth +{(truth['p50'] - TRUTH_DELAY) * 1e3:.3f}/"
+             f"+{(truth['p99'] - TRUTH_DELAY) * 1e3:.3f} ms" if truth else "")
+    return (f"scheduled  {r['n']:>6}  {r['cores']:6.3f} cores    {r['per10k']:7.3f} s  "
+            f"{rtt.get('p50', 0) * 1e3:7.3f} {rtt.get('p99', 0) * 1e3:7.3f} ms  {loss:6.2%}  "
+            f"{r['rss'] / 1e6:5.0f} {r['peak'] / 1e6:5.0f} MB  late p99 "
+            f"{late.get('p99', 0) * 1e3:.0f} ms, skipped {r['skipped']['icmp']:.0f}, "
+            f"/metrics {r['scrape_gzip_s']:.2f} s {r['scrape_gzip_bytes'] / 1e6:.1f} MB gz"
+            f"{extra}" + (f"  ({r['dead']} dead)" if r["dead"] else ""))
+
+
+HEADER = (f"{'mode':<10} {'N':>6}  {'wall / cores':>14}  {'CPU/10k':>9}  {'p50':>7} {'p99':>7}"
+          f"     {'loss':>6}  {'RSS':>5} {'peak':>5}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 1,000 and 10,000, 1 interval")
     parser.add_argument("--sizes", default="1000,5000,10000")
-    parser.add_argument("--intervals", type=int, default=3, help="measured scheduled intervals")
+    parser.add_argument("--intervals", type=int, default=2, help="measured scheduled intervals")
     parser.add_argument("--modes", default="burst,scheduled")
-    parser.add_argument("--worker", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--dead", type=float, default=0.0, help="share of dead targets")
+    parser.add_argument("--worker", type=int, metavar="N", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         import json
 
         _quiet_logs()
-        mode, n = args.worker[0], int(args.worker[1])
-        coro = burst(n) if mode == "burst" else scheduled(n, args.intervals)
-        print(json.dumps(asyncio.run(coro)))
+        print(json.dumps(asyncio.run(burst(args.worker))))
         return 0
     sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
     intervals = 1 if args.quick else args.intervals
-    truths: list[tuple[int, dict[str, object]]] = []
     print(f"netwatch ICMP benchmark: count {COUNT}, loopback targets, {os.cpu_count()} cores, "
           f"scheduled at {INTERVAL:g} s over {intervals} interval(s)")
-    print(f"{'mode':<10} {'N':>6}  {'wall / cores':>14}  {'CPU/10k':>9}  "
-          f"{'p50':>8} {'p99':>8}     {'loss':>6}  {'RSS':>6} {'peak':>6}")
-    for mode in args.modes.split(","):
+    print(HEADER)
+    modes = args.modes.split(",")
+    if "burst" in modes:
         for n in sizes:
-            budget = 120 if mode == "burst" else INTERVAL * (intervals + 2) + 120
-            result = run_json([__file__, "--worker", mode, str(n), "--intervals",
-                               str(intervals)], timeout=budget)
-            print(_row(result), flush=True)
-            if result.get("truth_p50") is not None and result["truth_p50"] == result["truth_p50"]:
-                truths.append((n, result))
-    for n, r in truths:
-        print(f"RTT truth, burst of {n} + 10 targets answering after {TRUTH_DELAY * 1000:g} ms "
-              f"(lab echo responder in a namespace): error p50 "
-              f"{float(r['truth_p50']) * 1e3:.3f} ms, p99 {float(r['truth_p99']) * 1e3:.3f} ms")  # type: ignore[arg-type]
+            print(burst_row(run_json([__file__, "--worker", str(n)], timeout=180)), flush=True)
+    if "scheduled" in modes:
+        with truth_addresses() as truth:
+            for n in sizes:
+                with dead_addresses(round(n * args.dead)) as dead:
+                    print(scheduled_row(scheduled(n, INTERVAL * intervals, truth, dead)),
+                          flush=True)
     return 0
 
 

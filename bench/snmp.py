@@ -1,17 +1,21 @@
-"""SNMP benchmark (issue 3, item 6): M devices served by Debian's snmpd, polled through the
-daemon's SnmpProber, results recorded into State (series rendered, as the daemon does).
+"""SNMP benchmark (issue 3, item 6; issue 9): M devices served by Debian's snmpd, polled
+through the daemon's SnmpProber, results recorded into State (series rendered, as the
+daemon does).
 
     burst      every device polled at once (at most 256 in flight, as the scheduler allows),
-               after a warm-up round (first polls read lookups and detect the profile):
-               devices polled per second, CPU ms per device poll, values per second
-    scheduled  the real Scheduler at a 60 s interval with 20 % of the devices dead (no
-               agent): whether the live 80 % stay on schedule (lateness, skipped polls, polls
-               done), CPU cores used on average, CPU ms per poll
+               after a warm-up round (first polls read lookups and detect the profile), in a
+               fresh process: devices polled per second, CPU ms per device poll (median of
+               the rounds, whole process), values per poll
+    scheduled  the real daemon (bench/daemon.py) at a 60 s interval with 20 % of the devices
+               dead (no agent): whether the live 80 % stay on schedule (lateness, skipped
+               polls, in flight), CPU cores used on average, RSS, /metrics
 
-The agents' CPU (from /proc) is reported separately. With root the devices live in network
-namespaces (netwatch.netns, 198.18.0.0/15), 250 addresses and 8 interfaces each (lo, the
-veth to the host, three veth pairs), two snmpd per namespace; without root snmpd listens on
-127.4.x.y (and sees the host's interfaces).
+The agents' CPU (from /proc) is measured and reported apart. With root the devices live in
+network namespaces (netwatch.netns, 198.18.0.0/15), routed addresses on the namespace's lo
+(250 a namespace), 8 interfaces each (lo, the veth to the host, three veth pairs), two
+snmpd per namespace; without root snmpd listens on 127.4.x.y (and sees the host's
+interfaces). bench/anchors_snmp.py runs snmp_exporter and net-snmp's CLI on the same requests
+(`steady_requests` records them from a netwatch poll).
 
     .venv/bin/python bench/snmp.py                M = 100 and 1,000 burst; 1,000 scheduled
     .venv/bin/python bench/snmp.py --quick        M = 100 and 1,000 burst only
@@ -25,46 +29,50 @@ import asyncio
 import contextlib
 import cProfile
 import io
+import json
 import pstats
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import cpu_seconds, percentile  # noqa: E402
-from netwatch import netns  # noqa: E402
-from netwatch.config.model import AuthConfig  # noqa: E402
-from netwatch.errors import ProbeError  # noqa: E402
-from netwatch.exposition import MetricStore  # noqa: E402
-from netwatch.inventory import Inventory, Target  # noqa: E402
-from netwatch.lab.agents import Agent, AgentSet  # noqa: E402
-from netwatch.probe import Failed, Outcome, Result  # noqa: E402
-from netwatch.scheduler import Scheduler  # noqa: E402
-from netwatch.selfmetrics import SelfMetrics  # noqa: E402
-from netwatch.snmp.prober import SnmpProber, adhoc_target  # noqa: E402
-from netwatch.snmp.result import SnmpResult  # noqa: E402
-from netwatch.state import State  # noqa: E402
+from bench.common import cpu_seconds, delete_routed, routed_namespace, run_json
+from bench.daemon import run_fleet
+from netwatch import netns
+from netwatch.config.model import AuthConfig
+from netwatch.errors import ProbeError
+from netwatch.exposition import MetricStore
+from netwatch.inventory import Inventory, Target
+from netwatch.lab.agents import Agent, AgentSet
+from netwatch.probe import Failed, Outcome, Result
+from netwatch.snmp.prober import SnmpProber, adhoc_target
+from netwatch.snmp.result import SnmpResult
+from netwatch.state import State
 
 PER_NAMESPACE = 250
 PER_SNMPD = 125
 AUTH = AuthConfig.model_validate({"version": "2c", "community": "public"})
 Record = Callable[[Target, Outcome], object]
+Endpoint = tuple[str, int]
+HERE = Path(__file__).resolve()
 
 
 @contextlib.contextmanager
-def devices(count: int, agents: AgentSet) -> Iterator[tuple[list[tuple[str, int]], list[Agent]]]:
+def devices(count: int, agents: AgentSet) -> Iterator[tuple[list[Endpoint], list[Agent]]]:
     """(address, port) of `count` snmpd-served devices, and the snmpd agents."""
-    endpoints: list[tuple[str, int]] = []
+    endpoints: list[Endpoint] = []
     daemons: list[Agent] = []
-    spaces: list[netns.Namespace] = []
+    spaces: list[Any] = []
     try:
         if netns.available() is None:
             while len(endpoints) < count:
-                ns = netns.Namespace.create(hosts=1, tag="snmpb")
+                ns, group = routed_namespace(min(PER_NAMESPACE, count - len(endpoints)),
+                                             veths=3, tag="snmpb")
                 spaces.append(ns)
-                group = _routed_addresses(ns, min(PER_NAMESPACE, count - len(endpoints)))
                 for start in range(0, len(group), PER_SNMPD):
                     part = group[start:start + PER_SNMPD]
                     daemons.append(agents.snmpd(part, port=161, namespace=ns))
@@ -79,33 +87,18 @@ def devices(count: int, agents: AgentSet) -> Iterator[tuple[list[tuple[str, int]
     finally:
         agents.close()
         for ns in spaces:
-            ns.delete()
+            delete_routed(ns)
 
 
-def _routed_addresses(ns: netns.Namespace, count: int) -> list[str]:
-    """Device addresses on the namespace's lo, routed via its veth: the host keeps one
-    neighbour per namespace (1,000 on-link addresses overflow the ARP table, gc_thresh3),
-    as a poller reaching routers through a gateway does. Plus three veth pairs, so each
-    device shows 8 interfaces: lo, the veth to the host, va0..2, vb0..2."""
-    subnet = netns._free_subnet(count)  # a /24 of the lab range nobody on this host uses
-    addresses = [str(subnet.network_address + 1 + i) for i in range(count)]
-    commands = [f"addr add {a}/32 dev lo" for a in addresses]
-    for k in range(3):
-        commands += [f"link add va{k} type veth peer name vb{k}", f"link set va{k} up",
-                     f"link set vb{k} up"]
-    ns.run(["ip", "-batch", "-"], input="\n".join(commands) + "\n")
-    netns.ip("route", "add", str(subnet), "via", ns.address)
-    return addresses
+def dead_endpoints(count: int) -> list[Endpoint]:
+    """Devices without an agent (loopback: ICMP would answer, SNMP never does)."""
+    return [(f"127.5.{i // 250}.{i % 250 + 1}", 16161) for i in range(count)]
 
 
-def targets(endpoints: list[tuple[str, int]], dead: int = 0, interval: float = 60.0) -> list[Target]:
-    out = [adhoc_target(a, AUTH, port=p, timeout=2.0, retries=1, deadline=0.8 * interval,
-                        site=f"bench.{i:05d}", name="rtr", interval=interval)
-           for i, (a, p) in enumerate(endpoints)]
-    out += [adhoc_target(f"127.5.{i // 250}.{i % 250 + 1}", AUTH, port=16161, timeout=2.0,
-                         retries=1, deadline=0.8 * interval, site=f"dead.{i:05d}", name="rtr",
-                         interval=interval) for i in range(dead)]
-    return out
+def targets(endpoints: Sequence[Endpoint], interval: float = 60.0) -> list[Target]:
+    return [adhoc_target(a, AUTH, port=p, timeout=2.0, retries=1, deadline=0.8 * interval,
+                         site=f"bench.{i:05d}", name="rtr", interval=interval)
+            for i, (a, p) in enumerate(endpoints)]
 
 
 def recorder(prober: SnmpProber, all_targets: list[Target]) -> State:
@@ -139,112 +132,158 @@ async def poll_all(prober: SnmpProber, batch: list[Target], record: Record) -> l
     return list(await asyncio.gather(*(one(t) for t in batch)))
 
 
-async def burst(endpoints: list[tuple[str, int]], daemons: list[Agent], rounds: int,
-                profile: bool) -> dict[str, float]:
+# --- what a steady-state poll asks for (the anchors ask the same) ---------------------------
+class RecordingSession:
+    """Wraps a session; keeps every request as (kind, OIDs, max-repetitions)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.version = inner.version
+        self.requests: list[tuple[str, list[tuple[int, ...]], int]] = []
+
+    async def get(self, oids: Sequence[tuple[int, ...]]) -> Any:
+        self.requests.append(("get", list(oids), 0))
+        return await self.inner.get(oids)
+
+    async def get_next(self, oids: Sequence[tuple[int, ...]]) -> Any:
+        self.requests.append(("next", list(oids), 0))
+        return await self.inner.get_next(oids)
+
+    async def get_bulk(self, oids: Sequence[tuple[int, ...]], max_repetitions: int) -> Any:
+        self.requests.append(("bulk", list(oids), max_repetitions))
+        return await self.inner.get_bulk(oids, max_repetitions)
+
+
+async def steady_requests(endpoint: Endpoint) -> tuple[list[tuple[str, list[str], int]], int]:
+    """The requests of one steady-state netwatch poll of a device (after its refresh poll),
+    OIDs dotted; and the values it received."""
+    prober = SnmpProber()
+    await prober.start()
+    target = targets([endpoint])[0]
+    try:
+        await prober.poll(target)  # refresh: system group, profile, lookups
+        entry = prober._entries[target.key]  # bench-only peek at the prober's session
+        recording = RecordingSession(entry.session)
+        entry.session = recording  # type: ignore[assignment]
+        result = await prober.poll(target)
+        entry.session = recording.inner
+    finally:
+        await prober.close()
+    dotted = [(kind, [".".join(map(str, o)) for o in oids], reps)
+              for kind, oids, reps in recording.requests]
+    return dotted, result.values
+
+
+# --- netwatch burst (a worker process) ----------------------------------------------------
+async def burst(endpoints: list[Endpoint], rounds: int, profile: bool) -> dict[str, Any]:
     batch = targets(endpoints)
     prober = SnmpProber()
     await prober.start()
     state = recorder(prober, batch)
     warm = await poll_all(prober, batch, state.record)
-    failed = sum(1 for r in warm if not r.ok)
-    cpu0, agents0, wall0 = cpu_seconds(), agents_cpu(daemons), time.perf_counter()
+    out: dict[str, Any] = {"devices": len(batch), "warm_failed": sum(1 for r in warm if not r.ok),
+                           "rounds": []}
     profiler = cProfile.Profile() if profile else None
-    if profiler:
-        profiler.enable()
-    values = polls = 0
     for _ in range(rounds):
-        for result in await poll_all(prober, batch, state.record):
-            polls += 1
-            values += result.values if isinstance(result, SnmpResult) else 0
-            failed += 0 if result.ok else 1
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        if profiler:
+            profiler.enable()
+        results = await poll_all(prober, batch, state.record)
+        if profiler:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+        values = sum(r.values for r in results if isinstance(r, SnmpResult))
+        out["rounds"].append({"polls": len(results), "wall": wall, "cpu": cpu, "values": values,
+                              "failed": sum(1 for r in results if not r.ok)})
+    await prober.close()
     if profiler:
-        profiler.disable()
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(18)
-        print(text.getvalue())
-    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-    await prober.close()
-    return {"devices": len(batch), "polls": polls, "failed": failed, "wall": wall,
-            "per_second": polls / wall, "cpu_ms": cpu / polls * 1000, "values": values / polls,
-            "values_per_second": values / wall, "agents_cpu_ms": (agents_cpu(daemons) - agents0) / polls * 1000}
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
+        out["profile"] = text.getvalue()
+    return out
 
 
-async def scheduled(endpoints: list[tuple[str, int]], daemons: list[Agent], dead_share: float,
-                    interval: float, intervals: int) -> dict[str, float]:
+def run_burst(endpoints: list[Endpoint], daemons: list[Agent], rounds: int,
+              profile: bool = False) -> dict[str, Any]:
+    """The burst worker in a fresh process; adds the agents' CPU over the measured rounds
+    (warm-up included in neither figure: agents' CPU is counted from the first round on, so
+    it is an upper bound)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as spec:
+        json.dump({"endpoints": endpoints, "rounds": rounds, "profile": profile}, spec)
+        spec.flush()
+        agents0 = agents_cpu(daemons)
+        result = run_json([str(HERE), "--worker", spec.name], timeout=600 + 60 * rounds)
+        result["agents_cpu"] = agents_cpu(daemons) - agents0
+    return result
+
+
+def show_burst(r: dict[str, Any]) -> None:
+    rounds = r["rounds"]
+    polls = sum(x["polls"] for x in rounds)
+    cpu_ms = sorted(x["cpu"] / x["polls"] * 1000 for x in rounds)
+    per_second = sorted(x["polls"] / x["wall"] for x in rounds)
+    values = sum(x["values"] for x in rounds) / max(1, polls)
+    print(f"  burst M={r['devices']}: {per_second[len(per_second) // 2]:.0f} devices/s, "
+          f"{cpu_ms[len(cpu_ms) // 2]:.2f} ms CPU per device poll (rounds {cpu_ms[0]:.2f}-"
+          f"{cpu_ms[-1]:.2f}; {values:.0f} values per poll), agents (incl. warm-up) "
+          f"{r['agents_cpu'] / max(1, polls + r['devices']) * 1000:.2f} ms CPU per poll; "
+          f"{sum(x['failed'] for x in rounds)} of {polls} failed")
+    if "profile" in r:
+        print(r["profile"])
+
+
+# --- scheduled: the real daemon -----------------------------------------------------------
+def run_scheduled(endpoints: list[Endpoint], daemons: list[Agent], dead_share: float,
+                  interval: float, intervals: int, icmp: Sequence[str] = (),
+                  classes: dict[str, str] | None = None) -> dict[str, Any]:
+    """The daemon polling the devices (20 % of them swapped for dead ones) every `interval`,
+    plus any ICMP-only `icmp` addresses; measured over `intervals` after one warm-up."""
     dead = round(len(endpoints) * dead_share)
-    live = targets(endpoints[: len(endpoints) - dead], dead=dead, interval=interval)
-    prober = SnmpProber()
-    await prober.start()
-    state = recorder(prober, live)
-    measuring = False
-    lateness: list[float] = []
-    done = {"live_polls": 0, "dead_polls": 0, "live_failed": 0}
-    polled: set[object] = set()
-
-    def sink(target: Target, outcome: Outcome) -> None:
-        state.record(target, outcome)
-        if measuring:
-            live = not target.key[0].startswith("dead")
-            done["live_polls" if live else "dead_polls"] += 1
-            if live:
-                polled.add(target.key)
-                lateness.append(outcome.lateness)
-                done["live_failed"] += 0 if outcome.ok else 1
-
-    metrics = SelfMetrics()
-    scheduler = Scheduler({"snmp": prober}, sink, metrics)
-    scheduler.apply({t.key: t for t in live})
-    await asyncio.sleep(interval)  # warm-up: every device's first (refresh) poll
-    measuring = True
-    skipped0 = metrics.registry.get_sample_value("netwatch_polls_skipped_total", {"probe": "snmp"}) or 0
-    cpu0, agents0, wall0 = cpu_seconds(), agents_cpu(daemons), time.perf_counter()
-    await asyncio.sleep(interval * intervals)
-    measuring = False
-    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-    skipped = (metrics.registry.get_sample_value("netwatch_polls_skipped_total", {"probe": "snmp"}) or 0) - skipped0
-    await scheduler.stop()
-    await prober.close()
-    polls = done["live_polls"] + done["dead_polls"]
-    healthy = len(endpoints) - dead
-    return {"live": healthy, "dead": dead, "expected": healthy * intervals, **done,
-            "live_devices_polled": len(polled),
-            "skipped": skipped, "late_p50": percentile(lateness, 50),
-            "late_p99": percentile(lateness, 99), "late_max": max(lateness, default=0.0),
-            "cores": cpu / wall, "cpu_ms": cpu / max(polls, 1) * 1000,
-            "agents_cores": (agents_cpu(daemons) - agents0) / wall}
+    live = list(endpoints[: len(endpoints) - dead])
+    fleet = live + dead_endpoints(dead)
+    marks = dict(classes or {})
+    marks.update({a: "snmp-dead" for a, _ in fleet[len(live):]})
+    agents0, wall0 = agents_cpu(daemons), time.monotonic()
+    result = run_fleet(list(icmp), fleet, marks, warmup=interval + 2,
+                       window=interval * intervals, snmp_interval=interval)
+    result["agents_cores"] = (agents_cpu(daemons) - agents0) / (time.monotonic() - wall0)
+    result.update(live=len(live), dead=dead, interval=interval, intervals=intervals)
+    return result
 
 
-def show_burst(r: dict[str, float]) -> None:
-    print(f"  burst M={r['devices']:.0f}: {r['per_second']:.0f} devices/s, "
-          f"{r['cpu_ms']:.2f} ms CPU per device poll ({r['values']:.0f} values per poll, "
-          f"{r['values_per_second']:.0f} values/s), agents {r['agents_cpu_ms']:.2f} ms CPU per "
-          f"poll; {r['polls']:.0f} polls in {r['wall']:.1f} s, {r['failed']:.0f} failed")
+def show_scheduled(r: dict[str, Any]) -> None:
+    late = r["lateness"].get("snmp", {})
+    polled = r["polls_by_class"].get("snmp/snmp", 0)
+    print(f"  scheduled {r['live']} live + {r['dead']} dead, interval {r['interval']:g} s: "
+          f"{polled} live polls in the window (~{r['live'] * r['intervals']} due; "
+          f"{r['failed_by_class'].get('snmp/snmp', 0)} failed), skipped "
+          f"{r['skipped']['snmp']:.0f}, lateness p99 {late.get('p99', 0) * 1000:.1f} ms "
+          f"max {late.get('max', 0) * 1000:.1f} ms, in flight max {r['inflight_max'].get('snmp')}"
+          f"; CPU {r['cores']:.3f} cores ({r['cpu'] / max(1, r['snmp_polls']) * 1000:.2f} ms "
+          f"per poll), RSS {r['rss'] / 1e6:.0f} MB, /metrics {r['scrape_plain_s']:.2f} s "
+          f"{r['scrape_plain_bytes'] / 1e6:.1f} MB; agents {r['agents_cores']:.3f} cores")
 
 
-def show_scheduled(r: dict[str, float], interval: float) -> None:
-    print(f"  scheduled {r['live']:.0f} live + {r['dead']:.0f} dead, interval {interval:g} s: "
-          f"{r['live_devices_polled']:.0f}/{r['live']:.0f} live devices polled, {r['live_polls']:.0f} "
-          f"polls completed in the window (~{r['expected']:.0f} due; {r['live_failed']:.0f} failed), "
-          f"skipped {r['skipped']:.0f}, lateness p50 {r['late_p50'] * 1000:.1f} ms "
-          f"p99 {r['late_p99'] * 1000:.1f} ms max {r['late_max'] * 1000:.1f} ms; "
-          f"CPU {r['cores']:.3f} cores ({r['cpu_ms']:.2f} ms per poll), agents "
-          f"{r['agents_cores']:.3f} cores")
-
-
-async def main(args: argparse.Namespace) -> None:
-    from netwatch import logs
-
-    logs.configure("error", json=True)  # every dead device going down is a warning
+def main(args: argparse.Namespace) -> None:
     print(f"SNMP benchmark ({'namespaces' if netns.available() is None else '127.4.x.y'}"
           f", snmpd, v2c, profile auto -> linux, 8 interfaces)")
     sizes = [int(s) for s in args.sizes.split(",")]
     with AgentSet() as agents, devices(max(sizes), agents) as (endpoints, daemons):
         for size in sizes:
-            show_burst(await burst(endpoints[:size], daemons, args.rounds, args.profile))
+            show_burst(run_burst(endpoints[:size], daemons[: -(-size // PER_SNMPD)],
+                                 args.rounds, args.profile))
         if not args.quick:
-            result = await scheduled(endpoints[: max(sizes)], daemons, 0.2, args.interval,
-                                     args.intervals)
-            show_scheduled(result, args.interval)
+            show_scheduled(run_scheduled(endpoints[: max(sizes)], daemons, 0.2, args.interval,
+                                         args.intervals))
+
+
+def worker(spec_path: str) -> None:
+    from netwatch import logs
+
+    logs.configure("error", json=True)
+    spec = json.loads(Path(spec_path).read_text())
+    endpoints = [(a, int(p)) for a, p in spec["endpoints"]]
+    print(json.dumps(asyncio.run(burst(endpoints, spec["rounds"], spec["profile"]))))
 
 
 if __name__ == "__main__":
@@ -255,4 +294,9 @@ if __name__ == "__main__":
     parser.add_argument("--intervals", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="burst only")
     parser.add_argument("--profile", action="store_true", help="cProfile the burst rounds")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parsed = parser.parse_args()
+    if parsed.worker:
+        worker(parsed.worker)
+    else:
+        main(parsed)
