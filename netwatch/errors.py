@@ -56,6 +56,9 @@ class ConfigError(NetwatchError):
         self.issues = sorted(issues, key=lambda i: (i.file, i.line))
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[ConfigIssue]]]:
+        return (ConfigError, (self.issues,))  # crosses the process boundary of load_apart
+
 
 class StartupError(NetwatchError):
     """The daemon cannot start; the message says what to fix."""

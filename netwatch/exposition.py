@@ -15,11 +15,13 @@ them (`label_text`) and format only values.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Union
 
 MetricType = Literal["counter", "gauge", "histogram", "info", "stateset", "untyped"]
+# a fragment is its text, or (in a lazy family) a function returning it at scrape time
+Fragment = Union[str, Callable[[], str]]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -54,10 +56,15 @@ def sample(name: str, labels: str, value: float) -> str:
 
 @dataclass(eq=False)
 class Family:
+    """A metric family. Eager families hold each owner's text; lazy ones hold a function per
+    owner that renders at scrape time (in the scrape's worker thread): for bulky series that
+    change on every poll (histograms), which would otherwise cost their text in memory."""
+
     name: str
     type: MetricType
     help: str
-    fragments: dict[Hashable, str] = field(default_factory=dict)
+    lazy: bool = False
+    fragments: dict[Hashable, Fragment] = field(default_factory=dict)
 
     @property
     def header(self) -> str:
@@ -73,23 +80,23 @@ class MetricStore:
     def __init__(self) -> None:
         self._families: dict[str, Family] = {}
 
-    def family(self, name: str, type: MetricType, help: str) -> Family:
+    def family(self, name: str, type: MetricType, help: str, lazy: bool = False) -> Family:
         """Declare a family (idempotent: the same name returns the same family)."""
         existing = self._families.get(name)
         if existing is not None:
-            if existing.type != type:
-                raise ValueError(f"metric {name} declared as {existing.type} and {type}")
+            if existing.type != type or existing.lazy != lazy:
+                raise ValueError(f"metric {name} declared twice, differently")
             return existing
-        created = Family(name, type, help)
+        created = Family(name, type, help, lazy)
         self._families[name] = created
         return created
 
     def get(self, name: str) -> Family | None:
         return self._families.get(name)
 
-    def set(self, family: Family, owner: Hashable, text: str) -> None:
-        if text:
-            family.fragments[owner] = text
+    def set(self, family: Family, owner: Hashable, fragment: Fragment) -> None:
+        if fragment:
+            family.fragments[owner] = fragment
         else:
             family.fragments.pop(owner, None)
 
@@ -99,15 +106,20 @@ class MetricStore:
             family.fragments.pop(owner, None)
 
     def series_count(self) -> int:
-        return sum(text.count("\n") for f in self._families.values() for text in f.fragments.values())
+        return self.render().count(b"\n") - 2 * sum(1 for f in self._families.values()
+                                                    if f.fragments)
 
     def render(self, extra: bytes = b"") -> bytes:
         """The whole exposition. Fragment dicts are copied in one C call each (atomic under
-        the GIL), so the loop may keep updating while a worker thread renders."""
+        the GIL), so the loop may keep updating while a worker thread renders; lazy
+        fragments read counters that single loop steps update, so each is self-consistent."""
         parts: list[str] = []
         for family in list(self._families.values()):
             values = list(family.fragments.values())
             if values:
                 parts.append(family.header)
-                parts.extend(values)
+                if family.lazy:
+                    parts.extend(render() for render in values)  # type: ignore[operator]
+                else:
+                    parts.extend(values)  # type: ignore[arg-type]
         return "".join(parts).encode() + extra

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -36,6 +36,7 @@ from netwatch.errors import ConfigError, ConfigIssue, format_path
 from netwatch.snmp import profiles
 
 Probe = Literal["icmp", "snmp"]
+_P = TypeVar("_P")
 PROBES: tuple[Probe, ...] = ("icmp", "snmp")
 
 BUILTIN_ICMP = IcmpSection(enabled=True, interval=15.0, count=5, spacing=1.0, timeout=2.0, size=56)
@@ -204,6 +205,11 @@ class _Builder:
         self.inventory = Inventory(config=config, timezone=config.timezone)
         self.known_profiles = {"auto", *profiles.available()}
         self.addresses: dict[str, PathKey] = {}
+        self._shared: dict[object, object] = {}  # one object per distinct policy value
+
+    def share(self, value: _P) -> _P:
+        """Thousands of devices share a handful of policies: keep one object of each."""
+        return self._shared.setdefault(value, value)  # type: ignore[return-value]
 
     def fail(self, path: PathKey, message: str) -> None:
         self.issues.append(self.sources.issue(path, message))
@@ -227,8 +233,8 @@ class _Builder:
                       f"{format_duration(merged.timeout)} = {format_duration(round_time)}) "
                       f"does not fit in the deadline {format_duration(deadline)}")
         assert merged.size is not None
-        return IcmpPolicy(merged.interval, merged.count, merged.spacing, merged.timeout,
-                          merged.size, deadline)
+        return self.share(IcmpPolicy(merged.interval, merged.count, merged.spacing,
+                                     merged.timeout, merged.size, deadline))
 
     def snmp_policy(self, layers: list[tuple[PathKey, SnmpSection | None]]) -> SnmpPolicy | None:
         merged = _merge(SnmpSection, BUILTIN_SNMP, *(s for _, s in layers))
@@ -260,8 +266,8 @@ class _Builder:
                       + (f" (known: {', '.join(sorted(self.config.auths))})" if self.config.auths else ""))
             return None
         assert merged.port is not None
-        return SnmpPolicy(merged.interval, merged.timeout, merged.retries, deadline, merged.port,
-                          profile, merged.auth, auth)
+        return self.share(SnmpPolicy(merged.interval, merged.timeout, merged.retries, deadline,
+                                     merged.port, profile, merged.auth, auth))
 
     def state_policy(self, *layers: StateSection | None) -> StatePolicy:
         merged = _merge(StateSection, BUILTIN_STATE, *layers)
@@ -272,7 +278,7 @@ class _Builder:
                 loss = layer.degraded.loss_ratio or loss
                 rtt = layer.degraded.rtt_p90 or rtt
         assert merged.down_after and merged.up_after
-        return StatePolicy(merged.down_after, merged.up_after, loss, rtt)
+        return self.share(StatePolicy(merged.down_after, merged.up_after, loss, rtt))
 
     # --- objects --------------------------------------------------------------
     def device(self, cfg: DeviceConfig, path: PathKey, owner: str, kecamatan: str, group: str,
@@ -418,7 +424,11 @@ def _root_upstream(name: str | None, links: dict[str, str | None]) -> str | None
 
 
 def build_inventory(config: Config, sources: SourceMap) -> Inventory:
-    return _Builder(config, sources).build()
+    inventory = _Builder(config, sources).build()
+    # the sites, upstreams and canaries live on as Site/Device/Target objects: keep only the
+    # global settings of the validated models (a 10,000-site config's models are ~15 MB)
+    inventory.config = config.model_copy(update={"sites": [], "upstreams": [], "canaries": []})
+    return inventory
 
 
 def load_inventory(path: str | Path) -> Inventory:

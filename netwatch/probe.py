@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from netwatch.errors import Reason
 
 if TYPE_CHECKING:
-    from netwatch.exposition import Family, MetricStore
+    from netwatch.exposition import Family, Fragment, MetricStore
     from netwatch.inventory import Probe, Target
 
 
@@ -62,7 +62,7 @@ class ProbeSeries(Protocol):
 
     def apply(self, result: Result) -> None: ...
 
-    def render(self) -> list[tuple[Family, str]]: ...
+    def render(self) -> list[tuple[Family, Fragment]]: ...
 
 
 class Prober(Protocol):

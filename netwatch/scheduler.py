@@ -5,6 +5,11 @@ wall-clock time so a restart keeps them), which spreads the load evenly. A poll 
 the probe's concurrency bound and its deadline; when a poll (plus its wait for a slot) runs
 past the next tick, that tick is skipped and counted in `netwatch_polls_skipped_total`. A
 failing or slow target only ever delays itself.
+
+The machinery is callbacks on slot timers (netwatch.slots), not a task per target: at 10,000
+targets a task, a sleep future and a timeout context per poll cost more CPU than the pings.
+Probers with a `begin(target, done)` fast path (ICMP) run without any task; the others
+(`async poll`, SNMP) get one task per poll. Both are bounded by the same deadline timer.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 
 import structlog
@@ -20,14 +26,14 @@ from netwatch.errors import ProbeError
 from netwatch.inventory import Probe, Target, TargetKey
 from netwatch.probe import Failed, Outcome, Prober, Result
 from netwatch.selfmetrics import SelfMetrics
+from netwatch.slots import SlotTimers, slot_time
 
 log = structlog.get_logger("netwatch.scheduler")
 
 DEFAULT_CONCURRENCY: dict[Probe, int] = {"icmp": 20000, "snmp": 256}
-# Ticks are rounded up to a grid of this many seconds of loop time (the ICMP engine's timer
-# slot): with thousands of targets, polls whose phases fall into one slot start in one
-# event-loop wake-up instead of one each, with the engine's sends of that slot. Offsets stay
-# stable; a tick moves by less than one slot.
+# Ticks fall on a grid of this many seconds of loop time (the ICMP engine's timer slot): polls
+# whose phases fall into one slot start in one event-loop wake-up, with the engine's sends of
+# that slot. Offsets stay stable; a tick moves by less than one slot.
 TICK_SLOT = 0.005
 
 OutcomeSink = Callable[[Target, Outcome], object]
@@ -42,86 +48,179 @@ def first_tick(target: Target, loop_now: float, wall_now: float) -> float:
     return loop_now + (k * interval + phase - wall_now)
 
 
+class _Job:
+    """One target's timer: when it is due, whether a poll runs, how to stop it."""
+
+    __slots__ = ("target", "tick", "started", "lateness", "poll_id", "cancel", "active",
+                 "failing")
+
+    def __init__(self, target: Target, tick: float) -> None:
+        self.target = target
+        self.tick = tick  # the scheduled tick of the current or next poll (loop time)
+        self.started = 0.0
+        self.lateness = 0.0
+        self.poll_id = 0  # 0: idle; else the number of the running poll (stale callbacks)
+        self.cancel: Callable[[], object] | None = None
+        self.active = True  # False once a reload removed or replaced the target
+        self.failing = False  # the last poll crashed (log the next crash only once)
+
+
 class Scheduler:
     def __init__(self, probers: dict[Probe, Prober], sink: OutcomeSink, metrics: SelfMetrics,
                  gate: Gate | None = None, concurrency: dict[Probe, int] | None = None) -> None:
         self.probers = probers
         self.sink = sink
         self.gate = gate
-        limits = {**DEFAULT_CONCURRENCY, **(concurrency or {})}
-        self._slots = {probe: asyncio.Semaphore(limits[probe]) for probe in probers}
-        self._lateness = {p: metrics.lateness.labels(p) for p in probers}
-        self._skipped = {p: metrics.skipped.labels(p) for p in probers}
-        self._tasks: dict[TargetKey, tuple[Target, asyncio.Task[None]]] = {}
+        self._limits = {**DEFAULT_CONCURRENCY, **(concurrency or {})}
+        self._running: dict[Probe, int] = dict.fromkeys(self._limits, 0)
+        self._waiting: dict[Probe, deque[_Job]] = {p: deque() for p in self._limits}
+        self._lateness = {p: metrics.lateness.labels(p) for p in self._limits}
+        self._skipped = {p: metrics.skipped.labels(p) for p in self._limits}
+        self._jobs: dict[TargetKey, _Job] = {}
+        self._tasks: set[asyncio.Task[Result]] = set()
+        self._timers: SlotTimers | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._poll_ids = 0
         self.polls = 0  # finished polls, for readiness and tests
 
+    # --- the set of targets ---------------------------------------------------
     def apply(self, targets: dict[TargetKey, Target]) -> None:
         """Start new targets, stop removed ones, restart changed ones; others keep their timer."""
-        for key in [k for k in self._tasks if k not in targets]:
-            self._tasks.pop(key)[1].cancel()
+        if self._timers is None:
+            self._loop = asyncio.get_running_loop()
+            self._timers = SlotTimers(self._loop, TICK_SLOT)
+        for key in [k for k in self._jobs if k not in targets]:
+            self._retire(self._jobs.pop(key))
+        now, wall = self._loop.time(), time.time()  # type: ignore[union-attr]
         for key, target in targets.items():
             if target.probe not in self.probers:
                 continue
-            running = self._tasks.get(key)
-            if running is not None and running[0] == target:
+            job = self._jobs.get(key)
+            if job is not None and job.target == target:
                 continue
-            if running is not None:
-                running[1].cancel()
-            task = asyncio.create_task(self._run(target), name=f"poll {'/'.join(key)}")
-            self._tasks[key] = (target, task)
+            if job is not None:
+                self._retire(job)
+            # canaries go first: their verdict decides whether the rest can be judged at all
+            tick = now if target.canary is not None else first_tick(target, now, wall)
+            self._jobs[key] = job = _Job(target, tick)
+            self._timers.at(tick, self._due, job)
+
+    def _retire(self, job: _Job) -> None:
+        job.active = False
+        if job.poll_id and job.cancel is not None:
+            job.cancel()
 
     @property
     def running(self) -> int:
-        return len(self._tasks)
+        return len(self._jobs)
 
     async def stop(self) -> None:
-        tasks = [task for _, task in self._tasks.values()]
-        self._tasks.clear()
+        for job in self._jobs.values():
+            self._retire(job)
+        self._jobs.clear()
+        if self._timers is not None:
+            self._timers.close()
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, target: Target) -> None:
-        loop = asyncio.get_running_loop()
-        # canaries go first: their verdict decides whether the rest can be judged at all
-        tick = loop.time() if target.canary is not None else first_tick(target, loop.time(),
-                                                                         time.time())
-        failing_internally = False
-        while True:
-            wake = math.ceil(tick / TICK_SLOT) * TICK_SLOT
-            await asyncio.sleep(max(0.0, wake - loop.time()))
-            async with self._slots[target.probe]:
-                started = loop.time()
-                lateness = max(0.0, started - wake)
-                self._lateness[target.probe].observe(lateness)
-                result, crashed = await self._poll(target)
-                outcome = Outcome(result, loop.time() - started, lateness)
-            if crashed and not failing_internally:
-                log.error("poll_crashed", target="/".join(target.key), exc_info=crashed)
-            failing_internally = crashed is not None
+    # --- one poll -------------------------------------------------------------
+    def _due(self, job: _Job) -> None:
+        if not job.active:
+            return
+        probe = job.target.probe
+        if self._running[probe] >= self._limits[probe]:
+            self._waiting[probe].append(job)  # started when a poll of this probe ends
+        else:
+            self._begin(job)
+
+    def _begin(self, job: _Job) -> None:
+        loop, target = self._loop, job.target
+        assert loop is not None and self._timers is not None
+        probe = target.probe
+        self._running[probe] += 1
+        self._poll_ids += 1
+        job.poll_id = poll_id = self._poll_ids
+        job.started = now = loop.time()
+        job.lateness = max(0.0, now - slot_time(job.tick, TICK_SLOT))
+        self._lateness[probe].observe(job.lateness)
+        if self.gate is not None and not self.gate(target):
+            self._end(job, poll_id, Failed("unreachable", "gated: ICMP says the device is down"))
+            return
+        self._timers.at(now + target.deadline, self._expire, (job, poll_id))
+        prober = self.probers[probe]
+        begin = getattr(prober, "begin", None)
+        try:
+            cancel = begin(target, lambda result: self._end(job, poll_id, result)) if begin \
+                else None
+        except Exception as exc:
+            self._end(job, poll_id, Failed("internal", type(exc).__name__), exc)
+            return
+        if cancel is None:
+            task = loop.create_task(prober.poll(target), name=f"poll {'/'.join(target.key)}")
+            self._tasks.add(task)
+            task.add_done_callback(lambda t: self._task_done(job, poll_id, t))
+            cancel = task.cancel
+        if job.poll_id == poll_id:  # not already ended by a synchronous result
+            job.cancel = cancel
+
+    def _task_done(self, job: _Job, poll_id: int, task: asyncio.Task[Result]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            self._end(job, poll_id, Failed("timeout", "deadline exceeded"))
+            return
+        exc = task.exception()
+        if exc is None:
+            self._end(job, poll_id, task.result())
+        elif isinstance(exc, ProbeError):
+            self._end(job, poll_id, Failed(exc.reason, str(exc)))
+        elif isinstance(exc, TimeoutError):
+            self._end(job, poll_id, Failed("timeout", "deadline exceeded"))
+        else:
+            self._end(job, poll_id, Failed("internal", type(exc).__name__), exc)
+
+    def _expire(self, arg: tuple[_Job, int]) -> None:
+        job, poll_id = arg
+        if job.poll_id == poll_id:
+            cancel = job.cancel
+            self._end(job, poll_id, Failed("timeout", "deadline exceeded"))
+            if cancel is not None:
+                cancel()
+
+    def _end(self, job: _Job, poll_id: int, result: Result,
+             crashed: BaseException | None = None) -> None:
+        """A poll finished (or hit its deadline): record it, free the slot, plan the next."""
+        if job.poll_id != poll_id:
+            return  # a stale callback: this poll already ended by its deadline
+        loop, target = self._loop, job.target
+        assert loop is not None and self._timers is not None
+        job.poll_id, job.cancel = 0, None
+        probe = target.probe
+        self._running[probe] -= 1
+        waiting = self._waiting[probe]
+        while waiting and self._running[probe] < self._limits[probe]:
+            queued = waiting.popleft()
+            if queued.active:
+                self._begin(queued)
+        now = loop.time()
+        if crashed is not None and not job.failing:
+            log.error("poll_crashed", target="/".join(target.key), exc_info=crashed)
+        job.failing = crashed is not None
+        if job.active:
             try:
-                self.sink(target, outcome)
+                self.sink(target, Outcome(result, now - job.started, job.lateness))
             except Exception:  # a bug in state handling must not stop this target's timer
                 log.exception("record_failed", target="/".join(target.key))
             self.polls += 1
-            tick += target.interval
-            now = loop.time()
-            if tick <= now:
-                missed = math.floor((now - tick) / target.interval) + 1
-                tick += missed * target.interval
-                self._skipped[target.probe].inc(missed)
+            self._plan_next(job, now)
 
-    async def _poll(self, target: Target) -> tuple[Result, BaseException | None]:
-        if self.gate is not None and not self.gate(target):
-            return Failed("unreachable", "gated: ICMP says the device is down"), None
-        try:
-            async with asyncio.timeout(target.deadline):
-                return await self.probers[target.probe].poll(target), None
-        except ProbeError as exc:
-            return Failed(exc.reason, str(exc)), None
-        except TimeoutError:
-            return Failed("timeout", "deadline exceeded"), None
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            return Failed("internal", type(exc).__name__), exc
+    def _plan_next(self, job: _Job, now: float) -> None:
+        interval = job.target.interval
+        job.tick += interval
+        if job.tick <= now:
+            missed = math.floor((now - job.tick) / interval) + 1
+            job.tick += missed * interval
+            self._skipped[job.target.probe].inc(missed)
+        assert self._timers is not None
+        self._timers.at(job.tick, self._due, job)

@@ -12,7 +12,7 @@ have had fresh rounds, so reconnecting never causes a burst of transitions.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +46,7 @@ class SiteFamilies:
     def __init__(self, store: MetricStore) -> None:
         f = store.family
         self.state = f("netwatch_site_state", "stateset",
-                       "The daemon's verdict per site: exactly one state is 1.")
+                       "The daemon's verdict per site: exactly one state is 1.", lazy=True)
         self.changes = f("netwatch_site_state_changes_total", "counter",
                          "Transitions of the site state (flap detection).")
         self.info = f("netwatch_site_info", "info", "Site identity and location from the config.")
@@ -54,7 +54,8 @@ class SiteFamilies:
         self.maintenance = f("netwatch_maintenance_active", "gauge",
                              "1 while the site is inside a maintenance window.")
         self.suppressed = f("netwatch_device_suppressed", "stateset",
-                            "Why a device's trouble is not its own (at most one reason is 1).")
+                            "Why a device's trouble is not its own (at most one reason is 1).",
+                            lazy=True)
         self.uplink = f("netwatch_interface_uplink", "gauge",
                         "Marks the interface the config names as the site's uplink.")
         self.capacity = f("netwatch_interface_capacity_bytes", "gauge",
@@ -84,14 +85,16 @@ class Group:
     last_breach: str = ""
     hold_rounds: int = 0  # after isolation: root rounds to wait before judging again
     suppressed: dict[str, Suppression] = field(default_factory=dict)
+    roots: frozenset[str] = frozenset()  # devices without a parent here (set after init)
 
     @property
     def labels(self) -> str:
         return label_text(("site", "kecamatan"), (self.id, self.kecamatan))
 
-    def roots(self) -> set[str]:
+    def __post_init__(self) -> None:
         names = {d.labels.device for d in self.devices}
-        return {d.labels.device for d in self.devices if d.parent is None or d.parent not in names}
+        self.roots = frozenset(d.labels.device for d in self.devices
+                               if d.parent is None or d.parent not in names)
 
 
 def _p90(values: list[float]) -> float | None:
@@ -110,7 +113,7 @@ class SiteEngine:
         self.families = SiteFamilies(store)
         self.groups: dict[str, Group] = {}
         self.below: dict[str, list[str]] = {}  # upstream id -> groups hanging off it
-        self.windows: dict[TargetKey, deque[IcmpResult]] = {}
+        self.windows: dict[TargetKey, list[IcmpResult]] = {}  # the last rounds, oldest first
         self.canaries: list[TargetKey] = []
         self.isolated = False
         self.tz = ZoneInfo("Asia/Jakarta")
@@ -163,11 +166,13 @@ class SiteEngine:
             return
         last = tstate.last
         if last is not None and isinstance(last.result, IcmpResult):
-            window = self.windows.setdefault(target.key, deque(maxlen=WINDOW_ROUNDS))
+            window = self.windows.setdefault(target.key, [])
             if tstate.status == "down":
                 window.clear()  # an outage is "down", not loss: none of it degrades the site later
             else:
                 window.append(last.result)
+                if len(window) > WINDOW_ROUNDS:
+                    del window[0]  # a plain list: 10,000 deques would cost 6 MB
         device = target.device
         if device is None:
             return
@@ -176,7 +181,9 @@ class SiteEngine:
         if group is None:
             return
         primary = "icmp" if device.icmp is not None else "snmp"
-        is_round = target.probe == primary and device.labels.device in group.roots()
+        is_round = target.probe == primary and device.labels.device in group.roots
+        if transition is None and self._quiet(group, is_round, target.key):
+            return  # nothing the verdict depends on has moved (the common case, kept cheap)
         self.evaluate(owner, root_round=is_round)
         if transition is not None and not group.is_site:
             for below in self.below.get(owner, []):
@@ -189,6 +196,23 @@ class SiteEngine:
             for gid, group in list(self.groups.items()):
                 if group.maintenance or group.state == "maintenance":
                     self.evaluate(gid)
+
+    def _quiet(self, group: Group, root_round: bool, key: TargetKey) -> bool:
+        """True when a poll without a transition cannot change the group's verdict: the group
+        is plainly up (no hysteresis running, nothing suppressed, no maintenance to watch, not
+        held after an isolation), and either the poll was not a root round, or its window shows no loss
+        and no RTT above the threshold (so no breach is possible)."""
+        if (group.state != "up" or group.degraded or group.bad_rounds or group.hold_rounds
+                or group.suppressed or group.maintenance or self.isolated):
+            return False
+        if not root_round:
+            return True
+        limit = group.policy.degraded_rtt_p90
+        for result in self.windows.get(key, ()):
+            if len(result.rtts) < result.sent or (result.rtts and max(result.rtts) > limit):
+                return False
+        group.good_rounds += 1
+        return True
 
     # --- decisions --------------------------------------------------------------
     def device_view(self, device: Device, with_window: bool) -> DeviceView:
@@ -212,8 +236,7 @@ class SiteEngine:
 
     def evaluate(self, gid: str, root_round: bool = False) -> None:
         group = self.groups[gid]
-        roots = group.roots()
-        views = [self.device_view(d, d.labels.device in roots) for d in group.devices]
+        views = [self.device_view(d, d.labels.device in group.roots) for d in group.devices]
         window = active_window(group.maintenance, self.clock(), self.tz)
         verdict = evaluate(
             views, upstream_down=self.upstream_down(group.upstream),
@@ -287,20 +310,28 @@ class SiteEngine:
     def _render(self, group: Group) -> None:
         fam, labels, owner = self.families, group.labels, ("site", group.id)
         if group.is_site:
-            text = ""
-            if group.state is not None:
-                text = "".join(f'{fam.state.name}{{{labels},state="{s}"}} {int(s == group.state)}\n'
-                               for s in SITE_STATES)
-            self.store.set(fam.state, owner, text)
+            self.store.set(fam.state, owner, partial(self._state_text, group))
             self.store.set(fam.changes, owner, f"{fam.changes.name}{{{labels}}} {group.changes}\n")
             in_window = int(group.state == "maintenance")
             self.store.set(fam.maintenance, owner, f"{fam.maintenance.name}{{{labels}}} {in_window}\n")
         for device in group.devices:
-            dlabels = label_text(DeviceLabels.NAMES, device.labels.values())
-            reason = group.suppressed.get(device.labels.device)
-            self.store.set(fam.suppressed, ("device", *device.key), "".join(
-                f'{fam.suppressed.name}{{{dlabels},reason="{r}"}} {int(r == reason)}\n'
-                for r in SUPPRESSIONS))
+            self.store.set(fam.suppressed, ("device", *device.key),
+                           partial(self._suppressed_text, group, device))
+
+    # lazy families (rendered at scrape time): state sets are many lines that rarely change
+    def _state_text(self, group: Group) -> str:
+        if group.state is None:
+            return ""
+        name, labels, current = self.families.state.name, group.labels, group.state
+        return "".join(f'{name}{{{labels},state="{s}"}} {int(s == current)}\n'
+                       for s in SITE_STATES)
+
+    def _suppressed_text(self, group: Group, device: Device) -> str:
+        name = self.families.suppressed.name
+        labels = label_text(DeviceLabels.NAMES, device.labels.values())
+        reason = group.suppressed.get(device.labels.device)
+        return "".join(f'{name}{{{labels},reason="{r}"}} {int(r == reason)}\n'
+                       for r in SUPPRESSIONS)
 
     def _render_static(self, group: Group, inventory: Inventory) -> None:
         fam, owner = self.families, ("site", group.id)

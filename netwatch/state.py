@@ -16,7 +16,7 @@ from typing import Literal
 import structlog
 
 from netwatch.errors import REASONS, Reason
-from netwatch.exposition import Family, MetricStore, fmt, label_text
+from netwatch.exposition import Family, Fragment, MetricStore, fmt, label_text
 from netwatch.inventory import DeviceLabels, Inventory, Probe, Target, TargetKey
 from netwatch.probe import Outcome, Prober, ProbeSeries
 
@@ -40,7 +40,8 @@ class CoreFamilies:
             "netwatch_poll_duration_seconds", "gauge", "How long the last poll took.")
         self.errors = store.family(
             "netwatch_poll_errors_total", "counter",
-            "Failed polls by reason (timeout, unreachable, auth, protocol, internal).")
+            "Failed polls by reason (timeout, unreachable, auth, protocol, internal).",
+            lazy=True)
         self.changes = store.family(
             "netwatch_state_changes_total", "counter",
             "Up/down transitions of this target after hysteresis (for flap detection).")
@@ -52,7 +53,7 @@ class TargetState:
     """Everything the daemon keeps about one target between polls."""
 
     __slots__ = ("target", "labels", "series", "status", "ok_streak", "fail_streak", "changes",
-                 "errors", "last", "down_after", "up_after")
+                 "errors", "last", "down_after", "up_after", "previous_ok", "changed")
 
     def __init__(self, target: Target, labels: str, series: ProbeSeries | None,
                  down_after: int, up_after: int) -> None:
@@ -67,8 +68,11 @@ class TargetState:
         self.last: Outcome | None = None
         self.down_after = down_after
         self.up_after = up_after
+        self.previous_ok: bool | None = None  # the poll before the last one (render deltas)
+        self.changed = False  # the last poll changed the status
 
     def apply(self, outcome: Outcome) -> Transition | None:
+        self.previous_ok = self.last.ok if self.last is not None else None
         self.last = outcome
         if self.series is not None:
             self.series.apply(outcome.result)
@@ -85,24 +89,35 @@ class TargetState:
             self.ok_streak = 0
             if old != "down" and self.fail_streak >= self.down_after:
                 self.status = "down"
-        if self.status == old:
+        self.changed = self.status != old
+        if not self.changed:
             return None
         if old != "unknown":
             self.changes += 1
         return Transition(self.target.key, old, self.status, outcome.reason)
 
-    def render(self, fam: CoreFamilies) -> list[tuple[Family, str]]:
+    def errors_text(self) -> str:
+        """Errors by reason, rendered at scrape time (lazy: mostly zeros that rarely move)."""
+        labels = self.labels
+        return "".join(f'netwatch_poll_errors_total{{{labels},reason="{r}"}} {n}\n'
+                       for r, n in list(self.errors.items()))
+
+    def render(self, fam: CoreFamilies, full: bool = True) -> list[tuple[Family, Fragment]]:
+        """The target's lines; after a poll (`full=False`) only those the poll can have
+        changed: duration and the probe's series always, up/errors/changes when they moved."""
         labels, last = self.labels, self.last
         if self.target.canary is not None:
             return [(fam.canary_up, f"{fam.canary_up.name}{{{labels}}} {int(self.status != 'down')}\n")]
-        out: list[tuple[Family, str]] = []
+        out: list[tuple[Family, Fragment]] = []
         if last is not None:
-            out.append((fam.up, f"{fam.up.name}{{{labels}}} {int(last.ok)}\n"))
+            previous_ok = self.previous_ok
+            if full or previous_ok is None or previous_ok != last.ok:
+                out.append((fam.up, f"{fam.up.name}{{{labels}}} {int(last.ok)}\n"))
             out.append((fam.duration, f"{fam.duration.name}{{{labels}}} {fmt(last.duration)}\n"))
-        name = fam.errors.name
-        out.append((fam.errors, "".join(f'{name}{{{labels},reason="{r}"}} {n}\n'
-                                        for r, n in self.errors.items())))
-        out.append((fam.changes, f"{fam.changes.name}{{{labels}}} {self.changes}\n"))
+        if full:
+            out.append((fam.errors, self.errors_text))
+        if full or self.changed:
+            out.append((fam.changes, f"{fam.changes.name}{{{labels}}} {self.changes}\n"))
         if self.series is not None:
             out.extend(self.series.render())
         return out
@@ -171,17 +186,17 @@ class State:
         if state is None:
             return None  # removed by a reload while the poll ran
         transition = state.apply(outcome)
-        self._render(state)
+        self._render(state, full=False)
         if transition is not None:
             _log_transition(state, transition, outcome)
         for listener in self.listeners:
             listener(state, transition)
         return transition
 
-    def _render(self, state: TargetState) -> None:
-        key = state.target.key
-        for family, text in state.render(self.families):
-            self.store.set(family, key, text)
+    def _render(self, state: TargetState, full: bool = True) -> None:
+        key, store_set = state.target.key, self.store.set
+        for family, text in state.render(self.families, full):
+            store_set(family, key, text)
 
     def status(self, key: TargetKey) -> Status:
         state = self.targets.get(key)

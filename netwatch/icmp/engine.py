@@ -18,8 +18,9 @@ A *round* is one poll of one target: `count` echoes `spacing` apart, each answer
   make the round's reason `unreachable` when nothing answered.
 
 Per echo nothing is allocated but the packet (the bookkeeping lives in preallocated arrays
-indexed by sequence number); per round, one Round and one Future. Timers are grouped into
-slots of a few milliseconds (netwatch.icmp.slots), and replies are read once per slot.
+indexed by sequence number); per round, one Round, which reports through a callback
+(`start_round`; `ping` wraps it in a Future for callers that await). Timers are grouped into
+slots of a few milliseconds (netwatch.slots), and replies are read once per slot.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ import socket
 import struct
 import time
 from array import array
+from collections.abc import Callable
 from typing import Protocol
 
 import structlog
 
 from netwatch.icmp import packet
 from netwatch.icmp.result import IcmpResult
-from netwatch.icmp.slots import SlotTimers
+from netwatch.slots import SlotTimers
 from netwatch.icmp.sockets import IcmpSocket, Mode, open_icmp
 
 log = structlog.get_logger("netwatch.icmp")
@@ -52,6 +54,11 @@ _SEQ_SPACE = 0x10000
 _SO_EE_ORIGIN_ICMP = (2, 3)  # ICMP, ICMP6: errors a router or the target sent back
 
 WAITING, ANSWERED, FAILED = 0, 1, 2
+_NO_RTTS: list[float] = []  # an ended round's (never appended to: closed rounds take no RTTs)
+
+
+def _NOTHING(result: IcmpResult) -> None:
+    """An ended round's callback."""
 # send errors that mean "this destination cannot be reached" rather than "try later"
 _UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL,
                        errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENETDOWN, errno.EHOSTDOWN}
@@ -70,8 +77,8 @@ class Round:
         "address",
         "closed",
         "count",
+        "done",
         "duplicates",
-        "future",
         "late",
         "open",
         "rtts",
@@ -86,14 +93,14 @@ class Round:
 
     def __init__(self, address: str, count: int, spacing: float, timeout: float,
                  template: packet.EchoTemplate, sink: RoundSink | None,
-                 future: asyncio.Future[IcmpResult], started: float) -> None:
+                 done: Callable[[IcmpResult], object], started: float) -> None:
         self.address = address
         self.count = count
         self.spacing = spacing
         self.timeout = timeout
         self.template = template
         self.sink = sink
-        self.future = future
+        self.done = done  # called once with the result, unless the round is cancelled
         self.started = started  # loop time of the first echo
         self.sent = 0
         self.open = 0  # echoes sent and neither answered nor failed
@@ -102,6 +109,11 @@ class Round:
         self.duplicates = 0
         self.unreachable = 0
         self.closed = False
+
+    def cancel(self) -> None:
+        """Stop the round (its deadline passed): no more echoes, no result; replies still
+        arriving count as late."""
+        self.closed = True
 
 
 class IcmpEngine:
@@ -165,23 +177,36 @@ class IcmpEngine:
         self._round_of = [None] * _SEQ_SPACE
 
     # --- rounds ---------------------------------------------------------------
-    def ping(self, address: str, count: int, spacing: float, timeout: float, size: int = 56,
-             sink: RoundSink | None = None) -> asyncio.Future[IcmpResult]:
-        """Start a round; the future resolves to its IcmpResult. `address` must be a
-        literal in the socket's own spelling (see `normalize`)."""
+    def start_round(self, address: str, count: int, spacing: float, timeout: float,
+                    size: int, sink: RoundSink | None,
+                    done: Callable[[IcmpResult], object]) -> Round:
+        """Start a round; `done(result)` runs when it ends. `address` must be a literal in the
+        socket's own spelling (see `normalize`)."""
         loop = self._loop
         assert loop is not None and self._socket is not None, "engine not started"
         template = self._templates.get(size)
         if template is None:
             template = self._templates[size] = packet.EchoTemplate(self._proto, self.ident, size)
-        rnd = Round(address, count, spacing, timeout, template, sink, loop.create_future(),
-                    loop.time())
+        rnd = Round(address, count, spacing, timeout, template, sink, done, loop.time())
         self._send(rnd)
-        return rnd.future
+        return rnd
+
+    def ping(self, address: str, count: int, spacing: float, timeout: float, size: int = 56,
+             sink: RoundSink | None = None) -> asyncio.Future[IcmpResult]:
+        """A round as a future (cancelling it cancels the round)."""
+        assert self._loop is not None, "engine not started"
+        future: asyncio.Future[IcmpResult] = self._loop.create_future()
+
+        def done(result: IcmpResult) -> None:
+            if not future.done():
+                future.set_result(result)
+
+        rnd = self.start_round(address, count, spacing, timeout, size, sink, done)
+        future.add_done_callback(lambda f: rnd.cancel() if f.cancelled() else None)
+        return future
 
     def _send(self, rnd: Round) -> None:
-        if rnd.future.done():  # cancelled (the poll's deadline): stop sending
-            rnd.closed = True
+        if rnd.closed:  # cancelled (the poll's deadline): stop sending
             return
         seq = self._next_seq()
         generation = (self._counter >> 16) & 0xFFFFFFFF
@@ -233,10 +258,13 @@ class IcmpEngine:
             self._finish(rnd)
 
     def _finish(self, rnd: Round) -> None:
+        if rnd.closed:
+            return
         rnd.closed = True
-        if not rnd.future.done():
-            rnd.future.set_result(IcmpResult(rnd.sent, tuple(rnd.rtts), rnd.duplicates,
-                                             rnd.unreachable, rnd.late))
+        done, rnd.done = rnd.done, _NOTHING  # the round stays referenced (late replies) until
+        done(IcmpResult(rnd.sent, tuple(rnd.rtts), rnd.duplicates, rnd.unreachable,  # its
+                        rnd.late))  # sequence numbers are reused: keep it small meanwhile
+        rnd.rtts = _NO_RTTS
 
     # --- replies --------------------------------------------------------------
     def _on_ready(self) -> None:

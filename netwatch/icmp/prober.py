@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import weakref
+from collections.abc import Callable
 
 import structlog
 
@@ -37,8 +38,10 @@ class IcmpProber:
             weakref.WeakValueDictionary())
         self._families: weakref.WeakKeyDictionary[MetricStore, IcmpFamilies] = (
             weakref.WeakKeyDictionary())
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.engines[socket.AF_INET].start()  # StartupError propagates: no ICMP at all
         try:
             self.engines[socket.AF_INET6].start()
@@ -66,6 +69,24 @@ class IcmpProber:
             raise Unreachable(f"{entry.address}: no {entry.family.name} on this host")
         return await engine.ping(entry.address, policy.count, policy.spacing, policy.timeout,
                                  policy.size, self._series.get(target.key))
+
+    def begin(self, target: Target, done: Callable[[IcmpResult], object]
+              ) -> Callable[[], None] | None:
+        """The scheduler's fast path: start the round now and call `done` with its result;
+        returns how to cancel it. None when it must await (a host name not resolved yet, or
+        an address family this host lacks): the scheduler then uses `poll`."""
+        policy = target.policy
+        assert isinstance(policy, IcmpPolicy)
+        assert self._loop is not None
+        entry = self.resolver.cached(target.address, self._loop.time())
+        if entry is None:
+            return None
+        engine = self.engines[entry.family]
+        if not engine.started:
+            return None
+        rnd = engine.start_round(entry.address, policy.count, policy.spacing, policy.timeout,
+                                 policy.size, self._series.get(target.key), done)
+        return rnd.cancel
 
     def series(self, target: Target, labels: str, store: MetricStore) -> IcmpSeries:
         families = self._families.get(store)

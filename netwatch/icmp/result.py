@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from netwatch.errors import Reason
-from netwatch.exposition import Family, MetricStore, fmt
+from netwatch.exposition import Family, Fragment, MetricStore, fmt
 from netwatch.probe import Result
 
 # smokeping_prober's buckets: 50 us doubling up to ~26 s
@@ -60,7 +60,8 @@ class IcmpFamilies:
     def __init__(self, store: MetricStore) -> None:
         self.rtt = store.family(
             "netwatch_icmp_rtt_seconds", "histogram",
-            "RTT of every echo answered within the timeout (kernel receive timestamp).")
+            "RTT of every echo answered within the timeout (kernel receive timestamp).",
+            lazy=True)
         self.requests = store.family(
             "netwatch_icmp_requests_total", "counter", "Echo requests sent.")
         self.responses = store.family(
@@ -135,14 +136,20 @@ class IcmpSeries:
         """A repeated reply arrived after its round ended (called by the engine)."""
         self.duplicates += n
 
-    def render(self) -> list[tuple[Family, str]]:
-        f, labels = self._families, self._labels
-        cumulative = list(accumulate(self.buckets))
+    def histogram_text(self) -> str:
+        """The RTT histogram's lines, rendered at scrape time (a lazy family): 22 lines per
+        target would otherwise sit in memory as text and be rebuilt on every poll."""
+        labels = self._labels
+        cumulative = list(accumulate(list(self.buckets)))  # one copy: count == +Inf bucket
         args: list[object] = [labels] * (2 * len(cumulative))
         args[1::2] = cumulative
         args += (labels, fmt(self.rtt_sum), labels, cumulative[-1])
-        out = [
-            (f.rtt, f.histogram % tuple(args)),
+        return self._families.histogram % tuple(args)
+
+    def render(self) -> list[tuple[Family, Fragment]]:
+        f, labels = self._families, self._labels
+        out: list[tuple[Family, Fragment]] = [
+            (f.rtt, self.histogram_text),
             (f.requests, f"{f.requests.name}{{{labels}}} {self.requests}\n"),
             (f.responses, f"{f.responses.name}{{{labels}}} {self.responses}\n"),
             (f.late, f"{f.late.name}{{{labels}}} {self.late}\n"),

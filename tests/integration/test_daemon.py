@@ -107,19 +107,19 @@ async def test_reload_adds_changes_removes_and_refuses_broken(tmp_path: Path) ->
                         site=f"18.71.99.{1000 + index}")
 
         await until(lambda: (requests(1) or 0) >= 6 and (requests(2) or 0) >= 6, 10, "polls")
-        task_1 = daemon.scheduler._tasks[("18.71.99.1001", "rtr", "icmp")][1]
-        task_3 = daemon.scheduler._tasks[("18.71.99.1003", "rtr", "icmp")][1]
+        task_1 = daemon.scheduler._jobs[("18.71.99.1001", "rtr", "icmp")]
+        task_3 = daemon.scheduler._jobs[("18.71.99.1003", "rtr", "icmp")]
         before = requests(1) or 0
         # site 2 removed, site 3 changed (count 2), site 4 added
         path.write_text(config([site(1, "127.32.0.1"), site(3, "127.32.0.3", extra=", icmp: {count: 2}"),
                                 site(4, "127.32.0.4")]))
         ok, message = await daemon.reload()
         assert ok, message
-        assert daemon.scheduler._tasks[("18.71.99.1001", "rtr", "icmp")][1] is task_1  # timer kept
+        assert daemon.scheduler._jobs[("18.71.99.1001", "rtr", "icmp")] is task_1  # timer kept
         assert requests(2) is None  # removed target's series are gone
         assert (requests(1) or 0) >= before  # counters of unchanged targets survive
         await until(lambda: (requests(4) or 0) >= 3, 10, "the added site polled")
-        assert daemon.scheduler._tasks[("18.71.99.1003", "rtr", "icmp")][1] is not task_3
+        assert daemon.scheduler._jobs[("18.71.99.1003", "rtr", "icmp")] is not task_3
         changed_from = requests(3) or 0  # kept: same labels, so the same series
         assert changed_from >= 6
         await until(lambda: (requests(3) or 0) >= changed_from + 4, 10, "changed site polled")

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from netwatch.icmp.engine import IcmpEngine
-from netwatch.icmp.slots import SlotTimers
+from netwatch.slots import SlotTimers
 from netwatch.icmp.sockets import SCM_TIMESTAMPNS, IcmpSocket
 
 IDENT = 0x5151

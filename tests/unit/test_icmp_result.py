@@ -32,7 +32,7 @@ def test_empty_round_fails_with_timeout_or_unreachable() -> None:
 
 
 def _render(series: IcmpSeries) -> dict[str, list[tuple[dict[str, str], float]]]:
-    text = "".join(t for _, t in series.render())
+    text = "".join(t if isinstance(t, str) else t() for _, t in series.render())  # lazy too
     out: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:

@@ -160,15 +160,15 @@ async def test_apply_keeps_unchanged_timers_and_stops_removed() -> None:
     a, b = target("a"), target("b")
     scheduler.apply({a.key: a, b.key: b})
     await until(lambda: len(prober.starts["a"]) >= 2 and len(prober.starts["b"]) >= 2)
-    task_a = scheduler._tasks[a.key][1]
+    task_a = scheduler._jobs[a.key]
     scheduler.apply({a.key: a})  # b removed, a unchanged
-    assert scheduler._tasks[a.key][1] is task_a
+    assert scheduler._jobs[a.key] is task_a
     count_b = len(prober.starts["b"])
     await until(lambda: len(prober.starts["a"]) >= 5)
     assert len(prober.starts["b"]) <= count_b + 1
     changed = target("a", interval=0.06)
     scheduler.apply({changed.key: changed})
-    assert scheduler._tasks[a.key][1] is not task_a  # restarted with the new interval
+    assert scheduler._jobs[a.key] is not task_a  # restarted with the new interval
     await scheduler.stop()
     assert scheduler.running == 0
 

@@ -1,7 +1,7 @@
 """Timers grouped into fixed time slots: one event-loop timer per slot, not per callback.
 
-With thousands of targets the engine sets several timers per round (later echoes, the
-round's end). asyncio keeps each in a heap ordered by a Python-level comparison and wakes
+With thousands of targets the scheduler sets a timer per poll and the ICMP engine several per
+round (later echoes, the round's end). asyncio keeps each in a heap ordered by a Python-level comparison and wakes
 once per distinct time; grouping them into slots of a few milliseconds turns thousands of
 timers and wake-ups a second into a few hundred, and costs nothing in accuracy: RTTs come
 from kernel timestamps, only the start of later echoes and the end of rounds shift, by at
@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-log = structlog.get_logger("netwatch.icmp")
+log = structlog.get_logger("netwatch.slots")
 
 SLOT = 0.005  # seconds
 
