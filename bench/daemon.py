@@ -146,11 +146,11 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
 
     from netwatch import logs
     from netwatch.app import Daemon
-    from netwatch.inventory import load_inventory
+    from netwatch.loading import load_apart
 
     logs.configure("error", json=True)  # dead targets going down are warnings, not news
     loaded = time.perf_counter()
-    inventory = load_inventory(config)
+    inventory = load_apart(config)  # as `netwatch run` loads: the parse in a child process
     load_s = time.perf_counter() - loaded
     daemon = Daemon(config, inventory, listen="127.0.0.1:0")
     recorder = Recorder(classes)
