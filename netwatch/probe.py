@@ -62,7 +62,9 @@ class ProbeSeries(Protocol):
 
     def apply(self, result: Result) -> None: ...
 
-    def render(self) -> list[tuple[Family, Fragment]]: ...
+    def render(self, full: bool = True) -> list[tuple[Family, Fragment]]:
+        """The lines to (re)set; after a poll (`full=False`) lazy families may be left out."""
+        ...
 
 
 class Prober(Protocol):

@@ -119,7 +119,7 @@ class TargetState:
         if full or self.changed:
             out.append((fam.changes, f"{fam.changes.name}{{{labels}}} {self.changes}\n"))
         if self.series is not None:
-            out.extend(self.series.render())
+            out.extend(self.series.render(full))
         return out
 
 

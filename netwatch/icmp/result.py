@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from functools import partial
 import math
 from dataclasses import dataclass
 from itertools import accumulate
@@ -69,10 +70,10 @@ class IcmpFamilies:
             "Echo replies received within the timeout; loss = 1 - responses/requests.")
         self.late = store.family(
             "netwatch_icmp_late_responses_total", "counter",
-            "Echo replies received after the timeout (not counted as responses).")
+            "Echo replies received after the timeout (not counted as responses).", lazy=True)
         self.duplicates = store.family(
             "netwatch_icmp_duplicate_responses_total", "counter",
-            "Repeated echo replies for an already answered request.")
+            "Repeated echo replies for an already answered request.", lazy=True)
         self.round_rtt = store.family(
             "netwatch_icmp_round_rtt_seconds", "gauge",
             "RTT statistics of the last round (min, avg, max, mdev as ping prints them).")
@@ -146,15 +147,23 @@ class IcmpSeries:
         args += (labels, fmt(self.rtt_sum), labels, cumulative[-1])
         return self._families.histogram % tuple(args)
 
-    def render(self) -> list[tuple[Family, Fragment]]:
+    def counters_text(self, family: Family) -> str:
+        """Late or duplicate replies, rendered at scrape time: the engine counts them at any
+        moment (after rounds end too), and they are almost always unchanged."""
+        value = self.late if family is self._families.late else self.duplicates
+        return f"{family.name}{{{self._labels}}} {value}\n"
+
+    def render(self, full: bool = True) -> list[tuple[Family, Fragment]]:
+        """The series' lines after a round; `full` adds the lazy families' renderers (set
+        once: they read the counters themselves at scrape time)."""
         f, labels = self._families, self._labels
         out: list[tuple[Family, Fragment]] = [
-            (f.rtt, self.histogram_text),
             (f.requests, f"{f.requests.name}{{{labels}}} {self.requests}\n"),
             (f.responses, f"{f.responses.name}{{{labels}}} {self.responses}\n"),
-            (f.late, f"{f.late.name}{{{labels}}} {self.late}\n"),
-            (f.duplicates, f"{f.duplicates.name}{{{labels}}} {self.duplicates}\n"),
         ]
+        if full:
+            out += [(f.rtt, self.histogram_text), (f.late, partial(self.counters_text, f.late)),
+                    (f.duplicates, partial(self.counters_text, f.duplicates))]
         last = self.last
         if last is not None:
             out.append((f.round_loss,

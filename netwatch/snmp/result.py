@@ -97,7 +97,7 @@ class SnmpSeries:
             prefix = self._prefixes[key] = f"{name}{{{labels}}} "
         return prefix
 
-    def render(self) -> list[tuple[Family, str]]:
+    def render(self, full: bool = True) -> list[tuple[Family, str]]:
         parts: dict[str, list[str]] = {}
         for name, extra, value in self.samples:
             parts.setdefault(name, []).append(f"{self._prefix(name, extra)}{fmt(value)}\n")
