@@ -15,10 +15,8 @@ the held-back alerts firing.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,15 +24,15 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from netwatch import alerting, netns
+from netwatch import alerting
 from netwatch.app import Daemon
 from netwatch.config.types import parse_duration
-from netwatch.inventory import load_inventory
-from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import Notification, PromStack, missing_binaries
 from tests.conftest import require
+from tests.integration.labkit import lab_and_daemon, scrape_target
+from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -82,36 +80,12 @@ class City:
         return next(t.sites for t in self.lab.plan.troubles if t.kind == kind)
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], timeout: float,
-                what: str | Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        outcome = check()
-        if inspect.isawaitable(outcome):
-            outcome = await outcome
-        if outcome:
-            return
-        assert time.monotonic() < deadline, \
-            f"not reached within {timeout} s: {what if isinstance(what, str) else what()}"
-        await asyncio.sleep(0.25)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
-    require(netns.available())
-    require(snmpsim_available())
     require(missing_binaries())
-    lab = Lab(scenario())
-    await asyncio.to_thread(lab.start)
-    started: list[Daemon] = []
-    try:
-        for trouble in lab.plan.troubles:  # silent zones start silent: begin healthy
-            lab.set_reachable(trouble.sites[0], True)
-        daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
-        await daemon.start()
-        started.append(daemon)
-        host, port = daemon.addresses[0]
-        async with PromStack(tmp_path_factory.mktemp("alerting-e2e"), [f"{host}:{port}"]) as stack:
+    async with lab_and_daemon(scenario(), healthy_first=True) as (lab, daemon):
+        async with PromStack(tmp_path_factory.mktemp("alerting-e2e"),
+                             [scrape_target(daemon)]) as stack:
             sites = len(lab.plan.sites)
 
             async def all_up_in_prometheus() -> bool:
@@ -122,12 +96,9 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cit
                 return str([(g.id, g.state, g.cause) for g in daemon.sites.groups.values()])
 
             await until(all_up_in_prometheus, 45,
-                        lambda: f"all {sites} sites up in Prometheus; the daemon: {verdicts()}")
+                        lambda: f"all {sites} sites up in Prometheus; the daemon: {verdicts()}",
+                        step=0.25)
             yield City(lab, daemon, stack, timings())
-    finally:
-        for daemon in started:
-            await daemon.shutdown()
-        await asyncio.to_thread(lab.stop)
 
 
 # --- reading what arrived --------------------------------------------------------------------

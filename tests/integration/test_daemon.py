@@ -3,7 +3,6 @@ site topology with a router silenced in a namespace."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from netwatch import netns
 from netwatch.app import Daemon
 from netwatch.inventory import load_inventory
 from tests.conftest import ROOT, require
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +52,6 @@ def pick(got: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
          **labels: str) -> float | None:
     want = set(labels.items())
     return next((v for (n, ls), v in got.items() if n == name and want <= ls), None)
-
-
-async def until(check: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.05)
 
 
 async def scrape(daemon: Daemon) -> str:

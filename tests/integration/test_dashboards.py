@@ -10,7 +10,6 @@ and every panel query must return data for one of two such sets of values, excep
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -33,14 +32,14 @@ from grafana.dashgen.queries import (
     variable_queries,
     variable_values,
 )
-from netwatch import alerting, netns
+from netwatch import alerting
 from netwatch.app import Daemon
-from netwatch.inventory import load_inventory
-from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries
 from tests.conftest import require
+from tests.integration.labkit import lab_and_daemon, scrape_target
+from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -84,13 +83,6 @@ async def prom(stack: PromStack, path: str, **params: Any) -> Any:
     return body["data"]
 
 
-async def until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.5)
-
-
 async def site_values(stack: PromStack, outage: str, expr: str) -> dict[str, str]:
     """Variable values for a healthy site that `expr` (one series per site) finds."""
     found = await prom(stack, "query", query=f"{expr} and on (site) netwatch_site_info")
@@ -110,18 +102,11 @@ UPLINKED = "count by (site) (uplink:netwatch_interface_utilization:ratio5m)"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
-    require(netns.available())
-    require(snmpsim_available())
     require(missing_binaries())
     plan, outage = scenario()
-    lab = Lab(plan)
-    await asyncio.to_thread(lab.start)
-    daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
-    try:
-        await daemon.start()
-        host, port = daemon.addresses[0]
+    async with lab_and_daemon(plan) as (lab, daemon):
         workdir: Path = tmp_path_factory.mktemp("dashboards")
-        async with PromStack(workdir, [f"{host}:{port}"]) as stack:
+        async with PromStack(workdir, [scrape_target(daemon)]) as stack:
             started = time.time()
 
             async def warm() -> bool:
@@ -130,13 +115,10 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cit
                         return False
                 return True
 
-            await until(warm, 60, f"recorded series: {WARM}")
+            await until(warm, 60, f"recorded series: {WARM}", step=0.5)
             yield City(lab, daemon, stack, outage, started,
                        await site_values(stack, outage, RICH),
                        await site_values(stack, outage, UPLINKED))
-    finally:
-        await daemon.shutdown()
-        await asyncio.to_thread(lab.stop)
 
 
 async def run(c: City, q: PanelQuery, values: dict[str, str] | None = None
@@ -225,7 +207,7 @@ async def test_outage_fills_the_alert_and_down_panels(running: City) -> None:
             return any(r["metric"].get("alertname") == "NetwatchSiteDown"
                        and r["metric"].get("site") == c.outage for r in result)
 
-        await until(firing, 60, f"NetwatchSiteDown for {c.outage} in the alerts panel")
+        await until(firing, 60, f"NetwatchSiteDown for {c.outage} in the alerts panel", step=0.5)
         assert _sites_in(await run(c, down)) == {c.outage}
         [row] = [r for r in await run(c, down) if r["metric"]["site"] == c.outage]
         assert row["metric"]["state"] == "down" and row["metric"]["kelurahan"]

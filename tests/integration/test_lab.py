@@ -3,11 +3,10 @@ them (ICMP and SNMP), and the verdicts it must reach. Root: trouble lives in nam
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -16,11 +15,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from netwatch import netns
 from netwatch.app import Daemon
-from netwatch.inventory import load_inventory
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import SNMP_PORT, Lab
 from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
 from tests.conftest import require
+from tests.integration.labkit import lab_and_daemon
+from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -61,26 +61,10 @@ def value(got: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
     return found[0] if found else None
 
 
-async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not reached within {timeout} s: {what}"
-        await asyncio.sleep(0.25)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running() -> AsyncIterator[tuple[Lab, Daemon]]:
-    require(netns.available())
-    require(snmpsim_available())
-    lab = Lab(scenario())
-    await asyncio.to_thread(lab.start)
-    daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
-    try:
-        await daemon.start()
-        yield lab, daemon
-    finally:
-        await daemon.shutdown()
-        await asyncio.to_thread(lab.stop)
+    async with lab_and_daemon(scenario()) as started:
+        yield started
 
 
 def site_state(daemon: Daemon, site: str) -> str | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,14 +30,14 @@ import pytest
 import pytest_asyncio
 
 from netwatch import cli, netns
-from netwatch.app import Daemon
-from netwatch.inventory import load_inventory
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, LabSite, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries
 from netwatch.report import WIB, Month, Report, collect, to_csv, to_html
 from tests.conftest import require
+from tests.integration.labkit import lab_and_daemon, scrape_target
+from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -163,13 +162,6 @@ async def query(url: str, expr: str) -> list[dict[str, Any]]:
         return list((await r.json())["data"]["result"])
 
 
-async def until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.5)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     require(netns.available())
@@ -181,18 +173,9 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sta
     # half hour of a month (when they still count for the month before)
     last_month = Month.previous(Month.previous(datetime.now(UTC)).start)
     await asyncio.to_thread(backfill, last_month, plan.sites, workdir)
-    lab = Lab(plan)
-    await asyncio.to_thread(lab.start)
-    daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
-    try:
-        await daemon.start()
-        host, port = daemon.addresses[0]
-        async with PromStack(workdir, [f"{host}:{port}"],
-                             prometheus_args=LONG_RETENTION) as stack:
-            yield Stack(lab, stack.prometheus_url, stack, last_month, outage, resting)
-    finally:
-        await daemon.shutdown()
-        await asyncio.to_thread(lab.stop)
+    async with lab_and_daemon(plan) as (lab, daemon), \
+            PromStack(workdir, [scrape_target(daemon)], prometheus_args=LONG_RETENTION) as stack:
+        yield Stack(lab, stack.prometheus_url, stack, last_month, outage, resting)
 
 
 def _rows(report: Report) -> dict[tuple[str, str], Any]:
@@ -238,12 +221,14 @@ async def test_live_month_agrees_with_the_rules(running: Stack) -> None:
         got = await query(s.prometheus, "site:netwatch_availability:ratio_mtd")
         return len(got) >= 3
 
-    await until(parts_recorded, 60, "month-to-date availability of the live lab")
+    slow = 0.5  # each check queries Prometheus
+    await until(parts_recorded, 60, "month-to-date availability of the live lab", slow)
     s.lab.set_reachable(s.outage, False)
-    await until(lambda: _state_is(s.prometheus, s.outage, "down"), 30, "outage site down")
-    await until(lambda: _parts_cover_outage(s.prometheus, s.outage), 30, "outage in the parts")
+    await until(lambda: _state_is(s.prometheus, s.outage, "down"), 30, "outage site down", slow)
+    await until(lambda: _parts_cover_outage(s.prometheus, s.outage), 30, "outage in the parts",
+                slow)
     s.lab.set_reachable(s.outage, True)
-    await until(lambda: _state_is(s.prometheus, s.outage, "up"), 30, "outage site back up")
+    await until(lambda: _state_is(s.prometheus, s.outage, "up"), 30, "outage site back up", slow)
     report = await collect(s.prometheus, this_month)
     rows = _rows(report)
     mtd = {r["metric"]["site"]: float(r["value"][1])

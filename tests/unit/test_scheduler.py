@@ -4,7 +4,6 @@ failures. Short intervals (tens of ms) stand in for minutes; waits poll a condit
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,6 +15,7 @@ from netwatch.inventory import IcmpPolicy, Target
 from netwatch.probe import Outcome
 from netwatch.scheduler import Scheduler, first_tick
 from netwatch.selfmetrics import SelfMetrics
+from tests.waiting import until
 
 
 def target(name: str, interval: float = 0.05, deadline: float | None = None) -> Target:
@@ -53,13 +53,6 @@ class _Ok:
 
 
 _OK = _Ok()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
 
 
 def make(prober: FakeProber, concurrency: int | None = None

@@ -1,0 +1,43 @@
+"""The lab and the daemon polling it, started and always stopped together (tests only)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from netwatch import netns
+from netwatch.app import Daemon
+from netwatch.inventory import load_inventory
+from netwatch.lab.agents import snmpsim_available
+from netwatch.lab.lab import Lab
+from netwatch.lab.plan import LabPlan
+from tests.conftest import require
+
+
+@asynccontextmanager
+async def lab_and_daemon(plan: LabPlan, healthy_first: bool = False
+                         ) -> AsyncIterator[tuple[Lab, Daemon]]:
+    """Start the lab (namespaces: root), then a daemon on a free loopback port polling it.
+    `healthy_first`: silent zones start answering (tests switch them off when they choose)."""
+    require(netns.available())
+    require(snmpsim_available())
+    lab = Lab(plan)
+    await asyncio.to_thread(lab.start)
+    daemon: Daemon | None = None
+    try:
+        if healthy_first:
+            for trouble in lab.plan.troubles:
+                lab.set_reachable(trouble.sites[0], True)
+        daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
+        await daemon.start()
+        yield lab, daemon
+    finally:
+        if daemon is not None:
+            await daemon.shutdown()
+        await asyncio.to_thread(lab.stop)
+
+
+def scrape_target(daemon: Daemon) -> str:
+    host, port = daemon.addresses[0]
+    return f"{host}:{port}"
