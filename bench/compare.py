@@ -84,6 +84,10 @@ class Plan:
 def header(plan: Plan, quick: bool) -> dict[str, Any]:
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "netwatch"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    if dirty:
+        commit += " + uncommitted changes in netwatch/"
     versions = {p: debian_version(p) for p in PACKAGES}
     info = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "commit": commit, "machine": machine(), "load_at_start": load_average(),

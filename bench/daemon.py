@@ -11,6 +11,9 @@ echo responder) and write its config. Prints one JSON line:
   once (sampled twice a second), and the asyncio task count (first, most, last: growth
   would mean something piles up);
 - RTT p50/p99 per address class (loopback, truth = the echo responder's 20 ms, ...);
+- the start-up: after the warm-up it waits (at most --settle-max) until no poll has started
+  a second or more late for 10 s, and reports when that was (`settled_after`, seconds from
+  the daemon's start): the figures above are the steady state, this is the catching up;
 - /metrics as Prometheus asks for it (gzip) once per scrape period, and once plain at the
   end: time, bytes, series; the event-loop lag (a task measuring its own wake-up delay).
 
@@ -41,6 +44,7 @@ from bench.common import (
 )
 
 HEALTHY = ("loopback", "truth", "snmp")  # classes whose lateness counts (not the dead)
+SETTLED_FOR = 10.0  # seconds without a poll starting >= 1 s late: the start-up backlog is gone
 
 
 class Recorder:
@@ -56,11 +60,18 @@ class Recorder:
         self.echoes = 0
         self.sent: dict[str, int] = defaultdict(int)
         self.snmp_values = 0
+        self.last_late = float("-inf")  # when a poll that started >= 1 s late last finished
+
+    def settled(self) -> bool:
+        """No poll started a second or more late in the last SETTLED_FOR seconds."""
+        return time.monotonic() - self.last_late > SETTLED_FOR
 
     def wrap(self, record: Any) -> Any:
         def tapped(target: Any, outcome: Any) -> Any:
             if self.measuring:
                 self.take(target, outcome)
+            elif outcome.lateness >= 1.0:
+                self.last_late = time.monotonic()
             return record(target, outcome)
 
         return tapped
@@ -141,7 +152,7 @@ def stats(values: list[float]) -> dict[str, float]:
 
 
 async def measure(config: Path, classes: dict[str, str], warmup: float, window: float,
-                  scrape_every: float) -> dict[str, Any]:
+                  scrape_every: float, settle_max: float) -> dict[str, Any]:
     import aiohttp
 
     from netwatch import logs
@@ -155,6 +166,7 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
     daemon = Daemon(config, inventory, listen="127.0.0.1:0")
     recorder = Recorder(classes)
     daemon.state.record = recorder.wrap(daemon.state.record)  # type: ignore[method-assign]
+    started = time.monotonic()
     await daemon.start()
     watch = Watch(daemon)
     helpers = [asyncio.create_task(watch.every_second()), asyncio.create_task(watch.loop_lag())]
@@ -164,6 +176,9 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
     try:
         async with aiohttp.ClientSession(auto_decompress=False) as http:
             await asyncio.sleep(warmup)  # every timer has fired once
+            while not recorder.settled() and time.monotonic() - started < settle_max:
+                await asyncio.sleep(1)  # a start-up backlog (polls running late) clears first
+            settled_after = time.monotonic() - started
             watch.rss.clear()
             watch.lags.clear()
             watch.inflight.clear()
@@ -189,7 +204,7 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
     snmp_polls = sum(n for k, n in recorder.polls.items() if k.startswith("snmp/"))
     return {
         "icmp_targets": inventory.count("icmp"), "snmp_targets": inventory.count("snmp"),
-        "config_load_s": load_s, "wall": wall, "cpu": cpu, "cores": cpu / wall, "polls": polls,
+        "config_load_s": load_s, "settled_after": settled_after, "wall": wall, "cpu": cpu, "cores": cpu / wall, "polls": polls,
         "echoes": recorder.echoes, "per10k": cpu / recorder.echoes * 1e4 if recorder.echoes else None,
         "snmp_polls": snmp_polls, "snmp_values": recorder.snmp_values,
         "polls_by_class": dict(recorder.polls), "failed_by_class": dict(recorder.failed),
@@ -220,7 +235,7 @@ def run_fleet(icmp: list[str], snmp: list[tuple[str, int]], classes: dict[str, s
         return run_json([__file__, "--config", str(config), "--classes", str(marks),
                          "--warmup", f"{warmup:g}", "--window", f"{window:g}",
                          "--scrape-every", f"{icmp_interval:g}"],
-                        timeout=warmup + window + 600)
+                        timeout=warmup + window + 1200)
 
 
 def main() -> int:
@@ -230,10 +245,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=16.0)
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--scrape-every", type=float, default=15.0)
+    parser.add_argument("--settle-max", type=float, default=600.0,
+                        help="after the warm-up, wait at most this long for late polls to end")
     args = parser.parse_args()
     classes = json.loads(args.classes.read_text()) if args.classes else {}
     result = asyncio.run(measure(args.config, classes, args.warmup, args.window,
-                                 args.scrape_every))
+                                 args.scrape_every, args.settle_max))
     print(json.dumps(result))
     return 0
 

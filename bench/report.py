@@ -74,7 +74,8 @@ class Report:
         if not self.data["snmp_scale"]:
             print(f"  {'devices':>17} {'cores':>6} {'ms/poll':>7} {'polls/due':>11} {'failed':>6}"
                   f" {'late p99':>9} {'skipped':>7} {'in flight':>9} {'tasks':>14} "
-                  f"{'RSS/peak MB':>11} {'/metrics plain':>16} {'series':>8} {'agents':>7}")
+                  f"{'RSS/peak MB':>11} {'/metrics plain':>16} {'series':>8} {'agents':>7}"
+                  f" {'caught up':>9}")
         self.data["snmp_scale"].append(r)
         late = r["lateness"].get("snmp", {})
         who = f"{r['live'] + r['dead']:,}" + (f" ({r['dead']:,} dead)" if r["dead"] else "")
@@ -86,7 +87,7 @@ class Report:
               f"{r['skipped']['snmp']:7.0f} {r['inflight_max'].get('snmp', 0):9} {tasks:>14} "
               f"{r['rss'] / 1e6:5.0f}/{r['peak'] / 1e6:<5.0f} {r['scrape_plain_s']:5.2f} s "
               f"{r['scrape_plain_bytes'] / 1e6:5.1f} MB {r['series']:8,} "
-              f"{r['agents_cores']:6.3f}c", flush=True)
+              f"{r['agents_cores']:6.3f}c {r['settled_after']:7.0f} s", flush=True)
 
     def exposition(self, r: dict[str, Any]) -> None:
         self.data["exposition"] = r
