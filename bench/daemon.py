@@ -204,7 +204,8 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
     snmp_polls = sum(n for k, n in recorder.polls.items() if k.startswith("snmp/"))
     return {
         "icmp_targets": inventory.count("icmp"), "snmp_targets": inventory.count("snmp"),
-        "config_load_s": load_s, "settled_after": settled_after, "wall": wall, "cpu": cpu, "cores": cpu / wall, "polls": polls,
+        "config_load_s": load_s, "settled_after": settled_after, "wall": wall, "cpu": cpu,
+        "cores": cpu / wall, "polls": polls,
         "echoes": recorder.echoes, "per10k": cpu / recorder.echoes * 1e4 if recorder.echoes else None,
         "snmp_polls": snmp_polls, "snmp_values": recorder.snmp_values,
         "polls_by_class": dict(recorder.polls), "failed_by_class": dict(recorder.failed),
