@@ -178,7 +178,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], bound: float = 20.0) 
     ends = time.monotonic() + bound
     while time.monotonic() < ends:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return

@@ -47,6 +47,7 @@ from bench.common import (
     terminated_as_exit,
 )
 from bench.report import Report
+from netwatch.lab.agents import AgentSet
 
 PACKAGES = ["fping", "prometheus-blackbox-exporter", "prometheus-snmp-exporter",
             "prometheus-smokeping-prober", "snmp", "snmpd"]
@@ -250,7 +251,7 @@ def main() -> int:
             exposition_section(plan, report)
         fleet = None
         if only & {"snmp", "scale-snmp", "truth"}:
-            agents = stack.enter_context(snmp.AgentSet())
+            agents = stack.enter_context(AgentSet())
             size = max([plan.snmp_m, plan.final_snmp, plan.snmp_failure, *plan.snmp_sizes])
             fleet = stack.enter_context(snmp.devices(size, agents))
         if "snmp" in only and fleet:

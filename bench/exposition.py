@@ -170,7 +170,8 @@ async def measure(n: int, repeats: int) -> dict[str, Any]:
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         inventory = load_inventory(path)
         load_s = time.perf_counter() - wall0
-        daemon = Daemon(path, inventory, probers={"icmp": IcmpProber(), "snmp": SnmpProber()})
+        probers = {"icmp": IcmpProber(), "snmp": SnmpProber()}
+        daemon = Daemon(path, inventory, probers=probers)  # type: ignore[arg-type]
         daemon.state.sync(inventory)  # what Daemon._apply does, minus starting the scheduler
         daemon.sites.sync(inventory)
         build(daemon, samples)

@@ -102,7 +102,7 @@ def targets(endpoints: Sequence[Endpoint], interval: float = 60.0) -> list[Targe
 
 
 def recorder(prober: SnmpProber, all_targets: list[Target]) -> State:
-    state = State(MetricStore(), {"snmp": prober})
+    state = State(MetricStore(), {"snmp": prober})  # type: ignore[dict-item]
     inventory = Inventory(config=None, timezone="Asia/Jakarta")  # type: ignore[arg-type]
     inventory.targets = {t.key: t for t in all_targets}
     state.sync(inventory)
