@@ -55,6 +55,14 @@ def peak_rss_bytes(pid: int | str = "self") -> int:
     return _status(pid, "VmHWM")
 
 
+def icmp_echo_replies() -> int:
+    """Echo replies this network namespace has received so far (/proc/net/snmp InEchoReps):
+    with a raw ICMP socket every one of them reaches the process, ours or not."""
+    rows = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()
+            if line.startswith("Icmp:")]
+    return int(rows[1][rows[0].index("InEchoReps")]) if len(rows) >= 2 else 0
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of values; NaN when there are none."""
     if not values:

@@ -123,7 +123,8 @@ def icmp_section(plan: Plan, procs: Processes, report: Report) -> None:
         print(f"  repeat {k + 1}: netwatch {runs['netwatch'][-1] * 1e6:.1f}, fping "
               f"{runs['fping'][-1] * 1e6:.1f}, blackbox_exporter {bb.per_unit * 1e6:.1f} us CPU "
               f"per echo (blackbox lost {bb.failed} of {bb.work} probes; fping {fp.failed}"
-              f" of {fp.work} echoes); load {load_average()}", flush=True)
+              f" of {fp.work} echoes); others' echo replies {nw['foreign_replies_per_s']:.0f}/s; "
+              f"load {load_average()}", flush=True)
     spreads = {tool: Spread.of(values) for tool, values in runs.items()}
     report.icmp(spreads, rss)
 

@@ -10,7 +10,9 @@ echo responder) and write its config. Prints one JSON line:
   where the daemon records outcomes), skipped polls, the most polls running or waiting at
   once (sampled twice a second), and the asyncio task count (first, most, last: growth
   would mean something piles up);
-- RTT p50/p99 per address class (loopback, truth = the echo responder's 20 ms, ...);
+- RTT p50/p99 per address class (loopback, truth = the echo responder's 20 ms, ...), and
+  the echo replies per second the host received for others (a raw socket reads them all:
+  other work pinging on this machine costs the daemon CPU);
 - the start-up: after the warm-up it waits (at most --settle-max) until no poll has started
   a second or more late for 10 s, and reports when that was (`settled_after`, seconds from
   the daemon's start): the figures above are the steady state, this is the catching up;
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     cpu_seconds,
+    icmp_echo_replies,
     peak_rss_bytes,
     percentile,
     rss_bytes,
@@ -184,13 +187,15 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
             watch.inflight.clear()
             skipped0, polls0 = skipped(daemon), daemon.scheduler.polls
             recorder.measuring = True
-            cpu0, wall0 = cpu_seconds(), time.monotonic()
-            ends = wall0 + window
-            while time.monotonic() < ends:
+            cpu0, wall0, replies0 = cpu_seconds(), time.monotonic(), icmp_echo_replies()
+            count = max(1, round(window / scrape_every))  # the same number in every run
+            for k in range(count):
                 took, size, _ = await scrape(http, url, gzip=True)
                 scrapes.append((took, size))
-                await asyncio.sleep(max(0.0, min(scrape_every - took, ends - time.monotonic())))
+                due = wall0 + min(window, (k + 1) * scrape_every)
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
             wall, cpu = time.monotonic() - wall0, cpu_seconds() - cpu0
+            replies = icmp_echo_replies() - replies0
             recorder.measuring = False
             lags = list(watch.lags)
             skips = {p: n - skipped0[p] for p, n in skipped(daemon).items()}
@@ -213,6 +218,9 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
         "skipped": skips, "inflight_max": dict(watch.inflight),
         "tasks": [watch.tasks[0], max(watch.tasks), watch.tasks[-1]] if watch.tasks else [],
         "rtt": {k: stats(v) for k, v in recorder.rtts.items()}, "sent": dict(recorder.sent),
+        # other processes' pings: our raw socket reads (and drops) their replies too
+        "foreign_replies_per_s": max(0, replies - sum(len(v) for v in recorder.rtts.values()))
+        / wall,
         "rss": statistics.median(watch.rss) if watch.rss else rss_bytes(), "peak": peak_rss_bytes(),
         "scrape_gzip_s": max((s for s, _ in scrapes), default=None),
         "scrape_gzip_bytes": scrapes[-1][1] if scrapes else None,

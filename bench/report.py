@@ -56,7 +56,8 @@ class Report:
         if not self.data["icmp_scale"]:
             print(f"  {'targets':>13} {'cores':>6} {'CPU/10k':>8} {'late p99':>9} {'skipped':>7}"
                   f" {'in flight':>9} {'tasks':>17} {'RSS/peak MB':>11} {'/metrics gz':>15}"
-                  f" {'plain':>15} {'RTT p99':>8} {'truth +p99':>10} {'lag max':>8}")
+                  f" {'plain':>15} {'RTT p99':>8} {'truth +p99':>10} {'lag max':>8}"
+                  f" {'others/s':>8}")
         self.data["icmp_scale"].append(r)
         late = r["lateness"].get("icmp", {})
         rtt, truth = r["rtt"].get("loopback", {}), r["rtt"].get("truth", {})
@@ -67,8 +68,8 @@ class Report:
               f" {r['rss'] / 1e6:5.0f}/{r['peak'] / 1e6:<5.0f} {r['scrape_gzip_s']:5.2f} s "
               f"{r['scrape_gzip_bytes'] / 1e6:5.1f} MB {r['scrape_plain_s']:5.2f} s "
               f"{r['scrape_plain_bytes'] / 1e6:5.0f} MB {_ms(rtt.get('p99')):>5} ms "
-              f"{_ms(truth.get('p99', math.nan) - TRUTH):>7} ms {_ms(r['lag_max'], 0):>5} ms",
-              flush=True)
+              f"{_ms(truth.get('p99', math.nan) - TRUTH):>7} ms {_ms(r['lag_max'], 0):>5} ms"
+              f" {r['foreign_replies_per_s']:8.0f}", flush=True)
 
     def snmp_scale(self, r: dict[str, Any]) -> None:
         if not self.data["snmp_scale"]:
