@@ -34,7 +34,7 @@ DEFAULT_CONCURRENCY: dict[Probe, int] = {"icmp": 20000, "snmp": 256}
 # Ticks fall on a grid of this many seconds of loop time (the ICMP engine's timer slot): polls
 # whose phases fall into one slot start in one event-loop wake-up, with the engine's sends of
 # that slot. Offsets stay stable; a tick moves by less than one slot.
-TICK_SLOT = 0.005
+TICK_SLOT = 0.010
 
 OutcomeSink = Callable[[Target, Outcome], object]
 Gate = Callable[[Target], bool]
