@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from pathlib import Path
 
 import structlog
 from aiohttp import web
 
-from netwatch import sdnotify
+from netwatch import memory, sdnotify
 from netwatch.errors import ConfigError, StartupError
 from netwatch.exposition import MetricStore
 from netwatch.inventory import PROBES, Inventory, Probe, Target
@@ -197,7 +196,7 @@ class Daemon:
         self.scheduler.apply(inventory.targets)
         for probe in PROBES:
             self.metrics.targets.labels(probe).set(inventory.count(probe))
-        _settle_memory()
+        memory.settle()
 
     # --- polling --------------------------------------------------------------
     def _record(self, target: Target, outcome: Outcome) -> None:
@@ -219,21 +218,6 @@ class Daemon:
 
     def status_rows(self) -> list[tuple[str, ...]]:
         return self.sites.status_rows(self.inventory)
-
-
-GC_YOUNG_THRESHOLD = 10_000  # objects; Python's default of 700 collects ~50 times a second here
-
-
-def _settle_memory() -> None:
-    """After a (re)load: collect once, then move everything alive into the permanent
-    generation. Inventory, state and rendered series live until the next reload; without
-    this every full collection would walk all of them (0.3 s at 10,000 targets, ~15 % of the
-    daemon's CPU). Polls allocate a few short-lived objects each, so young collections are
-    also spaced out (each stays a few milliseconds)."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 async def run(config_path: str | Path, shard: Shard | None = None) -> int:

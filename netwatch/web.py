@@ -9,6 +9,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from netwatch import memory
 from netwatch.exposition import CONTENT_TYPE
 
 
@@ -31,7 +32,10 @@ DAEMON = web.AppKey("daemon", Daemon)
 
 def _render(daemon: Daemon, compress: bool) -> bytes:
     body = daemon.render_metrics()
-    return gzip.compress(body, compresslevel=1) if compress else body
+    if compress:
+        body = gzip.compress(body, compresslevel=1)
+    memory.trim()  # the render's temporaries are freed: give their pages back
+    return body
 
 
 async def metrics(request: web.Request) -> web.Response:
