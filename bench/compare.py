@@ -1,7 +1,7 @@
 """netwatch against its anchors, on the same work, in one run (issue 9). Root only.
 
-    .venv/bin/python bench/compare.py            # everything, about 35 minutes
-    .venv/bin/python bench/compare.py --quick    # smaller and single repeats, about 10 minutes
+    .venv/bin/python bench/compare.py            # everything, about 25-30 minutes
+    .venv/bin/python bench/compare.py --quick    # smaller and single repeats, about 8 minutes
     .venv/bin/python bench/compare.py --only icmp,snmp --json /tmp/bench.json
 
 Sections (--only picks some): `icmp` CPU per echo of netwatch, fping and blackbox_exporter

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import statistics
 import sys
 import time
@@ -188,7 +189,7 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
             skipped0, polls0 = skipped(daemon), daemon.scheduler.polls
             recorder.measuring = True
             cpu0, wall0, replies0 = cpu_seconds(), time.monotonic(), icmp_echo_replies()
-            count = max(1, round(window / scrape_every))  # the same number in every run
+            count = max(1, math.ceil(window / scrape_every - 1e-9))  # the same in every run
             for k in range(count):
                 took, size, _ = await scrape(http, url, gzip=True)
                 scrapes.append((took, size))
