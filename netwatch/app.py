@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import structlog
@@ -210,8 +211,12 @@ class Daemon:
         return self.state.status((owner, device, "icmp")) != "down"
 
     # --- web.Daemon -----------------------------------------------------------
+    def metric_chunks(self) -> Iterator[bytes]:
+        yield from self.store.chunks()
+        yield self.metrics.render()
+
     def render_metrics(self) -> bytes:
-        return self.store.render(extra=self.metrics.render())
+        return b"".join(self.metric_chunks())
 
     def ready(self) -> bool:
         return self.scheduler.polls > 0 or not self.inventory.targets

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
 import html
+import zlib
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from aiohttp import web
@@ -14,8 +15,8 @@ from netwatch.exposition import CONTENT_TYPE
 
 
 class Daemon(Protocol):
-    def render_metrics(self) -> bytes:
-        """The full exposition; called in a worker thread."""
+    def metric_chunks(self) -> Iterator[bytes]:
+        """The exposition in pieces; iterated in a worker thread."""
         ...
 
     async def reload(self) -> tuple[bool, str]: ...
@@ -28,24 +29,54 @@ class Daemon(Protocol):
 
 
 DAEMON = web.AppKey("daemon", Daemon)
+STREAM_DEPTH = 4  # chunks rendered ahead of the socket
+PUT_TIMEOUT = 30.0  # a scrape whose reader vanished releases its worker after this
 
 
-def _render(daemon: Daemon, compress: bool) -> bytes:
-    body = daemon.render_metrics()
-    if compress:
-        body = gzip.compress(body, compresslevel=1)
-    memory.trim()  # the render's temporaries are freed: give their pages back
-    return body
+class _Abandoned(Exception):
+    """Nobody takes the pieces any more (the scrape was cancelled)."""
 
 
-async def metrics(request: web.Request) -> web.Response:
+def _produce(daemon: Daemon, compress: bool, put: Callable[[bytes | None], None]) -> None:
+    """Render (and gzip) in a worker thread, handing pieces to the loop as they come."""
+    try:
+        gz = zlib.compressobj(1, zlib.DEFLATED, 31) if compress else None  # 31: gzip framing
+        for chunk in daemon.metric_chunks():
+            data = gz.compress(chunk) if gz is not None else chunk
+            if data:
+                put(data)
+        if gz is not None:
+            put(gz.flush())
+        put(None)
+    except _Abandoned:
+        pass
+    finally:
+        memory.trim()  # the render's temporaries are freed: give their pages back
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Streamed: the exposition is rendered and compressed off the loop, piece by piece, so
+    neither a 100 MB body in memory nor a long render holds up timers and timestamps."""
     daemon = request.app[DAEMON]
     compress = "gzip" in request.headers.get("Accept-Encoding", "")
-    # rendering and gzip run off the loop, so timers and timestamps keep their pace
-    body = await asyncio.to_thread(_render, daemon, compress)
-    response = web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
     if compress:
         response.headers["Content-Encoding"] = "gzip"
+    await response.prepare(request)
+    loop = asyncio.get_running_loop()
+    pieces: asyncio.Queue[bytes | None] = asyncio.Queue(STREAM_DEPTH)
+
+    def put(piece: bytes | None) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(pieces.put(piece), loop).result(PUT_TIMEOUT)
+        except (TimeoutError, RuntimeError):  # the handler is gone, or the loop closed
+            raise _Abandoned from None
+
+    producer = loop.run_in_executor(None, _produce, daemon, compress, put)
+    while (piece := await pieces.get()) is not None:
+        await response.write(piece)
+    await producer
+    await response.write_eof()
     return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
 
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -14,8 +15,10 @@ class FakeDaemon:
         self.reload_ok = True
         self.is_ready = False
 
-    def render_metrics(self) -> bytes:
-        return b'# HELP netwatch_up Up.\n# TYPE netwatch_up gauge\nnetwatch_up{site="a"} 1\n'
+    def metric_chunks(self) -> Iterator[bytes]:
+        yield b'# HELP netwatch_up Up.\n# TYPE netwatch_up gauge\n'
+        for i in range(5000):  # several pieces: the response is streamed
+            yield f'netwatch_up{{site="s{i}"}} 1\n'.encode()
 
     async def reload(self) -> tuple[bool, str]:
         return (True, "reloaded: 3 targets") if self.reload_ok else (False, "reload failed: x")
@@ -39,10 +42,12 @@ async def test_metrics_plain_and_gzip() -> None:
         plain = await c.get("/metrics", headers={"Accept-Encoding": "identity"})
         assert plain.status == 200
         assert plain.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-        assert b'netwatch_up{site="a"} 1' in await plain.read()
+        body = await plain.read()
+        assert body.startswith(b"# HELP netwatch_up") and body.count(b"\n") == 5002
+        assert b'netwatch_up{site="s4999"} 1\n' in body
         zipped = await c.get("/metrics", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
         assert zipped.headers["Content-Encoding"] == "gzip"
-        assert gzip.decompress(await zipped.read()).startswith(b"# HELP netwatch_up")
+        assert gzip.decompress(await zipped.read()) == body
     finally:
         await c.close()
 
