@@ -31,10 +31,11 @@ from netwatch.inventory import (
     TargetKey,
 )
 from netwatch.snmp import profiles as shipped
+from netwatch.snmp.client import SnmpClient
 from netwatch.snmp.poller import DeviceState, poll_device
 from netwatch.snmp.profile import Profile, ProfileError
 from netwatch.snmp.result import SnmpFamilies, SnmpResult, SnmpSeries
-from netwatch.snmp.session import MAX_IN_FLIGHT, EnginePool, PysnmpSession
+from netwatch.snmp.session import MAX_IN_FLIGHT, EnginePool
 
 log = structlog.get_logger("netwatch.snmp")
 
@@ -63,7 +64,7 @@ class _Entry:
     policy: SnmpPolicy
     address: str
     state: DeviceState
-    session: PysnmpSession | None = None
+    session: SnmpClient | None = None
     last_poll: float = 0.0
 
 

@@ -1,13 +1,15 @@
-"""SNMP over pysnmp 7 (asyncio): engines, sockets, and one session per target.
+"""Sessions per target: v1/v2c through `community.py`, SNMPv3 through pysnmp 7 (asyncio).
 
-- One SnmpEngine (one UDP socket per address family) shared by every v1/v2c target; one
-  engine per v3 credential set, because pysnmp caches v3 users per (user name, engine id):
-  two devices with the same user name and different keys on one engine fail each other.
+- v1/v2c: one UDP socket per address family shared by every community target, messages
+  encoded and decoded by `ber.py` (pysnmp's pyasn1 decoding was ~75 % of a poll's CPU).
+- v3: one SnmpEngine per credential set, because pysnmp caches v3 users per (user name,
+  engine id): two devices with the same user name and different keys on one engine fail
+  each other.
 - Requests go through pysnmp's command generators directly (no MIB lookups, no per-request
   ObjectType resolution: raw OIDs in, plain values out, see `oid.py`); the transport target
   is configured once per session.
-- Requests in flight are bounded (a semaphore shared by all engines) and the sockets get a
-  large receive buffer, so bursts of replies are not dropped by the kernel.
+- Requests in flight are bounded (a semaphore shared by all sockets and engines) and the
+  sockets get a large receive buffer, so bursts of replies are not dropped by the kernel.
 - A datagram that is not even a BER SEQUENCE of its own length is dropped by pysnmp without
   a word; we count such junk per source, so a request that then times out says `protocol`.
 """
@@ -32,11 +34,12 @@ from pysnmp.proto import errind, rfc1905
 from pysnmp.proto.rfc1902 import ObjectName
 
 from netwatch.config.model import AuthConfig
-from netwatch.errors import ProbeError, ProbeTimeout, SnmpAuthError, SnmpProtocolError
+from netwatch.errors import ProbeError, ProbeTimeout, SnmpAuthError, SnmpProtocolError, Unreachable
+from netwatch.icmp.resolve import literal, system_lookup
 from netwatch.snmp.client import PduError
+from netwatch.snmp.community import RCVBUF, CommunitySession, CommunityTransport, looks_like_snmp
 from netwatch.snmp.oid import END_OF_MIB, MISSING, Oid, Value, VarBind
 
-RCVBUF = 4 << 20
 MAX_IN_FLIGHT = 128
 _NULL = univ.Null("")
 
@@ -55,19 +58,6 @@ _AUTH_ERRORS = (errind.WrongDigest, errind.UnknownUserName, errind.UnknownSecuri
                 errind.AuthenticationError, errind.AuthenticationFailure, errind.DecryptionError,
                 errind.UnsupportedSecurityLevel, errind.NotInTimeWindow,
                 errind.UnsupportedAuthProtocol, errind.UnsupportedPrivProtocol)
-
-
-def looks_like_snmp(datagram: bytes) -> bool:
-    """A BER SEQUENCE whose length field matches the datagram (cheap, before pyasn1)."""
-    if len(datagram) < 2 or datagram[0] != 0x30:
-        return False
-    first = datagram[1]
-    if first < 0x80:
-        return first + 2 == len(datagram)
-    size = first & 0x7F
-    if not 1 <= size <= 4 or len(datagram) < 2 + size:
-        return False
-    return int.from_bytes(datagram[2:2 + size], "big") + 2 + size == len(datagram)
 
 
 class _Watch:
@@ -131,10 +121,8 @@ def _name(oid: Oid) -> ObjectName:
     return name
 
 
-def auth_data(auth: AuthConfig) -> hlauth.CommunityData | hlauth.UsmUserData:
-    if auth.version in ("1", "2c"):
-        assert auth.community is not None
-        return hlauth.CommunityData(auth.community.reveal(), mpModel=0 if auth.version == "1" else 1)
+def auth_data(auth: AuthConfig) -> hlauth.UsmUserData:
+    """pysnmp's view of a v3 credential set."""
     assert auth.username
     level = auth.level
     auth_key = auth.auth_password.reveal() if auth.auth_password and level != "noAuthNoPriv" else None
@@ -153,30 +141,61 @@ def credential_key(auth: AuthConfig) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+async def resolve(address: str) -> tuple[socket.AddressFamily, str]:
+    """An IP literal as the kernel spells it, or a host name looked up once per session."""
+    known = literal(address)
+    if known is not None:
+        return known.family, known.address
+    try:
+        found = await system_lookup(address)
+    except OSError as exc:
+        raise Unreachable(f"cannot resolve {address}: {exc.strerror or exc}") from None
+    if not found:
+        raise Unreachable(f"cannot resolve {address}: no IPv4 or IPv6 address")
+    return found[0]
+
+
 class EnginePool:
-    """The engines of one prober, and the bound on requests in flight across them."""
+    """The sockets and engines of one prober, and the bound on requests in flight across
+    them: one community socket per address family, one pysnmp engine per v3 credential set."""
 
     def __init__(self, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.in_flight = asyncio.Semaphore(max_in_flight)
         self.junk: dict[str, int] = {}
         self._engines: dict[str, SnmpEngine] = {}
+        self._community: dict[socket.AddressFamily, CommunityTransport] = {}
+        self._opening = asyncio.Lock()
 
     def engine(self, auth: AuthConfig, ipv6: bool = False) -> SnmpEngine:
-        key = "community" if auth.version in ("1", "2c") else credential_key(auth)
+        key = credential_key(auth)
         engine = self._engines.get(key)
         if engine is None:
             engine = self._engines[key] = SnmpEngine()
         _add_transport(engine, ipv6, self.junk)
         return engine
 
+    async def community_transport(self, family: socket.AddressFamily) -> CommunityTransport:
+        async with self._opening:
+            transport = self._community.get(family)
+            if transport is None:
+                transport = self._community[family] = await CommunityTransport.open(family, self.junk)
+            return transport
+
     async def session(self, address: str, port: int, auth: AuthConfig, timeout: float,
-                      retries: int) -> PysnmpSession:
-        ipv6 = ":" in address
+                      retries: int) -> PysnmpSession | CommunitySession:
+        family, ip = await resolve(address)
+        if auth.version in ("1", "2c"):
+            transport = await self.community_transport(family)
+            return CommunitySession(self, transport, (ip, port), auth, timeout, retries)
+        ipv6 = family == socket.AF_INET6
         kind = Udp6TransportTarget if ipv6 else UdpTransportTarget
-        target = await kind.create((address, port), timeout=timeout, retries=retries)
+        target = await kind.create((ip, port), timeout=timeout, retries=retries)
         return PysnmpSession(self, self.engine(auth, ipv6), auth, target)
 
     def close(self) -> None:
+        for transport in self._community.values():
+            transport.close()
+        self._community.clear()
         for engine in self._engines.values():
             engine.close_dispatcher()
         self._engines.clear()
@@ -206,7 +225,7 @@ _BULK = cmdgen.BulkCommandGeneratorSingleRun()
 
 
 class PysnmpSession:
-    """One target's requests; implements netwatch.snmp.client.SnmpClient."""
+    """One SNMPv3 target's requests; implements netwatch.snmp.client.SnmpClient."""
 
     def __init__(self, pool: EnginePool, engine: SnmpEngine, auth: AuthConfig,
                  target: UdpTransportTarget | Udp6TransportTarget) -> None:

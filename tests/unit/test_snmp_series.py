@@ -9,9 +9,10 @@ from netwatch.config.model import AuthConfig
 from netwatch.exposition import MetricStore
 from netwatch.probe import Failed
 from netwatch.snmp import profiles
+from netwatch.snmp.community import looks_like_snmp
 from netwatch.snmp.oid import Value
 from netwatch.snmp.result import SnmpFamilies, SnmpResult, SnmpSeries
-from netwatch.snmp.session import credential_key, looks_like_snmp
+from netwatch.snmp.session import credential_key
 from netwatch.snmp.uptime import (
     HR_SYSTEM_UPTIME,
     SNMP_ENGINE_TIME,

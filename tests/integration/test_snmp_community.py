@@ -1,0 +1,160 @@
+"""The v1/v2c transport against real UDP peers on loopback: request-ids demultiplex
+concurrent requests, retries resend the same message, and replies from the wrong address,
+with the wrong community or of the wrong kind never complete a request."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from pyasn1.codec.ber import encoder
+from pysnmp.proto import api
+
+from netwatch.config.model import AuthConfig
+from netwatch.errors import ProbeTimeout, SnmpProtocolError
+from netwatch.snmp import ber
+from netwatch.snmp.session import EnginePool
+
+v2c = api.v2c
+BASE = "127.3.7"
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+
+Answer = Callable[[ber.Message, tuple[str, int], socket.socket], None]
+
+
+def response(request: ber.Message, value: bytes, community: bytes | None = None) -> bytes:
+    pdu = v2c.ResponsePDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_request_id(pdu, request.request_id)
+    v2c.apiPDU.set_varbinds(pdu, [(oid, v2c.OctetString(value)) for oid, _ in request.varbinds])
+    message = v2c.Message()
+    v2c.apiMessage.set_defaults(message)
+    v2c.apiMessage.set_community(message, community or request.community)
+    v2c.apiMessage.set_pdu(message, pdu)
+    return bytes(encoder.encode(message))
+
+
+class Peer:
+    """A UDP agent in a thread; `answer` decides what each request gets."""
+
+    def __init__(self, address: str, answer: Answer) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, 0))
+        self.sock.settimeout(0.1)
+        self.address = (address, int(self.sock.getsockname()[1]))
+        self.answer = answer
+        self.requests: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except (TimeoutError, OSError):
+                continue
+            self.requests.append(data)
+            self.answer(ber.decode_message(data), peer, self.sock)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+@pytest.fixture
+def peers() -> Iterator[list[Peer]]:
+    started: list[Peer] = []
+    yield started
+    for peer in started:
+        peer.stop()
+
+
+def v2(community: str = "public") -> AuthConfig:
+    return AuthConfig.model_validate({"version": "2c", "community": community})
+
+
+async def test_concurrent_requests_answered_out_of_order(peers: list[Peer]) -> None:
+    held: list[tuple[ber.Message, tuple[str, int]]] = []
+
+    def answer_in_reverse(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
+        held.append((request, peer))
+        if len(held) == 50:
+            for req, addr in reversed(held):
+                sock.sendto(response(req, str(req.varbinds[0][0][-1]).encode()), addr)
+
+    peers.append(Peer(f"{BASE}.1", answer_in_reverse))
+    pool = EnginePool()
+    try:
+        session = await pool.session(*peers[0].address, v2(), timeout=3.0, retries=0)
+        oids = [SYS_NAME[:-1] + (n,) for n in range(50)]
+        replies = await asyncio.gather(*(session.get([oid]) for oid in oids))
+    finally:
+        pool.close()
+    assert replies == [[(oid, str(oid[-1]).encode())] for oid in oids]
+
+
+async def test_retry_resends_the_same_request(peers: list[Peer]) -> None:
+    def answer_second(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
+        if len(peers[0].requests) >= 2:
+            sock.sendto(response(request, b"late but fine"), peer)
+
+    peers.append(Peer(f"{BASE}.2", answer_second))
+    pool = EnginePool()
+    try:
+        session = await pool.session(*peers[0].address, v2(), timeout=0.3, retries=2)
+        assert await session.get([SYS_NAME]) == [(SYS_NAME, b"late but fine")]
+    finally:
+        pool.close()
+    assert len(peers[0].requests) == 2 and peers[0].requests[0] == peers[0].requests[1]
+
+
+async def test_replies_from_elsewhere_or_for_another_community_do_not_count(
+        peers: list[Peer]) -> None:
+    impostor = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    impostor.bind((f"{BASE}.4", 0))
+
+    def answer_wrongly(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
+        impostor.sendto(response(request, b"spoofed"), peer)  # right request-id, wrong source
+        sock.sendto(response(request, b"other", community=b"secret"), peer)
+
+    peers.append(Peer(f"{BASE}.3", answer_wrongly))
+    pool = EnginePool()
+    try:
+        session = await pool.session(*peers[0].address, v2(), timeout=0.3, retries=1)
+        with pytest.raises(SnmpProtocolError, match="undecodable"):
+            await session.get([SYS_NAME])
+        assert pool.junk == {f"{BASE}.3": 2}  # the wrong community, once per try; not the impostor
+    finally:
+        pool.close()
+        impostor.close()
+
+
+async def test_a_request_to_a_getrequest_echo_is_not_an_answer(peers: list[Peer]) -> None:
+    """An agent (or a loop) sending our GET back is not a response: no value, a timeout."""
+    def echo(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
+        sock.sendto(peers[0].requests[-1], peer)
+
+    peers.append(Peer(f"{BASE}.5", echo))
+    pool = EnginePool()
+    try:
+        session = await pool.session(*peers[0].address, v2(), timeout=0.2, retries=0)
+        with pytest.raises(SnmpProtocolError):
+            await session.get([SYS_NAME])
+    finally:
+        pool.close()
+
+
+async def test_closing_the_pool_ends_waiting_requests(peers: list[Peer]) -> None:
+    peers.append(Peer(f"{BASE}.6", lambda request, peer, sock: None))
+    pool = EnginePool()
+    session = await pool.session(*peers[0].address, v2(), timeout=30.0, retries=0)
+    waiting = asyncio.ensure_future(session.get([SYS_NAME]))
+    await asyncio.sleep(0.05)
+    pool.close()
+    with pytest.raises(ProbeTimeout):
+        await asyncio.wait_for(waiting, 2.0)
