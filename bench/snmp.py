@@ -34,6 +34,7 @@ import pstats
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -198,9 +199,29 @@ async def burst(endpoints: list[Endpoint], rounds: int, profile: bool) -> dict[s
     await prober.close()
     if profiler:
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
+        stats = pstats.Stats(profiler, stream=text)
+        text.write(where_time_goes(stats) + "\n")
+        stats.sort_stats("tottime").print_stats(25)
         out["profile"] = text.getvalue()
     return out
+
+
+def where_time_goes(stats: pstats.Stats) -> str:
+    """Own time per source file (netwatch's modules by name, the rest by package)."""
+    by_file: dict[str, float] = defaultdict(float)
+    for (path, _line, _func), row in stats.stats.items():  # type: ignore[attr-defined]
+        if "/netwatch/" in path:
+            name = "netwatch/" + path.split("/netwatch/", 1)[1]
+        elif "site-packages/" in path:
+            name = path.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif path.startswith("~"):
+            name = "builtins (sockets, bytes, dicts)"
+        else:
+            name = "stdlib " + Path(path).parent.name + "/" + Path(path).name
+        by_file[name] += row[2]
+    total = sum(by_file.values()) or 1.0
+    top = sorted(by_file.items(), key=lambda kv: -kv[1])[:12]
+    return "  own time by file: " + ", ".join(f"{n} {t / total:.0%}" for n, t in top)
 
 
 def run_burst(endpoints: list[Endpoint], daemons: list[Agent], rounds: int,
@@ -223,7 +244,8 @@ def show_burst(r: dict[str, Any]) -> None:
     cpu_ms = sorted(x["cpu"] / x["polls"] * 1000 for x in rounds)
     per_second = sorted(x["polls"] / x["wall"] for x in rounds)
     values = sum(x["values"] for x in rounds) / max(1, polls)
-    print(f"  burst M={r['devices']}: {per_second[len(per_second) // 2]:.0f} devices/s, "
+    rate = per_second[len(per_second) // 2]
+    print(f"  burst M={r['devices']}: {rate:.0f} devices/s ({rate * values:,.0f} values/s), "
           f"{cpu_ms[len(cpu_ms) // 2]:.2f} ms CPU per device poll (rounds {cpu_ms[0]:.2f}-"
           f"{cpu_ms[-1]:.2f}; {values:.0f} values per poll), agents (incl. warm-up) "
           f"{r['agents_cpu'] / max(1, polls + r['devices']) * 1000:.2f} ms CPU per poll; "
