@@ -2,7 +2,9 @@
 
     prober      SnmpProber: the daemon's Prober for probe="snmp"
     poller      one poll of one device: requests, refreshes, partial results
-    session     pysnmp engines, sockets and per-target sessions (the real client)
+    session     per-target sessions: v1/v2c on community.py, SNMPv3 on pysnmp engines
+    community   v1/v2c requests over one shared UDP socket per address family
+    ber         the v1/v2c message codec (BER by hand: pyasn1 was most of a poll's CPU)
     client      the narrow client interface and the request patterns (GET, column walks)
     recorded    a recording served from memory through that interface (pure tests)
     profile     the profile format; profiles/*.yml the shipped profiles

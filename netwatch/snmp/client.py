@@ -2,9 +2,9 @@
 
     class SnmpClient(Protocol): version; get(oids); get_next(oids); get_bulk(oids, reps)
 
-Implementations: `session.PysnmpSession` (pysnmp, the real thing) and `recorded.RecordedClient`
-(a recording served from memory, for pure tests). Both raise ProbeTimeout, SnmpAuthError or
-SnmpProtocolError (PduError for a PDU error status).
+Implementations: `community.CommunitySession` (v1/v2c), `v3.PysnmpSession` (SNMPv3 on
+pysnmp) and `recorded.RecordedClient` (a recording served from memory, for pure tests).
+All raise ProbeTimeout, SnmpAuthError or SnmpProtocolError (PduError for a PDU error status).
 
     await get_values(client, oids)                  {oid: value}; v1 noSuchName handled
     await walk_columns(client, columns, rows, out)  several columns at once (GETBULK)

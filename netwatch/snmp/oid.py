@@ -1,7 +1,8 @@
 """Object identifiers and the plain values the SNMP code works with.
 
-The client turns pysnmp's pyasn1 objects into these at the edge, so everything behind it
-(walks, profile decoding, tests with recorded agents) handles plain Python:
+The clients produce these at the edge (ber.py directly, the v3 session from pysnmp's pyasn1
+objects), so everything behind them (walks, profile decoding, tests with recorded agents)
+handles plain Python:
 
     Oid      tuple of ints, e.g. (1, 3, 6, 1, 2, 1, 1, 3, 0)
     Value    int (every integer type), bytes (OCTET STRING, IpAddress, Opaque),

@@ -158,3 +158,15 @@ async def test_closing_the_pool_ends_waiting_requests(peers: list[Peer]) -> None
     pool.close()
     with pytest.raises(ProbeTimeout):
         await asyncio.wait_for(waiting, 2.0)
+
+
+def test_a_v2c_fleet_never_loads_pysnmp() -> None:
+    """pysnmp and pyasn1 are ~30 MB of a process: only SNMPv3 targets may pull them in."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import netwatch.app, netwatch.snmp.prober, netwatch.snmp.session;"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pysnmp', 'pyasn1'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

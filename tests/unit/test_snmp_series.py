@@ -12,7 +12,6 @@ from netwatch.snmp import profiles
 from netwatch.snmp.community import looks_like_snmp
 from netwatch.snmp.oid import Value
 from netwatch.snmp.result import SnmpFamilies, SnmpResult, SnmpSeries
-from netwatch.snmp.session import credential_key
 from netwatch.snmp.uptime import (
     HR_SYSTEM_UPTIME,
     SNMP_ENGINE_TIME,
@@ -21,6 +20,7 @@ from netwatch.snmp.uptime import (
     BootClock,
     pick_uptime,
 )
+from netwatch.snmp.v3 import credential_key
 
 T0 = 1_800_000_000.0
 
