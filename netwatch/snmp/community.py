@@ -202,7 +202,8 @@ class CommunitySession:
                 transport.forget(rid)
         if reply is None:
             if self._pool.junk.get(host, 0) > junk:
-                raise SnmpProtocolError("only undecodable replies (not SNMP) from the agent")
+                raise SnmpProtocolError(
+                    "only undecodable or mismatched replies (not SNMP, wrong PDU or community)")
             raise ProbeTimeout("no reply (for v1/v2c also: wrong community)")
         if reply.error_status:
             status, index = reply.error_status, reply.error_index
