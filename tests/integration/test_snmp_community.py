@@ -41,10 +41,11 @@ class Peer:
     """A UDP agent in a thread; `answer` decides what each request gets."""
 
     def __init__(self, address: str, answer: Answer) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((address, 0))
         self.sock.settimeout(0.1)
-        self.address = (address, int(self.sock.getsockname()[1]))
+        self.address: tuple[str, int] = (address, int(self.sock.getsockname()[1]))
         self.answer = answer
         self.requests: list[bytes] = []
         self._stop = threading.Event()
@@ -96,6 +97,22 @@ async def test_concurrent_requests_answered_out_of_order(peers: list[Peer]) -> N
     finally:
         pool.close()
     assert replies == [[(oid, str(oid[-1]).encode())] for oid in oids]
+
+
+async def test_ipv6_targets_share_their_own_socket(peers: list[Peer]) -> None:
+    def answer(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
+        sock.sendto(response(request, sock.getsockname()[0].encode()), peer)
+
+    peers.append(Peer("::1", answer))
+    peers.append(Peer(f"{BASE}.7", answer))
+    pool = EnginePool()
+    try:
+        v6 = await pool.session(*peers[0].address, v2(), timeout=2.0, retries=0)
+        v4 = await pool.session(*peers[1].address, v2(), timeout=2.0, retries=0)
+        assert await v6.get([SYS_NAME]) == [(SYS_NAME, b"::1")]
+        assert await v4.get([SYS_NAME]) == [(SYS_NAME, f"{BASE}.7".encode())]
+    finally:
+        pool.close()
 
 
 async def test_retry_resends_the_same_request(peers: list[Peer]) -> None:
