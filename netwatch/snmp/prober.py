@@ -14,6 +14,7 @@ a little before the deadline so what it read so far can still be exported.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
 import structlog
@@ -76,7 +77,9 @@ class SnmpProber:
         self._pool: EnginePool | None = None
         self._profiles: dict[str, Profile] | None = None
         self._entries: dict[TargetKey, _Entry] = {}
-        self._families: dict[int, SnmpFamilies] = {}
+        # per store, dropped with it (an id() key could be reused by a later store)
+        self._families: weakref.WeakKeyDictionary[MetricStore, SnmpFamilies] = (
+            weakref.WeakKeyDictionary())
         self._swept = time.monotonic()
 
     @property
@@ -138,7 +141,7 @@ class SnmpProber:
             del self._entries[key]
 
     def series(self, target: Target, labels: str, store: MetricStore) -> SnmpSeries:
-        families = self._families.get(id(store))
+        families = self._families.get(store)
         if families is None:
-            families = self._families[id(store)] = SnmpFamilies(store, self.profiles)
+            families = self._families[store] = SnmpFamilies(store, self.profiles)
         return SnmpSeries(families, labels)
