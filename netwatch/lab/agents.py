@@ -25,10 +25,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from netwatch.snmp.snmprec import Record, clean_hex, format_records, read_records, sorted_records
 
@@ -198,34 +198,43 @@ class Agent:
             _stop_process(self.process)
 
 
-class JunkServer:
-    """Answers every datagram with bytes that are not SNMP (in a thread: never stalls)."""
+class UdpResponder:
+    """A UDP peer in a thread (never stalls the event loop under test): every datagram is
+    counted and handed to `answer(datagram, sender, sock)`."""
 
-    def __init__(self, address: str, port: int, reply: bytes = b"\x00garbage, not BER\xff") -> None:
+    def __init__(self, address: str, port: int,
+                 answer: Callable[[bytes, Any, socket.socket], None]) -> None:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.bind((address, port))
         self.sock.settimeout(0.2)
         self.address, self.port = address, int(self.sock.getsockname()[1])
-        self.reply = reply
+        self.answer = answer
         self.received = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="junk-agent", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="udp-responder", daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
         while not self._stop.is_set():
             try:
-                _, peer = self.sock.recvfrom(65535)
+                data, peer = self.sock.recvfrom(65535)
             except (TimeoutError, OSError):
                 continue
             self.received += 1
-            self.sock.sendto(self.reply, peer)
+            self.answer(data, peer, self.sock)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
         self.sock.close()
+
+
+class JunkServer(UdpResponder):
+    """Answers every datagram with bytes that are not SNMP."""
+
+    def __init__(self, address: str, port: int, reply: bytes = b"\x00garbage, not BER\xff") -> None:
+        super().__init__(address, port, lambda _data, peer, sock: sock.sendto(reply, peer))
 
 
 @dataclass

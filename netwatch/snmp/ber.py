@@ -8,6 +8,7 @@ pysnmp, which does that part well.
 
     encode_request(version, community, pdu_type, request_id, oids, non_repeaters, max_reps)
     decode_message(datagram) -> Message     # BerError when it is not well-formed
+    looks_like_snmp(datagram)               # framing only (for pysnmp's v3 sockets)
 """
 
 from __future__ import annotations
@@ -93,6 +94,19 @@ def encode_request(version: int, community: bytes, pdu_type: int, request_id: in
 
 
 # --- decoding -------------------------------------------------------------------------
+
+def looks_like_snmp(datagram: bytes) -> bool:
+    """A BER SEQUENCE whose length field matches the datagram (cheap, before decoding)."""
+    if len(datagram) < 2 or datagram[0] != 0x30:
+        return False
+    first = datagram[1]
+    if first < 0x80:
+        return first + 2 == len(datagram)
+    size = first & 0x7F
+    if not 1 <= size <= 4 or len(datagram) < 2 + size:
+        return False
+    return int.from_bytes(datagram[2:2 + size], "big") + 2 + size == len(datagram)
+
 
 def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """(tag, content start, content end) of the TLV at `pos`, checked against `end`."""

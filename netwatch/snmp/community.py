@@ -39,17 +39,11 @@ _ERROR_NAMES = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "genE
                 "undoFailed", "authorizationError", "notWritable", "inconsistentName")
 
 
-def looks_like_snmp(datagram: bytes) -> bool:
-    """A BER SEQUENCE whose length field matches the datagram (cheap, before decoding)."""
-    if len(datagram) < 2 or datagram[0] != 0x30:
-        return False
-    first = datagram[1]
-    if first < 0x80:
-        return first + 2 == len(datagram)
-    size = first & 0x7F
-    if not 1 <= size <= 4 or len(datagram) < 2 + size:
-        return False
-    return int.from_bytes(datagram[2:2 + size], "big") + 2 + size == len(datagram)
+def enlarge_receive_buffer(transport: asyncio.BaseTransport) -> None:
+    """Room for a burst of replies: the kernel drops what does not fit."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
 
 
 @dataclass(slots=True)
@@ -84,9 +78,7 @@ class CommunityTransport(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        enlarge_receive_buffer(transport)
 
     def close(self) -> None:
         for rid in list(self._pending):
@@ -145,9 +137,6 @@ class CommunityTransport(asyncio.DatagramProtocol):
             pending.future.set_result(reply)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        if not looks_like_snmp(data):
-            self._count_junk(addr[0])
-            return
         try:
             reply = ber.decode_message(data)
         except ber.BerError:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +33,9 @@ from pysnmp.proto.rfc1902 import ObjectName
 
 from netwatch.config.model import AuthConfig
 from netwatch.errors import ProbeError, ProbeTimeout, SnmpAuthError, SnmpProtocolError
+from netwatch.snmp.ber import looks_like_snmp
 from netwatch.snmp.client import PduError
-from netwatch.snmp.community import RCVBUF, looks_like_snmp
+from netwatch.snmp.community import enlarge_receive_buffer
 from netwatch.snmp.oid import END_OF_MIB, MISSING, Oid, Value, VarBind
 
 if TYPE_CHECKING:
@@ -61,16 +61,15 @@ _AUTH_ERRORS = (errind.WrongDigest, errind.UnknownUserName, errind.UnknownSecuri
 
 
 class _Watch:
-    """Receive-side hooks shared by the v4 and v6 transports."""
+    """Receive-side hooks for pysnmp's v4 and v6 transports (listed first: these override)."""
 
     junk: dict[str, int]
 
-    def _tune(self, transport: asyncio.DatagramTransport) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+    def connection_made(self, transport: asyncio.DatagramTransport) -> None:
+        enlarge_receive_buffer(transport)
+        super().connection_made(transport)  # type: ignore[misc]
 
-    def _received(self, datagram: bytes, address: Any) -> None:
+    def datagram_received(self, datagram: bytes, address: Any) -> None:
         """Straight to the engine (pysnmp defers each datagram by a loop turn); nothing
         once the engine is closed (late replies after shutdown)."""
         if not looks_like_snmp(datagram):
@@ -82,21 +81,11 @@ class _Watch:
 
 
 class _Udp(_Watch, udp.UdpAsyncioTransport):  # type: ignore[misc]
-    def connection_made(self, transport: asyncio.DatagramTransport) -> None:
-        self._tune(transport)
-        super().connection_made(transport)
-
-    def datagram_received(self, datagram: bytes, address: Any) -> None:
-        self._received(datagram, address)
+    pass
 
 
 class _Udp6(_Watch, udp6.Udp6AsyncioTransport):  # type: ignore[misc]
-    def connection_made(self, transport: asyncio.DatagramTransport) -> None:
-        self._tune(transport)
-        super().connection_made(transport)
-
-    def datagram_received(self, datagram: bytes, address: Any) -> None:
-        self._received(datagram, address)
+    pass
 
 
 def _add_transport(engine: SnmpEngine, ipv6: bool, junk: dict[str, int]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -15,6 +14,7 @@ from pysnmp.proto import api
 
 from netwatch.config.model import AuthConfig
 from netwatch.errors import ProbeTimeout, SnmpProtocolError
+from netwatch.lab.agents import UdpResponder
 from netwatch.snmp import ber
 from netwatch.snmp.session import EnginePool
 
@@ -37,34 +37,18 @@ def response(request: ber.Message, value: bytes, community: bytes | None = None)
     return bytes(encoder.encode(message))
 
 
-class Peer:
-    """A UDP agent in a thread; `answer` decides what each request gets."""
+class Peer(UdpResponder):
+    """An agent on loopback; `answer` decides what each decoded request gets."""
 
     def __init__(self, address: str, answer: Answer) -> None:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.bind((address, 0))
-        self.sock.settimeout(0.1)
-        self.address: tuple[str, int] = (address, int(self.sock.getsockname()[1]))
-        self.answer = answer
         self.requests: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, peer = self.sock.recvfrom(65535)
-            except (TimeoutError, OSError):
-                continue
+        def keep_and_answer(data: bytes, peer: tuple[str, int], sock: socket.socket) -> None:
             self.requests.append(data)
-            self.answer(ber.decode_message(data), peer, self.sock)
+            answer(ber.decode_message(data), peer, sock)
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
+        super().__init__(address, 0, keep_and_answer)
+        self.target = (self.address, self.port)
 
 
 @pytest.fixture
@@ -91,7 +75,7 @@ async def test_concurrent_requests_answered_out_of_order(peers: list[Peer]) -> N
     peers.append(Peer(f"{BASE}.1", answer_in_reverse))
     pool = EnginePool()
     try:
-        session = await pool.session(*peers[0].address, v2(), timeout=3.0, retries=0)
+        session = await pool.session(*peers[0].target, v2(), timeout=3.0, retries=0)
         oids = [SYS_NAME[:-1] + (n,) for n in range(50)]
         replies = await asyncio.gather(*(session.get([oid]) for oid in oids))
     finally:
@@ -107,8 +91,8 @@ async def test_ipv6_targets_share_their_own_socket(peers: list[Peer]) -> None:
     peers.append(Peer(f"{BASE}.7", answer))
     pool = EnginePool()
     try:
-        v6 = await pool.session(*peers[0].address, v2(), timeout=2.0, retries=0)
-        v4 = await pool.session(*peers[1].address, v2(), timeout=2.0, retries=0)
+        v6 = await pool.session(*peers[0].target, v2(), timeout=2.0, retries=0)
+        v4 = await pool.session(*peers[1].target, v2(), timeout=2.0, retries=0)
         assert await v6.get([SYS_NAME]) == [(SYS_NAME, b"::1")]
         assert await v4.get([SYS_NAME]) == [(SYS_NAME, f"{BASE}.7".encode())]
     finally:
@@ -123,7 +107,7 @@ async def test_retry_resends_the_same_request(peers: list[Peer]) -> None:
     peers.append(Peer(f"{BASE}.2", answer_second))
     pool = EnginePool()
     try:
-        session = await pool.session(*peers[0].address, v2(), timeout=0.3, retries=2)
+        session = await pool.session(*peers[0].target, v2(), timeout=0.3, retries=2)
         assert await session.get([SYS_NAME]) == [(SYS_NAME, b"late but fine")]
     finally:
         pool.close()
@@ -142,7 +126,7 @@ async def test_replies_from_elsewhere_or_for_another_community_do_not_count(
     peers.append(Peer(f"{BASE}.3", answer_wrongly))
     pool = EnginePool()
     try:
-        session = await pool.session(*peers[0].address, v2(), timeout=0.3, retries=1)
+        session = await pool.session(*peers[0].target, v2(), timeout=0.3, retries=1)
         with pytest.raises(SnmpProtocolError, match="undecodable"):
             await session.get([SYS_NAME])
         assert pool.junk == {f"{BASE}.3": 2}  # the wrong community, once per try; not the impostor
@@ -159,7 +143,7 @@ async def test_a_request_to_a_getrequest_echo_is_not_an_answer(peers: list[Peer]
     peers.append(Peer(f"{BASE}.5", echo))
     pool = EnginePool()
     try:
-        session = await pool.session(*peers[0].address, v2(), timeout=0.2, retries=0)
+        session = await pool.session(*peers[0].target, v2(), timeout=0.2, retries=0)
         with pytest.raises(SnmpProtocolError):
             await session.get([SYS_NAME])
     finally:
@@ -169,7 +153,7 @@ async def test_a_request_to_a_getrequest_echo_is_not_an_answer(peers: list[Peer]
 async def test_closing_the_pool_ends_waiting_requests(peers: list[Peer]) -> None:
     peers.append(Peer(f"{BASE}.6", lambda request, peer, sock: None))
     pool = EnginePool()
-    session = await pool.session(*peers[0].address, v2(), timeout=30.0, retries=0)
+    session = await pool.session(*peers[0].target, v2(), timeout=30.0, retries=0)
     waiting = asyncio.ensure_future(session.get([SYS_NAME]))
     await asyncio.sleep(0.05)
     pool.close()

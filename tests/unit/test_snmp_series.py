@@ -9,7 +9,7 @@ from netwatch.config.model import AuthConfig
 from netwatch.exposition import MetricStore
 from netwatch.probe import Failed
 from netwatch.snmp import profiles
-from netwatch.snmp.community import looks_like_snmp
+from netwatch.snmp.ber import looks_like_snmp
 from netwatch.snmp.oid import Value
 from netwatch.snmp.result import SnmpFamilies, SnmpResult, SnmpSeries
 from netwatch.snmp.uptime import (
