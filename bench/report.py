@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from bench.common import Spread, percentile, ratio
+from bench.exposition import show as show_exposition
 
 TRUTH = 0.020
 
@@ -52,13 +53,18 @@ class Report:
               "(agents' CPU not counted)", flush=True)
 
     # --- scale ----------------------------------------------------------------------------
+    def _add_row(self, table: str, header: str, r: dict[str, Any]) -> None:
+        """Keep a scale row; the table's header goes before its first row."""
+        if not self.data[table]:
+            print(header)
+        self.data[table].append(r)
+
     def icmp_scale(self, r: dict[str, Any]) -> None:
-        if not self.data["icmp_scale"]:
-            print(f"  {'targets':>13} {'cores':>6} {'CPU/10k':>8} {'late p99':>9} {'skipped':>7}"
-                  f" {'in flight':>9} {'tasks':>17} {'RSS/peak MB':>11} {'/metrics gz':>15}"
-                  f" {'plain':>15} {'RTT p99':>8} {'truth +p99':>10} {'lag max':>8}"
-                  f" {'others/s':>8}")
-        self.data["icmp_scale"].append(r)
+        self._add_row("icmp_scale",
+                      f"  {'targets':>13} {'cores':>6} {'CPU/10k':>8} {'late p99':>9} {'skipped':>7}"
+                      f" {'in flight':>9} {'tasks':>17} {'RSS/peak MB':>11} {'/metrics gz':>15}"
+                      f" {'plain':>15} {'RTT p99':>8} {'truth +p99':>10} {'lag max':>8}"
+                      f" {'others/s':>8}", r)
         late = r["lateness"].get("icmp", {})
         rtt, truth = r["rtt"].get("loopback", {}), r["rtt"].get("truth", {})
         who = f"{r['n']:,}" + (f" ({r['dead']:,} dead)" if r["dead"] else "")
@@ -72,12 +78,11 @@ class Report:
               f" {r['foreign_replies_per_s']:8.0f}", flush=True)
 
     def snmp_scale(self, r: dict[str, Any]) -> None:
-        if not self.data["snmp_scale"]:
-            print(f"  {'devices':>17} {'cores':>6} {'ms/poll':>7} {'polls/due':>11} {'failed':>6}"
-                  f" {'late p99':>9} {'skipped':>7} {'in flight':>9} {'tasks':>14} "
-                  f"{'RSS/peak MB':>11} {'/metrics plain':>16} {'series':>8} {'agents':>7}"
-                  f" {'caught up':>9}")
-        self.data["snmp_scale"].append(r)
+        self._add_row("snmp_scale",
+                      f"  {'devices':>17} {'cores':>6} {'ms/poll':>7} {'polls/due':>11} {'failed':>6}"
+                      f" {'late p99':>9} {'skipped':>7} {'in flight':>9} {'tasks':>14} "
+                      f"{'RSS/peak MB':>11} {'/metrics plain':>16} {'series':>8} {'agents':>7}"
+                      f" {'caught up':>9}", r)
         late = r["lateness"].get("snmp", {})
         who = f"{r['live'] + r['dead']:,}" + (f" ({r['dead']:,} dead)" if r["dead"] else "")
         polled = r["polls_by_class"].get("snmp/snmp", 0)
@@ -92,17 +97,7 @@ class Report:
 
     def exposition(self, r: dict[str, Any]) -> None:
         self.data["exposition"] = r
-        mix = ", ".join(f"{k} {v:,}" for k, v in sorted(r["mix"].items(), key=lambda kv: -kv[1]))
-        print(f"  {r['devices']:,} devices -> {r['series']:,} series: {mix}")
-        print(f"  state built in {r['build_s']:.1f} s; RSS {r['rss'] / 1e6:.0f} MB, "
-              f"peak {r['peak'] / 1e6:.0f} MB")
-        for kind in ("gzip", "plain"):
-            x = r[kind]
-            print(f"  GET /metrics {kind:<5} {x['s']:5.2f} s (max {x['s_max']:.2f}) "
-                  f"{x['bytes'] / 1e6:6.1f} MB; event-loop lag during it: max "
-                  f"{x['lag_max'] * 1e3:.0f} ms, p99 {x['lag_p99'] * 1e3:.0f} ms")
-        print(f"  timed directly: joining the fragments {r['render_s']:.2f} s, gzip level 1 "
-              f"{r['gzip_s']:.2f} s", flush=True)
+        show_exposition(r)
 
     # --- RTT truth ------------------------------------------------------------------------
     def _truth_row(self, row: dict[str, Any]) -> None:
