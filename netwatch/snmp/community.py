@@ -106,9 +106,7 @@ class CommunityTransport(asyncio.DatagramProtocol):
 
     def forget(self, rid: int) -> None:
         """The caller stopped waiting (answered, timed out or cancelled)."""
-        pending = self._pending.pop(rid, None)
-        if pending is not None and pending.timer is not None:
-            pending.timer.cancel()
+        self._finish(rid, None)
 
     def _transmit(self, rid: int, pending: _Pending) -> None:
         if self._transport is None:
