@@ -287,7 +287,7 @@ def routed_namespace(count: int, silent: bool = False, veths: int = 0,
     neighbour table, gc_thresh3), as a poller reaching devices through a gateway does.
     `silent`: kernel echo replies off. `veths` extra veth pairs inside (an interface table
     with real rows: this kernel has no dummy links). Returns (namespace, addresses)."""
-    from netwatch import netns
+    from netwatch.lab import netns
 
     ns = netns.Namespace.create(hosts=1, tag=tag, silent=silent)
     addresses: list[str] = []
@@ -314,7 +314,7 @@ def routed_namespace(count: int, silent: bool = False, veths: int = 0,
 
 def delete_routed(ns: Any) -> None:
     """Remove a routed_namespace: its host routes first, then the namespace."""
-    from netwatch import netns
+    from netwatch.lab import netns
 
     routes = netns.ip("-4", "route", "show", "via", ns.address, check=False).stdout.split("\n")
     for route in routes:

@@ -230,7 +230,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench/compare.py needs root: namespaces, raw ICMP sockets, Debian packages")
         return 2
-    from netwatch import logs
+    from netwatch.base import logs
 
     logs.configure("error", json=True)
     plan = Plan.quick() if args.quick else Plan()

@@ -1,4 +1,4 @@
-"""The real daemon (netwatch.app.Daemon) on a generated fleet, measured from inside.
+"""The real daemon (netwatch.daemon.service.Daemon) on a generated fleet, measured from inside.
 
 Runs in a fresh process (clean RSS figures), started by bench/icmp.py, bench/snmp.py and
 bench/compare.py, which build the fleet (loopback addresses, namespaces, snmpd agents, the
@@ -120,7 +120,7 @@ class Watch:
             waiting = getattr(scheduler, "_waiting", {})
             return {p: n + len(waiting.get(p, ())) for p, n in running.items()}
         slots = getattr(scheduler, "_slots", {})
-        limits = getattr(sys.modules.get("netwatch.scheduler"), "DEFAULT_CONCURRENCY", {})
+        limits = getattr(sys.modules.get("netwatch.scheduler.schedule"), "DEFAULT_CONCURRENCY", {})
         return {p: limits[p] - s._value for p, s in slots.items()
                 if p in limits and hasattr(s, "_value")}
 
@@ -163,13 +163,13 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
                   scrape_every: float, settle_max: float) -> dict[str, Any]:
     import aiohttp
 
-    from netwatch import logs
-    from netwatch.app import Daemon
-    from netwatch.loading import load_apart
+    from netwatch.base import logs
+    from netwatch.daemon.inventory_file import read_inventory_apart
+    from netwatch.daemon.service import Daemon
 
     logs.configure("error", json=True)  # dead targets going down are warnings, not news
     loaded = time.perf_counter()
-    inventory = load_apart(config)  # as `netwatch run` loads: the parse in a child process
+    inventory = read_inventory_apart(config)  # as `netwatch run` loads: the parse in a child process
     load_s = time.perf_counter() - loaded
     daemon = Daemon(config, inventory, listen="127.0.0.1:0")
     recorder = Recorder(classes)

@@ -1,6 +1,6 @@
 """/metrics at scale (issue 9, item 4): a synthetic state of N devices (10,000 by default),
 each with an ICMP target and an SNMP target of the `generic` profile with 8 interfaces,
-built by the real daemon's state, sites and collector (netwatch.app.Daemon, not started:
+built by the real daemon's state, sites and collector (netwatch.daemon.service.Daemon, not started:
 no polling, outcomes recorded as the scheduler would record them), served by the real web
 handler (aiohttp test server) and fetched with real HTTP GETs, plain and gzip.
 
@@ -66,7 +66,7 @@ async def template_samples() -> tuple[tuple[str, str, float], ...]:
 def build(daemon: Any, samples: tuple[tuple[str, str, float], ...]) -> None:
     """Every target's outcome recorded once, through the daemon's own recording path."""
     from netwatch.icmp.result import IcmpResult
-    from netwatch.probe import Outcome
+    from netwatch.scheduler.prober import Outcome
     from netwatch.snmp.result import SnmpResult
 
     for i, target in enumerate(daemon.inventory.targets.values()):
@@ -155,12 +155,12 @@ def render_split(daemon: Any) -> dict[str, float]:
 async def measure(n: int, repeats: int) -> dict[str, Any]:
     from aiohttp.test_utils import TestServer
 
-    from netwatch import logs
-    from netwatch.app import Daemon
+    from netwatch.base import logs
+    from netwatch.daemon.inventory_file import read_inventory
+    from netwatch.daemon.service import Daemon
     from netwatch.icmp.prober import IcmpProber
-    from netwatch.inventory import load_inventory
     from netwatch.snmp.prober import SnmpProber
-    from netwatch.web import make_app
+    from netwatch.web.server import make_app
 
     logs.configure("error", json=True)
     samples = await template_samples()
@@ -168,7 +168,7 @@ async def measure(n: int, repeats: int) -> dict[str, Any]:
         path = Path(tmp) / "state.yml"
         path.write_text(config_text(n))
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
-        inventory = load_inventory(path)
+        inventory = read_inventory(path)
         load_s = time.perf_counter() - wall0
         probers = {"icmp": IcmpProber(), "snmp": SnmpProber()}
         daemon = Daemon(path, inventory, probers=probers)  # type: ignore[arg-type]

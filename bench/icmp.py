@@ -1,7 +1,7 @@
 """ICMP benchmark: N loopback targets (127.x.y.z), count 3, in two modes (issue 2, item 9).
 
     burst      every target polled at once through IcmpProber: wall time of one round
-    scheduled  the real netwatch.app.Daemon on a generated config at a 15 s interval, scraped
+    scheduled  the real netwatch.daemon.service.Daemon on a generated config at a 15 s interval, scraped
                once per interval (gzip, as Prometheus asks): CPU cores used on average,
                lateness, skipped polls (bench/daemon.py measures; with root, 25 "RTT truth"
                targets answering after exactly 20 ms ride along, and --dead 0.2 swaps 20 %
@@ -51,7 +51,7 @@ TRUTH_DELAY = 0.020
 
 
 def _quiet_logs() -> None:
-    from netwatch import logs
+    from netwatch.base import logs
 
     logs.configure("warning", json=True)
 
@@ -72,7 +72,7 @@ def _recording_prober(rtts: list[float], sent: list[int]):  # type: ignore[no-un
 
 
 async def burst(n: int) -> dict[str, object]:
-    from netwatch.inventory import IcmpPolicy, Target
+    from netwatch.inventory.model import IcmpPolicy, Target
 
     policy = IcmpPolicy(interval=INTERVAL, count=COUNT, spacing=1.0, timeout=2.0, size=56,
                         deadline=12.0)
@@ -102,7 +102,7 @@ async def _truth_round(prober, targets, policy) -> list[float]:  # type: ignore[
     """RTT truth: the lab echo responder answers after exactly TRUTH_DELAY inside a namespace;
     polled in one round with all loopback targets, measured minus TRUTH_DELAY is the error
     under load. Needs root (namespaces); [] otherwise."""
-    from netwatch.inventory import Target
+    from netwatch.inventory.model import Target
 
     with truth_addresses(10) as addresses:
         truth = [Target((f"truth{i}", "rtr", "icmp"), "icmp", a, policy)
@@ -115,7 +115,7 @@ async def _truth_round(prober, targets, policy) -> list[float]:  # type: ignore[
 def truth_addresses(hosts: int = 25, delay: float = TRUTH_DELAY) -> Iterator[list[str]]:
     """Addresses in a namespace whose echo replies come from the lab echo responder after
     exactly `delay` (SCHED_FIFO sender); [] without root."""
-    from netwatch import netns
+    from netwatch.lab import netns
 
     if netns.available() is not None:
         yield []

@@ -11,7 +11,7 @@ daemon does).
                polls, in flight), CPU cores used on average, RSS, /metrics
 
 The agents' CPU (from /proc) is measured and reported apart. With root the devices live in
-network namespaces (netwatch.netns, 198.18.0.0/15), routed addresses on the namespace's lo
+network namespaces (netwatch.lab.netns, 198.18.0.0/15), routed addresses on the namespace's lo
 (250 a namespace), 8 interfaces each (lo, the veth to the host, three veth pairs), two
 snmpd per namespace; without root snmpd listens on 127.4.x.y (and sees the host's
 interfaces). bench/anchors_snmp.py runs snmp_exporter and net-snmp's CLI on the same requests
@@ -43,16 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import cpu_seconds, delete_routed, routed_namespace, run_json
 from bench.daemon import run_fleet
-from netwatch import netns
+from netwatch.base.exposition import MetricStore
 from netwatch.config.model import AuthConfig
-from netwatch.errors import ProbeError
-from netwatch.exposition import MetricStore
-from netwatch.inventory import Inventory, Target
+from netwatch.inventory.model import Inventory, Target
+from netwatch.lab import netns
 from netwatch.lab.agents import Agent, AgentSet
-from netwatch.probe import Failed, Outcome, Result
+from netwatch.scheduler.prober import Outcome, Result, run_poll
+from netwatch.sites.targets import State
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.result import SnmpResult
-from netwatch.state import State
 
 PER_NAMESPACE = 250
 PER_SNMPD = 125
@@ -121,12 +120,7 @@ async def poll_all(prober: SnmpProber, batch: list[Target], record: Record) -> l
     async def one(t: Target) -> Result:
         async with slots:
             started = loop.time()
-            result: Result
-            try:
-                async with asyncio.timeout(t.deadline):
-                    result = await prober.poll(t)
-            except ProbeError as exc:
-                result = Failed(exc.reason, str(exc))
+            result = await run_poll(prober, t)
             record(t, Outcome(result, loop.time() - started, 0.0))
             return result
 
@@ -300,7 +294,7 @@ def main(args: argparse.Namespace) -> None:
 
 
 def worker(spec_path: str) -> None:
-    from netwatch import logs
+    from netwatch.base import logs
 
     logs.configure("error", json=True)
     spec = json.loads(Path(spec_path).read_text())

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-from netwatch import netns
+from netwatch.lab import netns
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

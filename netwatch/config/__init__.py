@@ -1,6 +1,7 @@
-"""Config: YAML with line marks, pydantic models, and the loader that joins them."""
+"""The config file: YAML with line marks, pydantic models, secrets.
 
-from netwatch.config.loader import SourceMap, load_config
-from netwatch.config.model import Config
-
-__all__ = ["Config", "SourceMap", "load_config"]
+    yamlload   YAML 1.2 reading that keeps each node's file and line
+    types      durations, bandwidths, addresses, names, secrets ({env}, {file}, {credential})
+    model      the pydantic models of every section (`extra="forbid"`)
+    read       read_config(path): models validated, errors as `FILE:LINE: path: message`
+"""

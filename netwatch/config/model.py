@@ -2,7 +2,7 @@
 
 Sections `icmp`, `snmp` and `state` appear under `defaults`, and again (partially) on a site,
 an upstream, a canary or a device to override the defaults there. A field left out (None)
-inherits; `netwatch.inventory` merges the layers and checks the result.
+inherits; `netwatch.inventory.model` merges the layers and checks the result.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from netwatch.errors import ConfigError, ConfigIssue
+from netwatch.base.errors import ConfigError, ConfigIssue
 
 PathKey = tuple[str | int, ...]
 

@@ -20,7 +20,7 @@ A *round* is one poll of one target: `count` echoes `spacing` apart, each answer
 Per echo nothing is allocated but the packet (the bookkeeping lives in preallocated arrays
 indexed by sequence number); per round, one Round, which reports through a callback
 (`start_round`; `ping` wraps it in a Future for callers that await). Timers are grouped into
-slots of a few milliseconds (netwatch.slots), and replies are read once per slot.
+slots of a few milliseconds (netwatch.base.slots), and replies are read once per slot.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from typing import Protocol
 
 import structlog
 
+from netwatch.base.slots import SlotTimers
 from netwatch.icmp import packet
 from netwatch.icmp.result import IcmpResult
-from netwatch.slots import SlotTimers
 from netwatch.icmp.sockets import IcmpSocket, Mode, open_icmp
 
 log = structlog.get_logger("netwatch.icmp")

@@ -14,13 +14,13 @@ from collections.abc import Callable
 
 import structlog
 
-from netwatch.errors import Unreachable
-from netwatch.exposition import MetricStore
+from netwatch.base.addresses import REFRESH, Resolver
+from netwatch.base.errors import Unreachable
+from netwatch.base.exposition import MetricStore
 from netwatch.icmp.engine import IcmpEngine
-from netwatch.icmp.resolve import REFRESH, Resolver
 from netwatch.icmp.result import IcmpFamilies, IcmpResult, IcmpSeries
 from netwatch.icmp.sockets import FamilyUnavailable, Mode
-from netwatch.inventory import IcmpPolicy, Probe, Target, TargetKey
+from netwatch.inventory.model import IcmpPolicy, Probe, Target, TargetKey
 
 log = structlog.get_logger("netwatch.icmp")
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import bisect
-from functools import partial
 import math
 from dataclasses import dataclass
+from functools import partial
 from itertools import accumulate
 
-from netwatch.errors import Reason
-from netwatch.exposition import Family, Fragment, MetricStore, fmt
-from netwatch.probe import Result
+from netwatch.base.errors import Reason
+from netwatch.base.exposition import Family, Fragment, MetricStore, fmt
+from netwatch.scheduler.prober import Result
 
 # smokeping_prober's buckets: 50 us doubling up to ~26 s
 RTT_BUCKETS: tuple[float, ...] = tuple(0.00005 * 2**i for i in range(20))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from netwatch.errors import StartupError
+from netwatch.base.errors import StartupError
 
 Mode = Literal["auto", "raw", "datagram"]
 

@@ -8,7 +8,7 @@ snmpd, and a UDP server that answers junk. Every process is tracked and always k
         junk = agents.junk("127.3.0.3")
     # every agent stopped here, also when the body raised
 
-Addresses: loopback (127.x) or a namespace's (netwatch.netns; pass `namespace=`). Ports are
+Addresses: loopback (127.x) or a namespace's (netwatch.lab.netns; pass `namespace=`). Ports are
 picked free unless given. snmpsim answers about a second after start; `start` returns once
 the agent answers an SNMP GET (bounded wait), or raises AgentError with its log.
 """

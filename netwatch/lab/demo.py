@@ -13,22 +13,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports this module for its parser only: keep start-up light
-    from netwatch.app import Daemon
+    from netwatch.daemon.service import Daemon
     from netwatch.lab.lab import Lab
-
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("demo", help="run the simulated Bandar Lampung city and poll it",
-                       description=__doc__.split("\n\n")[0])
-    p.add_argument("--listen", default="127.0.0.1:9430", help="HOST:PORT of /metrics")
-    p.add_argument("--kecamatan", action="append", metavar="CODE_OR_NAME",
-                   help="only these kecamatan (repeatable; default: all 20)")
-    p.add_argument("--no-trouble", action="store_true", help="a healthy city, no scripted trouble")
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--with-prometheus", action="store_true",
-                   help="also run Debian's Prometheus and Alertmanager on loopback with the "
-                        "shipped rules")
-    p.set_defaults(func=run)
 
 
 def _banner(lab: Lab, daemon: Daemon, extra: list[str]) -> str:
@@ -50,11 +36,11 @@ def _banner(lab: Lab, daemon: Daemon, extra: list[str]) -> str:
 
 
 async def _run(args: argparse.Namespace, lab: Lab) -> int:
-    from netwatch.app import Daemon
-    from netwatch.errors import StartupError
-    from netwatch.inventory import load_inventory
+    from netwatch.base.errors import StartupError
+    from netwatch.daemon.inventory_file import read_inventory
+    from netwatch.daemon.service import Daemon
 
-    inventory = load_inventory(lab.config_path)
+    inventory = read_inventory(lab.config_path)
     daemon = Daemon(lab.config_path, inventory)
     try:
         await daemon.start()

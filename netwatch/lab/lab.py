@@ -27,9 +27,9 @@ from typing import Any
 import structlog
 import yaml
 
-from netwatch import netns
+from netwatch.lab import netns
 from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, grow, prepare_recordings
-from netwatch.lab.plan import LabDevice, LabPlan, Trouble
+from netwatch.lab.plan import LabDevice, LabPlan
 from netwatch.lab.zones import Zone, missing_tools
 from netwatch.snmp.snmprec import Record, read_records
 

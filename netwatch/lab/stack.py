@@ -2,7 +2,7 @@
 for `netwatch demo --with-prometheus`.
 
 Prometheus scrapes the given targets as job="netwatch" and evaluates the rules rendered
-through a timing profile (netwatch.alerting, same rule text as production, short `for:`);
+through a timing profile (netwatch.generators.rules, same rule text as production, short `for:`);
 Alertmanager runs the production routes, grouping and inhibition with short waits, every
 receiver replaced by a webhook into this object, which records each notification with the
 receiver it was routed to (no notification ever leaves the machine). Used by the alert
@@ -28,7 +28,7 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from netwatch import alerting
+from netwatch.generators import rules as alerting
 
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "prometheus-alertmanager"

@@ -15,8 +15,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from netwatch.lab.netns import Namespace, NamespaceError
 from netwatch.lab.plan import Trouble
-from netwatch.netns import Namespace, NamespaceError
 
 SILENT_KINDS = ("down", "ap_down", "dark_kecamatan", "dark_upstream")
 SATURATION_RATE = "20mbit"  # the lab routers' contracted uplink

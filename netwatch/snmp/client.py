@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from netwatch.errors import SnmpProtocolError
+from netwatch.base.errors import SnmpProtocolError
 from netwatch.snmp.oid import END_OF_MIB, MISSING, Oid, Value, VarBind, in_subtree
 
 MAX_GET_OIDS = 48  # varbinds per GET: keeps replies well under one 1500-byte frame or so

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 
-from netwatch.errors import ProbeTimeout, SnmpProtocolError
+from netwatch.base.errors import ProbeTimeout, SnmpProtocolError
 from netwatch.snmp import ber
 from netwatch.snmp.client import PduError
 from netwatch.snmp.oid import Oid, VarBind

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from netwatch.exposition import label_text
+from netwatch.base.exposition import label_text
 from netwatch.snmp.oid import Oid, Value, as_text, format_oid
 from netwatch.snmp.profile import Filter, LabelSource, MetricSpec, Profile, Source, TableSpec
 

@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from netwatch.errors import ProbeError, ProbeTimeout, SnmpProtocolError
-from netwatch.exposition import label_text
+from netwatch.base.errors import ProbeError, ProbeTimeout, SnmpProtocolError
+from netwatch.base.exposition import label_text
 from netwatch.snmp.client import SnmpClient, first_below, get_values, walk_columns
 from netwatch.snmp.decode import (
     Decoder,

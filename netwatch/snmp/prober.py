@@ -1,4 +1,4 @@
-"""The SNMP prober: the daemon's side of `netwatch.probe.Prober` for probe="snmp".
+"""The SNMP prober: the daemon's side of `netwatch.scheduler.prober.Prober` for probe="snmp".
 
     prober = SnmpProber()
     await prober.start()                 # profiles validated (StartupError names the file)
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import structlog
 
+from netwatch.base.errors import StartupError
+from netwatch.base.exposition import MetricStore
 from netwatch.config.model import AuthConfig, Role
-from netwatch.errors import StartupError
-from netwatch.exposition import MetricStore
-from netwatch.inventory import (
+from netwatch.inventory.model import (
     Device,
     DeviceLabels,
     Probe,

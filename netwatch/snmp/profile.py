@@ -1,6 +1,6 @@
 """Device profiles: the YAML format (pydantic models), validation, and `extends` merging.
 
-A profile maps OIDs to the metric names of `netwatch.snmp.catalog`; docs/profiles.md is the
+A profile maps OIDs to the metric names of `netwatch.base.catalog`; docs/profiles.md is the
 reference for operators. This module only knows the shape; `decode` evaluates it and
 `poller` decides what to ask the device for.
 
@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from netwatch.errors import NetwatchError
-from netwatch.snmp.catalog import COMPUTED, METRICS
+from netwatch.base.catalog import COMPUTED, METRICS
+from netwatch.base.errors import NetwatchError
 from netwatch.snmp.oid import Oid, parse_oid
 
 OidField = Annotated[tuple[int, ...], BeforeValidator(parse_oid)]

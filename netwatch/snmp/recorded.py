@@ -15,7 +15,7 @@ import bisect
 from collections.abc import Sequence
 from pathlib import Path
 
-from netwatch.errors import ProbeTimeout
+from netwatch.base.errors import ProbeTimeout
 from netwatch.snmp.client import NO_SUCH_NAME, PduError
 from netwatch.snmp.oid import END_OF_MIB, MISSING, Oid, Value, VarBind
 from netwatch.snmp.snmprec import read_values

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netwatch.errors import Reason
-from netwatch.exposition import Family, MetricStore, fmt
-from netwatch.probe import Result
-from netwatch.snmp.catalog import METRICS
+from netwatch.base.catalog import METRICS
+from netwatch.base.errors import Reason
+from netwatch.base.exposition import Family, MetricStore, fmt
+from netwatch.scheduler.prober import Result
 from netwatch.snmp.decode import Sample
 from netwatch.snmp.oid import format_oid
 from netwatch.snmp.profile import Profile

@@ -19,9 +19,9 @@ import asyncio
 import socket
 from typing import TYPE_CHECKING
 
+from netwatch.base.addresses import literal, system_lookup
+from netwatch.base.errors import Unreachable
 from netwatch.config.model import AuthConfig
-from netwatch.errors import Unreachable
-from netwatch.icmp.resolve import literal, system_lookup
 from netwatch.snmp.client import SnmpClient
 from netwatch.snmp.community import CommunitySession, CommunityTransport
 

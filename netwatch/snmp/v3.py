@@ -31,8 +31,8 @@ from pysnmp.hlapi.v3arch.asyncio.transport import Udp6TransportTarget, UdpTransp
 from pysnmp.proto import errind, rfc1905
 from pysnmp.proto.rfc1902 import ObjectName
 
+from netwatch.base.errors import ProbeError, ProbeTimeout, SnmpAuthError, SnmpProtocolError
 from netwatch.config.model import AuthConfig
-from netwatch.errors import ProbeError, ProbeTimeout, SnmpAuthError, SnmpProtocolError
 from netwatch.snmp.ber import looks_like_snmp
 from netwatch.snmp.client import PduError
 from netwatch.snmp.community import enlarge_receive_buffer

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from netwatch import netns
-from netwatch.app import Daemon
-from netwatch.inventory import load_inventory
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.service import Daemon
+from netwatch.lab import netns
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan
@@ -29,7 +29,7 @@ async def lab_and_daemon(plan: LabPlan, healthy_first: bool = False
         if healthy_first:
             for trouble in lab.plan.troubles:
                 lab.set_reachable(trouble.sites[0], True)
-        daemon = Daemon(lab.config_path, load_inventory(lab.config_path), listen="127.0.0.1:0")
+        daemon = Daemon(lab.config_path, read_inventory(lab.config_path), listen="127.0.0.1:0")
         await daemon.start()
         yield lab, daemon
     finally:

@@ -24,9 +24,9 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from netwatch import alerting
-from netwatch.app import Daemon
 from netwatch.config.types import parse_duration
+from netwatch.daemon.service import Daemon
+from netwatch.generators import rules as alerting
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import Notification, PromStack, missing_binaries

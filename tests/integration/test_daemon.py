@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from netwatch import netns
-from netwatch.app import Daemon
-from netwatch.inventory import load_inventory
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.service import Daemon
+from netwatch.lab import netns
 from tests.conftest import ROOT, require
 from tests.waiting import until
 
@@ -67,7 +67,7 @@ async def test_scrape_of_real_polls_passes_promtool(tmp_path: Path) -> None:
     path = tmp_path / "netwatch.yml"
     path.write_text(config([site(i, f"127.31.{i // 200}.{i % 200 + 1}") for i in range(60)]
                            + [site(60, "::1")]))
-    daemon = Daemon(path, load_inventory(path))
+    daemon = Daemon(path, read_inventory(path))
     await daemon.start()
     try:
         await until(lambda: daemon.scheduler.polls >= 200, 15, "200 polls")
@@ -92,7 +92,7 @@ async def test_scrape_of_real_polls_passes_promtool(tmp_path: Path) -> None:
 async def test_reload_adds_changes_removes_and_refuses_broken(tmp_path: Path) -> None:
     path = tmp_path / "netwatch.yml"
     path.write_text(config([site(1, "127.32.0.1"), site(2, "127.32.0.2"), site(3, "127.32.0.3")]))
-    daemon = Daemon(path, load_inventory(path))
+    daemon = Daemon(path, read_inventory(path))
     await daemon.start()
     try:
         def requests(index: int) -> float | None:
@@ -186,7 +186,7 @@ async def test_silent_router_makes_site_down_and_ap_behind_it_suppressed(
     devices:
       - {{name: rtr, role: router, address: 127.34.0.1}}
 ''')
-    daemon = Daemon(path, load_inventory(path))
+    daemon = Daemon(path, read_inventory(path))
     await daemon.start()
     try:
         group = daemon.sites.groups["18.71.99.2001"]

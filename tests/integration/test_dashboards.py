@@ -32,8 +32,8 @@ from grafana.dashgen.queries import (
     variable_queries,
     variable_values,
 )
-from netwatch import alerting
-from netwatch.app import Daemon
+from netwatch.daemon.service import Daemon
+from netwatch.generators import rules as alerting
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 import icmplib
 import pytest
 
-from netwatch.errors import StartupError
-from netwatch.exposition import MetricStore
+from netwatch.base.errors import StartupError
+from netwatch.base.exposition import MetricStore
 from netwatch.icmp.prober import IcmpProber
 from netwatch.icmp.result import IcmpResult, IcmpSeries
-from netwatch.inventory import IcmpPolicy, Target
+from netwatch.inventory.model import IcmpPolicy, Target
 from tests.conftest import ROOT, require
 
 pytestmark = pytest.mark.integration
@@ -153,8 +153,8 @@ def _reject(hook: str, match: str) -> str:
 _DATAGRAM_SCRIPT = """
 import asyncio, json, os, sys
 from netwatch.icmp.prober import IcmpProber
-from netwatch.inventory import IcmpPolicy, Target
-from netwatch.errors import StartupError
+from netwatch.inventory.model import IcmpPolicy, Target
+from netwatch.base.errors import StartupError
 
 async def main():
     if sys.argv[1] == "drop":

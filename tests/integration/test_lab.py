@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from netwatch import netns
-from netwatch.app import Daemon
+from netwatch.daemon.service import Daemon
+from netwatch.lab import netns
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import SNMP_PORT, Lab
 from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble

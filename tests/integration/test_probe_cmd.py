@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from netwatch import cli
+from netwatch.cli import main as cli
 from tests.conftest import ROOT, require
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ def test_a_silent_target_fails_the_command(make_namespace, capsys) -> None:  # t
 def test_no_icmp_permission_exits_2_with_the_fix(make_namespace) -> None:  # type: ignore[no-untyped-def]
     ns = make_namespace()
     ns.sysctl("net.ipv4.ping_group_range", "1 0")
-    script = ("import os, sys; from netwatch import cli; os.setgid(65534); os.setuid(65534); "
+    script = ("import os, sys; from netwatch.cli import main as cli; os.setgid(65534); os.setuid(65534); "
               "sys.exit(cli.main(['probe', '127.0.0.1', '--count', '1']))")
     done = subprocess.run(ns.command([sys.executable, "-c", script]), capture_output=True,
                           text=True, timeout=30, check=False, cwd=str(ROOT), env={**os.environ, "NO_COLOR": "1"})

@@ -29,12 +29,13 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from netwatch import cli, netns
+from netwatch.cli import main as cli
+from netwatch.generators.report import WIB, Month, Report, collect, to_csv, to_html
+from netwatch.lab import netns
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, LabSite, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries
-from netwatch.report import WIB, Month, Report, collect, to_csv, to_html
 from tests.conftest import require
 from tests.integration.labkit import lab_and_daemon, scrape_target
 from tests.waiting import until

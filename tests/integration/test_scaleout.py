@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 import yaml
 
-from netwatch.inventory import load_inventory
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.inventory.shard import Shard, select
 from netwatch.lab.plan import LabDevice, city
-from netwatch.shard import Shard, select
 from tests.conftest import ROOT, require
 
 pytestmark = pytest.mark.integration
@@ -172,7 +172,7 @@ def test_two_shards_through_prometheus_into_victoriametrics(stack: Stack, tmp_pa
             "upstreams": plan["upstreams"],
             "sites_files": ["sites.yml"]}))
         configs.append(config)
-    whole = load_inventory(configs[0])
+    whole = read_inventory(configs[0])
     expected = {k: set(select(whole, Shard(k, SHARDS)).sites) for k in range(1, SHARDS + 1)}
     assert all(expected.values()) and len(whole.sites) == len(plan["sites"]) >= 100
 

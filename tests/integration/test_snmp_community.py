@@ -12,8 +12,8 @@ import pytest
 from pyasn1.codec.ber import encoder
 from pysnmp.proto import api
 
+from netwatch.base.errors import ProbeTimeout, SnmpProtocolError
 from netwatch.config.model import AuthConfig
-from netwatch.errors import ProbeTimeout, SnmpProtocolError
 from netwatch.lab.agents import UdpResponder
 from netwatch.snmp import ber
 from netwatch.snmp.session import EnginePool
@@ -166,7 +166,7 @@ def test_a_v2c_fleet_never_loads_pysnmp() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import netwatch.app, netwatch.snmp.prober, netwatch.snmp.session;"
+    code = ("import sys; import netwatch.daemon.service, netwatch.snmp.prober, netwatch.snmp.session;"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pysnmp', 'pyasn1'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)

@@ -14,12 +14,12 @@ import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from netwatch.app import Daemon
+from netwatch.base.exposition import MetricStore
 from netwatch.config.model import AuthConfig
-from netwatch.errors import ProbeError
-from netwatch.exposition import MetricStore
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.service import Daemon
 from netwatch.icmp.result import IcmpFamilies, IcmpSeries
-from netwatch.inventory import Inventory, Target, load_inventory
+from netwatch.inventory.model import Inventory, Target
 from netwatch.lab.agents import (
     RECORDINGS,
     Agent,
@@ -30,10 +30,10 @@ from netwatch.lab.agents import (
     prepare_recordings,
     snmpsim_available,
 )
-from netwatch.probe import Failed, Outcome, Result
+from netwatch.scheduler.prober import Failed, Outcome, Result, run_poll
+from netwatch.sites.targets import State
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.snmprec import Record, read_records
-from netwatch.state import State
 from tests.conftest import require
 
 pytestmark = pytest.mark.integration
@@ -91,13 +91,7 @@ def target(address: str, port: int, community: str, name: str, timeout: float = 
 
 async def outcome(prober: SnmpProber, t: Target) -> Outcome:
     """As the scheduler does it: the deadline, and errors as reasons."""
-    result: Result
-    try:
-        async with asyncio.timeout(t.deadline):
-            result = await prober.poll(t)
-    except ProbeError as exc:
-        result = Failed(exc.reason, str(exc))
-    return Outcome(result, 0.1, 0.0)
+    return Outcome(await run_poll(prober, t), 0.1, 0.0)
 
 
 def exported(prober: SnmpProber, t: Target, done: Outcome) -> dict[str, float]:
@@ -227,7 +221,7 @@ sites:
   - {{id: s1, name: S1, kecamatan: K, devices: [{{name: rtr, role: router,
       address: {lab.junk.address}, snmp: {{port: {lab.junk.port}}}}}]}}
 """)
-    daemon = Daemon(config, load_inventory(config), probers={"icmp": DownIcmp(), "snmp": SnmpProber()},  # type: ignore[dict-item]
+    daemon = Daemon(config, read_inventory(config), probers={"icmp": DownIcmp(), "snmp": SnmpProber()},  # type: ignore[dict-item]
                     listen="127.0.0.1:0")
     await daemon.start()
     try:

@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
 
+from netwatch.base.errors import SnmpAuthError
+from netwatch.base.exposition import MetricStore
 from netwatch.config.model import AuthConfig
-from netwatch.errors import SnmpAuthError
-from netwatch.exposition import MetricStore
 from netwatch.lab.agents import Agent, AgentSet, V3User, snmpd_available
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.result import SnmpResult

@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netwatch import sdnotify
-from netwatch.app import Daemon
-from netwatch.inventory import load_inventory
+from netwatch.daemon import sdnotify
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.service import Daemon
 from tests.conftest import require
 
 pytestmark = pytest.mark.integration
@@ -221,7 +221,7 @@ async def test_watchdog_stops_when_polls_stall(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("NOTIFY_SOCKET", address)
     config = tmp_path / "netwatch.yml"
     config.write_text(yaml.safe_dump(city_config(free_port(), 1)))  # interval 1s
-    daemon = Daemon(config, load_inventory(config), probers={})
+    daemon = Daemon(config, read_inventory(config), probers={})
     loop = asyncio.get_running_loop()
     pings: list[float] = []
 

@@ -13,10 +13,10 @@ import pytest
 import yaml
 from aiohttp import web
 
-from netwatch import alerting
 from netwatch.config.types import parse_duration
-from tests.conftest import require
+from netwatch.generators import rules as alerting
 from netwatch.lab.stack import PromStack, free_port, missing_binaries
+from tests.conftest import require
 
 pytestmark = pytest.mark.integration
 

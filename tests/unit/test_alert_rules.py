@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from netwatch import alerting
+from netwatch.generators import rules as alerting
 from tests.conftest import ROOT, require
 
 RULES = ROOT / "deploy" / "prometheus" / "rules"
@@ -99,7 +99,7 @@ def promtool() -> str:
 # --- one source --------------------------------------------------------------------------
 
 def test_committed_rules_are_the_production_rendering() -> None:
-    assert alerting.stale_rules() == [], "run: python -m netwatch.alerting render"
+    assert alerting.stale_rules() == [], "run: python -m netwatch.generators.rules render"
 
 
 def test_test_profile_changes_timings_only() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from netwatch import alerting
+from netwatch.generators import rules as alerting
 from tests.conftest import ROOT, require
 
 AM_DIR = ROOT / "deploy" / "alertmanager"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.cli import main
+from netwatch.base.errors import ConfigError
+from netwatch.cli.main import main
 from netwatch.config.types import Secret, parse_bandwidth, parse_duration
 from netwatch.config.yamlload import load_yaml_text
-from netwatch.errors import ConfigError
-from netwatch.inventory import load_inventory
+from netwatch.daemon.inventory_file import read_inventory
 from netwatch.snmp import profiles
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
@@ -76,7 +76,7 @@ def test_invalid_config_message(name: str, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("NETWATCH_TEST_UNSET_VARIABLE", raising=False)
     path = FIXTURES / f"invalid-{name}.yml"
     with pytest.raises(ConfigError) as caught:
-        load_inventory(path)
+        read_inventory(path)
     expected = [m.replace("FILE", str(path)).replace("{dir}", str(FIXTURES))
                 .replace("{profiles}", _known_profiles()) for m in INVALID[name]]
     assert [str(issue) for issue in caught.value.issues] == expected
@@ -92,7 +92,7 @@ def test_check_config_exits_non_zero_and_prints_errors(capsys: pytest.CaptureFix
 def test_valid_config_resolves_layers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETWATCH_TEST_COMMUNITY", "s3cret-v1")
     monkeypatch.setattr(profiles, "available", lambda: ["mikrotik", "unifi"])
-    inv = load_inventory(FIXTURES / "valid-full.yml")
+    inv = read_inventory(FIXTURES / "valid-full.yml")
     assert set(inv.sites) == {"18.71.01.1003", "18.71.01.1004"}  # the second from sites_files
     rtr = inv.devices[("18.71.01.1003", "rtr")]
     ap1 = inv.devices[("18.71.01.1003", "ap1")]
@@ -117,7 +117,7 @@ def test_valid_config_resolves_layers(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_secrets_never_show_in_reprs_or_dumps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETWATCH_TEST_COMMUNITY", "s3cret-v1")
     monkeypatch.setattr(profiles, "available", lambda: ["mikrotik", "unifi"])
-    inv = load_inventory(FIXTURES / "valid-full.yml")
+    inv = read_inventory(FIXTURES / "valid-full.yml")
     auth = inv.config.auths["city-v1"]
     assert "s3cret-v1" not in repr(auth) and "s3cret-v1" not in str(auth)
     assert "s3cret-v1" not in json.dumps(auth.model_dump(mode="json"))

@@ -30,7 +30,7 @@ from grafana.dashgen.queries import (
     variable_queries,
     variable_values,
 )
-from netwatch import alerting
+from netwatch.generators import rules as alerting
 from tests.conftest import ROOT
 from tests.unit.test_alert_rules import CONTRACT
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from netwatch.exposition import MetricStore, escape_label, fmt, label_text, sample
+from netwatch.base.exposition import MetricStore, escape_label, fmt, label_text, sample
 
 
 @pytest.mark.parametrize(("value", "text"), [

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from netwatch.base.slots import SlotTimers
 from netwatch.icmp.engine import IcmpEngine
-from netwatch.slots import SlotTimers
 from netwatch.icmp.sockets import SCM_TIMESTAMPNS, IcmpSocket
 
 IDENT = 0x5151

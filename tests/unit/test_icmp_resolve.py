@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from netwatch.errors import Unreachable
-from netwatch.icmp.resolve import Resolver
+from netwatch.base.addresses import Resolver
+from netwatch.base.errors import Unreachable
 
 
 class FakeDns:

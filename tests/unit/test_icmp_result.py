@@ -7,7 +7,7 @@ import math
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from netwatch.exposition import MetricStore
+from netwatch.base.exposition import MetricStore
 from netwatch.icmp.result import RTT_BUCKETS, IcmpFamilies, IcmpResult, IcmpSeries
 
 LABELS = 'site="18.71.01.1003",kecamatan="Kedaton",device="rtr",role="router"'

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netwatch.cli import main
-from netwatch.importcsv import ImportError_, import_sites, parse_template
-from netwatch.inventory import load_inventory
+from netwatch.cli.main import main
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.generators.importcsv import ImportError_, import_sites, parse_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CITY_CSV = ROOT / "netwatch" / "lab" / "data" / "bandarlampung_kelurahan.csv"
@@ -26,7 +26,7 @@ def test_city_sheet_becomes_126_valid_sites(tmp_path: Path,
     config.write_text(
         "defaults: {snmp: {auth: v2}}\nauths: {v2: {version: 2c, community: public}}\n"
         + out.read_text())
-    inventory = load_inventory(config)
+    inventory = read_inventory(config)
     assert len(inventory.sites) == 126
     assert len({s.kecamatan for s in inventory.sites.values()}) == 20
     assert len(inventory.upstreams) == 20

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from netwatch.inventory import load_inventory
+from netwatch.daemon.inventory_file import read_inventory
 from netwatch.lab.lab import Lab, community
 from netwatch.lab.plan import city, default_scenario
 
@@ -45,7 +45,7 @@ def test_without_namespaces_the_lab_says_what_it_skips_and_runs_the_rest(tmp_pat
     assert not lab.plan.troubles and not lab.zones
     assert all(a.startswith("127.") for a in lab.addresses.values())
     lab.write_config()
-    inventory = load_inventory(lab.config_path)
+    inventory = read_inventory(lab.config_path)
     assert len(inventory.sites) == 126 and inventory.count("snmp") == 126 * 2 + 20  # the core is a canary: ICMP only
     config = yaml.safe_load(lab.config_path.read_text())
     router = config["sites"][0]["devices"][0]

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from netwatch import cli
-from netwatch.lab.stack import free_port
-from netwatch.report import (
+from netwatch.cli import main as cli
+from netwatch.generators.report import (
     WIB,
     Month,
     Report,
@@ -26,6 +25,7 @@ from netwatch.report import (
     to_csv,
     to_html,
 )
+from netwatch.lab.stack import free_port
 
 
 def test_months_are_calendar_months_in_wib() -> None:
@@ -134,6 +134,6 @@ def test_a_month_that_has_not_begun_is_refused() -> None:
 
 def test_command_line_parses_the_month() -> None:
     args = cli.build_parser().parse_args(["report", "--month", "2026-11", "-o", "x.html"])
-    assert args.month == Month(2026, 11) and args.func.__module__ == "netwatch.report"
+    assert args.month == Month(2026, 11) and args.func.__module__ == "netwatch.cli.report"
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["report", "--month", "November"])

@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
-from netwatch.errors import ProbeTimeout
-from netwatch.inventory import IcmpPolicy, Target
-from netwatch.probe import Outcome
-from netwatch.scheduler import Scheduler, first_tick
-from netwatch.selfmetrics import SelfMetrics
+from netwatch.base.errors import ProbeTimeout
+from netwatch.base.selfmetrics import SelfMetrics
+from netwatch.inventory.model import IcmpPolicy, Target
+from netwatch.scheduler.prober import Outcome
+from netwatch.scheduler.schedule import Scheduler, first_tick
 from tests.waiting import until
 
 
@@ -179,7 +179,7 @@ async def test_gate_skips_the_poll_with_reason_unreachable() -> None:
 
 
 async def test_canaries_are_polled_first() -> None:
-    from netwatch.inventory import Canary
+    from netwatch.inventory.model import Canary
 
     prober = FakeProber()
     scheduler, outcomes, _ = make(prober)

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netwatch import cli
-from netwatch.errors import ConfigError
-from netwatch.inventory import Inventory, TargetKey, load_inventory
-from netwatch.shard import Shard, groups, owner, select
+from netwatch.base.errors import ConfigError
+from netwatch.cli import main as cli
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.inventory.model import Inventory, TargetKey
+from netwatch.inventory.shard import Shard, groups, owner, select
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,7 @@ def city(pops: int = 40, subpops: int = 40, sites: int = 1200, canaries: int = 3
 def big(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
     path = tmp_path_factory.mktemp("city") / "netwatch.yml"
     path.write_text(yaml.safe_dump(city()))
-    return load_inventory(path)
+    return read_inventory(path)
 
 
 def _load_example(path: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Inventory:
@@ -61,7 +62,7 @@ def _load_example(path: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Inv
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     for _ in range(10):  # bounded: each round supplies the secrets the last error named
         try:
-            return load_inventory(path)
+            return read_inventory(path)
         except ConfigError as exc:
             text = str(exc)
             envs = re.findall(r"environment variable (\w+) is not set", text)
@@ -168,7 +169,7 @@ def test_example_configs_partition(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_check_config_shows_the_shard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "netwatch.yml"
     path.write_text(yaml.safe_dump(city(pops=4, subpops=2, sites=30, canaries=1)))
-    whole = load_inventory(path)
+    whole = read_inventory(path)
     listed: list[str] = []
     for k in (1, 2, 3):
         assert cli.main(["check-config", "--shard", f"{k}/3", str(path)]) == 0

@@ -9,15 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from structlog.testing import capture_logs
 
+from netwatch.base.exposition import MetricStore
 from netwatch.config.model import MaintenanceWindow
-from netwatch.exposition import MetricStore
+from netwatch.daemon.inventory_file import read_inventory
 from netwatch.icmp.result import IcmpFamilies, IcmpResult, IcmpSeries
-from netwatch.inventory import Inventory, load_inventory
-from netwatch.maintenance import window_start
-from netwatch.probe import Failed, Outcome
-from netwatch.sites import SiteEngine
-from netwatch.sitestate import DeviceView, Thresholds, evaluate
-from netwatch.state import State
+from netwatch.inventory.model import Inventory
+from netwatch.scheduler.prober import Failed, Outcome
+from netwatch.sites.engine import SiteEngine
+from netwatch.sites.maintenance import window_start
+from netwatch.sites.targets import State
+from netwatch.sites.verdict import DeviceView, Thresholds, evaluate
 
 LIMITS = Thresholds(loss_ratio=0.05, rtt_p90=0.150)
 R, A = "rtr", "ap1"
@@ -138,7 +139,7 @@ class Harness:
     def __init__(self, tmp_path: Path) -> None:
         path = tmp_path / "netwatch.yml"
         path.write_text(CONFIG)
-        self.inventory: Inventory = load_inventory(path)
+        self.inventory: Inventory = read_inventory(path)
         self.store = MetricStore()
         self.state = State(self.store, {"icmp": FakeIcmp()})  # type: ignore[dict-item]
         self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

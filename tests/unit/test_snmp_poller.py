@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.errors import SnmpProtocolError
+from netwatch.base.errors import SnmpProtocolError
 from netwatch.snmp import profiles
 from netwatch.snmp.oid import Oid, Value, parse_oid
 from netwatch.snmp.poller import DeviceState, poll_device

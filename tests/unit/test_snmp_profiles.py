@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.base.catalog import COMPUTED, METRICS
 from netwatch.snmp import profiles
-from netwatch.snmp.catalog import COMPUTED, METRICS
 from netwatch.snmp.detect import by_priority, rule_matches
 from netwatch.snmp.oid import parse_oid
 from netwatch.snmp.profile import DetectRule, ProfileError, load_directory, parse_spec

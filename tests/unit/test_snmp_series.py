@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from netwatch.base.exposition import MetricStore
 from netwatch.config.model import AuthConfig
-from netwatch.exposition import MetricStore
-from netwatch.probe import Failed
+from netwatch.scheduler.prober import Failed
 from netwatch.snmp import profiles
 from netwatch.snmp.ber import looks_like_snmp
 from netwatch.snmp.oid import Value

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
-from netwatch.exposition import MetricStore
+from netwatch.base.exposition import MetricStore
 from netwatch.icmp.result import IcmpFamilies, IcmpResult, IcmpSeries
-from netwatch.inventory import (
+from netwatch.inventory.model import (
     Device,
     DeviceLabels,
     IcmpPolicy,
@@ -15,8 +15,8 @@ from netwatch.inventory import (
     StatePolicy,
     Target,
 )
-from netwatch.probe import Failed, Outcome
-from netwatch.state import State
+from netwatch.scheduler.prober import Failed, Outcome
+from netwatch.sites.targets import State
 
 POLICY = IcmpPolicy(15.0, 3, 1.0, 2.0, 56, 12.0)
 

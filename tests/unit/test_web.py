@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from netwatch.web import make_app
+from netwatch.web.server import make_app
 
 
 class FakeDaemon:

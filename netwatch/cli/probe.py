@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.snmp:
-        from netwatch.snmp import probecmd as snmp_probe
+        from netwatch.snmp import oneshot as snmp_probe
 
         return asyncio.run(snmp_probe.run(args))
     from netwatch.icmp import oneshot

@@ -16,9 +16,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from netwatch.config import load_config
+from netwatch.base.errors import ConfigError, ProbeError
+from netwatch.config.read import read_config
 from netwatch.config.model import AuthConfig
-from netwatch.errors import ConfigError, ProbeError
 from netwatch.snmp import profiles
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.result import SnmpResult
@@ -35,7 +35,7 @@ def resolve_auth(args: argparse.Namespace) -> AuthConfig:
     if args.auth:
         if not args.config:
             raise ValueError("--auth NAME needs --config FILE (the config that defines it)")
-        config, _ = load_config(args.config)
+        config, _ = read_config(args.config)
         auth = config.auths.get(args.auth)
         if auth is None:
             known = ", ".join(sorted(config.auths)) or "none"

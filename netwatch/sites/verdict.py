@@ -6,7 +6,7 @@ Precedence: maintenance > unreachable (upstream down and own roots down) > down 
 down, upstream fine) > degraded (loss or RTT p90 over the thresholds on a root device, or a
 device down through its own fault) > up. Devices behind a down parent, or behind a down
 upstream, are suppressed with the reason, so their trouble is not alerted as their own.
-Degraded hysteresis and poller isolation are applied by `netwatch.sites`.
+Degraded hysteresis and poller isolation are applied by `netwatch.sites.engine`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from netwatch.config.types import format_duration
-from netwatch.state import Status
+from netwatch.sites.targets import Status
 
 SiteStateName = Literal["up", "degraded", "down", "unreachable", "maintenance"]
 SITE_STATES: tuple[SiteStateName, ...] = ("up", "degraded", "down", "unreachable", "maintenance")

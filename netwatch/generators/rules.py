@@ -8,9 +8,9 @@ same rule text with short `for:` durations. The committed files are the `product
 rendering (tests/unit/test_alert_rules.py checks). Alertmanager's config is not templated:
 `alertmanager_config()` derives the test variant from the production file.
 
-    python -m netwatch.alerting render                       # rewrite the committed files
-    python -m netwatch.alerting check                        # exit 1 when they are stale
-    python -m netwatch.alerting render --profile test --out /tmp/rules
+    python -m netwatch.generators.rules render                       # rewrite the committed files
+    python -m netwatch.generators.rules check                        # exit 1 when they are stale
+    python -m netwatch.generators.rules render --profile test --out /tmp/rules
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from netwatch.errors import NetwatchError
+from netwatch.base.errors import NetwatchError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
 SOURCE_DIR = RULES_DIR / "src"
 THRESHOLDS_FILE = SOURCE_DIR / "thresholds.yml"
@@ -39,7 +39,7 @@ _HEADER = (
     "# GENERATED from deploy/prometheus/rules/src/{name} with src/thresholds.yml"
     " (profile: {profile}).\n"
     "# Do not edit: change the template or the thresholds, then run\n"
-    "#   python -m netwatch.alerting render\n"
+    "#   python -m netwatch.generators.rules render\n"
 )
 
 
@@ -220,7 +220,7 @@ def series_read(expr: str) -> set[str]:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m netwatch.alerting", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m netwatch.generators.rules", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     render = sub.add_parser("render", help="write the rendered rule files")
@@ -238,7 +238,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return 0
         stale = stale_rules()
         for name in stale:
-            print(f"stale: deploy/prometheus/rules/{name} (run: python -m netwatch.alerting render)",
+            print(f"stale: deploy/prometheus/rules/{name} (run: python -m netwatch.generators.rules render)",
                   file=sys.stderr)
         return 1 if stale else 0
     except RenderError as exc:

@@ -20,9 +20,8 @@ import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from netwatch.inventory import Inventory, load_inventory
+from netwatch.inventory.model import Inventory
 
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 MAX_SHARDS = 1024
@@ -93,8 +92,3 @@ def select(inventory: Inventory, shard: Shard | None) -> Inventory:
         devices=devices,
         targets=targets,
     )
-
-
-def load(path: str | Path, shard: Shard | None) -> Inventory:
-    """load_inventory, then this shard's part of it (the whole config is validated first)."""
-    return select(load_inventory(path), shard)

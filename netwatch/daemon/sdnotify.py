@@ -7,7 +7,6 @@ import os
 import socket
 import time
 
-
 SEND_WAIT = 0.5  # seconds a state change may wait for room in systemd's queue
 
 

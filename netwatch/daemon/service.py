@@ -15,20 +15,21 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from netwatch import memory, sdnotify
-from netwatch.errors import ConfigError, StartupError
-from netwatch.exposition import MetricStore
-from netwatch.inventory import PROBES, Inventory, Probe, Target
-from netwatch.probe import Outcome, Prober
-from netwatch.scheduler import Scheduler
-from netwatch.selfmetrics import SelfMetrics
-from netwatch.sites import SiteEngine
-from netwatch.loading import LoadError, load_apart
-from netwatch.shard import Shard
-from netwatch.state import State
-from netwatch.web import make_app
+from netwatch.base import memory
+from netwatch.base.errors import ConfigError, StartupError
+from netwatch.base.exposition import MetricStore
+from netwatch.base.selfmetrics import SelfMetrics
+from netwatch.daemon import sdnotify
+from netwatch.daemon.inventory_file import LoadError, read_inventory_apart
+from netwatch.inventory.model import PROBES, Inventory, Probe, Target
+from netwatch.inventory.shard import Shard
+from netwatch.scheduler.prober import Outcome, Prober
+from netwatch.scheduler.schedule import Scheduler
+from netwatch.sites.engine import SiteEngine
+from netwatch.sites.targets import State
+from netwatch.web.server import make_app
 
-log = structlog.get_logger("netwatch.app")
+log = structlog.get_logger("netwatch.daemon.service")
 
 
 def make_prober(probe: Probe) -> Prober:
@@ -160,7 +161,7 @@ class Daemon:
         async with self._reload_lock:
             sdnotify.reloading()
             try:
-                inventory = await asyncio.to_thread(load_apart, self.config_path, self.shard)
+                inventory = await asyncio.to_thread(read_inventory_apart, self.config_path, self.shard)
             except ConfigError as exc:
                 self.metrics.reloaded(False)
                 log.error("reload_failed", config=str(self.config_path),
@@ -228,7 +229,7 @@ class Daemon:
 async def run(config_path: str | Path, shard: Shard | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; return the exit code."""
     try:
-        inventory = load_apart(config_path, shard)
+        inventory = read_inventory_apart(config_path, shard)
     except ConfigError as exc:
         log.error("config_invalid", config=str(config_path), errors=[str(i) for i in exc.issues])
         return 2

@@ -1,6 +1,6 @@
 """Sites as first-class objects: the daemon's verdict per kelurahan, and why.
 
-After every poll the site of the polled device is re-evaluated (`netwatch.sitestate.evaluate`),
+After every poll the site of the polled device is re-evaluated (`netwatch.sites.verdict.evaluate`),
 with degraded hysteresis (enter after `down_after` bad rounds of a root device, leave after
 `up_after` good ones), maintenance windows, and upstreams: a change on an upstream device
 re-evaluates every site below it. Canaries guard the poller itself: when every canary is down
@@ -12,20 +12,21 @@ have had fresh rounds, so reconnecting never causes a burst of transitions.
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import structlog
 
+from netwatch.base.exposition import MetricStore, fmt, label_text
 from netwatch.config.model import MaintenanceWindow
-from netwatch.exposition import MetricStore, fmt, label_text
 from netwatch.icmp.result import IcmpResult
-from netwatch.inventory import Device, DeviceLabels, Inventory, StatePolicy, TargetKey
-from netwatch.maintenance import active_window
-from netwatch.sitestate import (
+from netwatch.inventory.model import Device, DeviceLabels, Inventory, StatePolicy, TargetKey
+from netwatch.sites.maintenance import active_window
+from netwatch.sites.targets import State, TargetState, Transition
+from netwatch.sites.verdict import (
     SITE_STATES,
     SUPPRESSIONS,
     DeviceView,
@@ -34,9 +35,8 @@ from netwatch.sitestate import (
     Thresholds,
     evaluate,
 )
-from netwatch.state import State, TargetState, Transition
 
-log = structlog.get_logger("netwatch.sites")
+log = structlog.get_logger("netwatch.sites.engine")
 
 WINDOW_ROUNDS = 4  # loss and RTT p90 for "degraded" are taken over this many recent rounds
 REFRESH_SECONDS = 5.0  # how often maintenance windows are re-checked

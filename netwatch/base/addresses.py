@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from netwatch.errors import Unreachable
+from netwatch.base.errors import Unreachable
 
 log = structlog.get_logger("netwatch.icmp")
 

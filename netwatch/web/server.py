@@ -10,8 +10,8 @@ from typing import Protocol
 
 from aiohttp import web
 
-from netwatch import memory
-from netwatch.exposition import CONTENT_TYPE
+from netwatch.base import memory
+from netwatch.base.exposition import CONTENT_TYPE
 
 
 class Daemon(Protocol):

@@ -1,43 +1,51 @@
-"""From a validated config to what the daemon polls: devices, sites, and targets.
+"""From a validated config to the inventory: policies merged in layers, then checked once.
 
 Settings are merged in layers (built-in < defaults < site or upstream < device), then every
 effective setting is checked once (retries must fit in the deadline, auths and profiles must
 exist, parents and upstreams must exist and not form cycles). Problems are reported at the
 line the operator can fix.
 
-    build_inventory(config, sources) -> Inventory      raises ConfigError
-    load_inventory(path) -> Inventory                 load_config + build_inventory
+    build_inventory(config, sources, profiles) -> Inventory      raises ConfigError
+
+`profiles` are the SNMP profile names a device may name: the caller passes them (the
+inventory sits below the probers and does not import them).
 """
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass, field
-from pathlib import Path
-from collections.abc import Sequence
-from typing import Literal, TypeVar
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel
 
-from netwatch.config import Config, SourceMap, load_config
+from netwatch.base.errors import ConfigError, ConfigIssue, format_path
 from netwatch.config.model import (
-    AuthConfig,
+    Config,
     DeviceConfig,
     IcmpSection,
-    Location,
-    MaintenanceWindow,
     SnmpSection,
     StateSection,
-    UplinkConfig,
 )
+from netwatch.config.read import SourceMap
 from netwatch.config.types import format_duration
 from netwatch.config.yamlload import PathKey
-from netwatch.errors import ConfigError, ConfigIssue, format_path
-from netwatch.snmp import profiles
+from netwatch.inventory.model import (
+    Canary,
+    Device,
+    DeviceLabels,
+    IcmpPolicy,
+    Inventory,
+    Site,
+    SnmpPolicy,
+    StatePolicy,
+    Target,
+    Upstream,
+)
 
-Probe = Literal["icmp", "snmp"]
 _P = TypeVar("_P")
-PROBES: tuple[Probe, ...] = ("icmp", "snmp")
+
+_P = TypeVar("_P")
 
 BUILTIN_ICMP = IcmpSection(enabled=True, interval=15.0, count=5, spacing=1.0, timeout=2.0, size=56)
 BUILTIN_SNMP = SnmpSection(enabled=True, interval=60.0, timeout=2.0, retries=1, profile="auto",
@@ -46,139 +54,6 @@ BUILTIN_STATE = StateSection(down_after=3, up_after=2)
 BUILTIN_DEGRADED_LOSS = 0.05
 BUILTIN_DEGRADED_RTT_P90 = 0.150
 DEADLINE_SHARE = 0.8  # default deadline: this share of the interval
-
-
-@dataclass(frozen=True, slots=True)
-class IcmpPolicy:
-    interval: float
-    count: int
-    spacing: float
-    timeout: float
-    size: int
-    deadline: float
-
-
-@dataclass(frozen=True, slots=True)
-class SnmpPolicy:
-    interval: float
-    timeout: float
-    retries: int
-    deadline: float
-    port: int
-    profile: str
-    auth_name: str
-    auth: AuthConfig
-
-
-@dataclass(frozen=True, slots=True)
-class StatePolicy:
-    down_after: int
-    up_after: int
-    degraded_loss_ratio: float
-    degraded_rtt_p90: float
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceLabels:
-    """The labels every per-device series carries, in this order."""
-
-    site: str
-    kecamatan: str
-    device: str
-    role: str
-
-    NAMES = ("site", "kecamatan", "device", "role")
-
-    def values(self) -> tuple[str, str, str, str]:
-        return (self.site, self.kecamatan, self.device, self.role)
-
-
-@dataclass(frozen=True, slots=True)
-class Device:
-    labels: DeviceLabels
-    address: str
-    parent: str | None
-    uplink: UplinkConfig | None
-    icmp: IcmpPolicy | None
-    snmp: SnmpPolicy | None
-    state: StatePolicy
-    group: str  # the upstream group this device belongs to (unit of sharding)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.labels.site, self.labels.device)
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    id: str
-    name: str
-    kecamatan: str
-    location: Location | None
-    isp: str | None
-    upstream: str | None
-    sla_target: float | None
-    maintenance: tuple[MaintenanceWindow, ...]
-    state: StatePolicy
-    devices: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    id: str
-    name: str
-    kecamatan: str
-    upstream: str | None
-    devices: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Canary:
-    name: str
-    address: str
-    icmp: IcmpPolicy
-
-
-TargetKey = tuple[str, str, str]  # (site or upstream id, device name, probe); canaries: ("", name, "icmp")
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One thing the scheduler polls: one device (or canary) with one probe."""
-
-    key: TargetKey
-    probe: Probe
-    address: str
-    policy: IcmpPolicy | SnmpPolicy
-    device: Device | None = None
-    canary: Canary | None = None
-
-    @property
-    def interval(self) -> float:
-        return self.policy.interval
-
-    @property
-    def deadline(self) -> float:
-        return self.policy.deadline
-
-    @property
-    def offset_fraction(self) -> float:
-        """Stable position of this target's start within its interval (0 <= x < 1)."""
-        return zlib.crc32("/".join(self.key).encode()) / 2**32
-
-
-@dataclass
-class Inventory:
-    config: Config
-    timezone: str
-    sites: dict[str, Site] = field(default_factory=dict)
-    upstreams: dict[str, Upstream] = field(default_factory=dict)
-    canaries: dict[str, Canary] = field(default_factory=dict)
-    devices: dict[tuple[str, str], Device] = field(default_factory=dict)
-    targets: dict[TargetKey, Target] = field(default_factory=dict)
-
-    def count(self, probe: Probe) -> int:
-        return sum(1 for t in self.targets.values() if t.probe == probe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,12 +73,12 @@ def _merge(model: type[BaseModel], *layers: BaseModel | None) -> BaseModel:
 
 
 class _Builder:
-    def __init__(self, config: Config, sources: SourceMap) -> None:
+    def __init__(self, config: Config, sources: SourceMap, profiles: Collection[str]) -> None:
         self.config = config
         self.sources = sources
         self.issues: list[ConfigIssue] = []
         self.inventory = Inventory(config=config, timezone=config.timezone)
-        self.known_profiles = {"auto", *profiles.available()}
+        self.known_profiles = {"auto", *profiles}
         self.addresses: dict[str, PathKey] = {}
         self._shared: dict[object, object] = {}  # one object per distinct policy value
 
@@ -423,14 +298,9 @@ def _root_upstream(name: str | None, links: dict[str, str | None]) -> str | None
     return name
 
 
-def build_inventory(config: Config, sources: SourceMap) -> Inventory:
-    inventory = _Builder(config, sources).build()
+def build_inventory(config: Config, sources: SourceMap, profiles: Collection[str]) -> Inventory:
+    inventory = _Builder(config, sources, profiles).build()
     # the sites, upstreams and canaries live on as Site/Device/Target objects: keep only the
     # global settings of the validated models (a 10,000-site config's models are ~15 MB)
     inventory.config = config.model_copy(update={"sites": [], "upstreams": [], "canaries": []})
     return inventory
-
-
-def load_inventory(path: str | Path) -> Inventory:
-    config, sources = load_config(path)
-    return build_inventory(config, sources)

@@ -1,6 +1,6 @@
 """Read a config file (and its `sites_files`), validate it, and report every problem by line.
 
-    load_config(path) -> (Config, SourceMap)     raises ConfigError
+    read_config(path) -> (Config, SourceMap)     raises ConfigError
 
 Pydantic's error locations are mapped back to the YAML marks, so each problem reads
 `FILE:LINE: sites[3].devices[0].address: not an IP address or host name`.
@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from netwatch.base.errors import ConfigError, ConfigIssue
 from netwatch.config.model import Config, SitesFile
 from netwatch.config.yamlload import LoadedYaml, PathKey, load_yaml_file
-from netwatch.errors import ConfigError, ConfigIssue
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ def validate_document(
         return None, issues
 
 
-def load_config(path: str | Path) -> tuple[Config, SourceMap]:
+def read_config(path: str | Path) -> tuple[Config, SourceMap]:
     """Load and validate the config and every sites file; raise ConfigError with all issues."""
     path = Path(path)
     main = load_yaml_file(path)

@@ -19,12 +19,10 @@ is written unless the whole sheet is valid.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import os
 import re
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +31,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from netwatch.config.loader import clean_loc, describe_error
+from netwatch.base.errors import format_path
 from netwatch.config.model import SitesFile, UpstreamConfig
-from netwatch.errors import format_path
+from netwatch.config.read import clean_loc, describe_error
 
 ALIASES = {
     "kode_wilayah": ("kode_wilayah", "kode_kelurahan", "kode", "id", "kode wilayah"),
@@ -296,51 +294,6 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("import-csv", help="turn a spreadsheet of sites into sites: YAML",
-                       description=__doc__.split("\n\n")[0])
-    p.add_argument("file", help="CSV export (`;` or `,`, UTF-8 with or without BOM)")
-    p.add_argument("--devices", help="device template for sheets without device columns, "
-                   "e.g. rtr:router,ap1:ap")
-    p.add_argument("--address-plan", help="address pattern for templated devices, "
-                   "e.g. '10.71.{kec}.{kel}{dev}' ({kec}, {kel}, {dev}, {code})")
-    p.add_argument("--upstream-plan", help="upstream id per site, e.g. 'pop-{kecamatan}'")
-    p.add_argument("--upstream-address-plan", help="with --upstream-plan: also write upstreams:, "
-                   "their switch addressed by this pattern, e.g. '10.71.{kec}.1'")
-    p.add_argument("--sla-target", type=float, help="sla_target for every site without one")
-    p.add_argument("--uplink", help="uplink of every router: IFNAME[:CAPACITY], e.g. ether1:20Mbit")
-    p.add_argument("-o", "--output", help="write here (atomically) instead of stdout")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        text = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{args.file}: cannot read: {exc}", file=sys.stderr)
-        return 2
-    try:
-        templates = parse_template(args.devices) if args.devices else None
-        sites = import_sites(text, templates, args.address_plan, args.upstream_plan,
-                             args.sla_target, args.uplink)
-        document: dict[str, Any] = {}
-        if args.upstream_plan and args.upstream_address_plan:
-            document["upstreams"] = upstreams_for(sites, args.upstream_address_plan)
-        document["sites"] = sites
-    except ImportError_ as exc:
-        for problem in exc.problems:
-            print(f"{args.file}: {problem}", file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s); nothing written", file=sys.stderr)
-        return 2
-    output = to_yaml(document)
-    if args.output:
-        write_atomically(Path(args.output), output)
-        print(f"wrote {len(sites)} sites to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(output)
-    return 0
 
 
 def _apply_uplink(site: dict[str, Any], uplink: str | None) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-log = structlog.get_logger("netwatch.slots")
+log = structlog.get_logger("netwatch.base.slots")
 
 SLOT = 0.010  # seconds: half the wake-ups of 5 ms, for ~10 % less CPU at 10,000 targets
 

@@ -15,12 +15,12 @@ from typing import Literal
 
 import structlog
 
-from netwatch.errors import REASONS, Reason
-from netwatch.exposition import Family, Fragment, MetricStore, fmt, label_text
-from netwatch.inventory import DeviceLabels, Inventory, Probe, Target, TargetKey
-from netwatch.probe import Outcome, Prober, ProbeSeries
+from netwatch.base.errors import REASONS, Reason
+from netwatch.base.exposition import Family, Fragment, MetricStore, fmt, label_text
+from netwatch.inventory.model import DeviceLabels, Inventory, Probe, Target, TargetKey
+from netwatch.scheduler.prober import Outcome, Prober, ProbeSeries
 
-log = structlog.get_logger("netwatch.state")
+log = structlog.get_logger("netwatch.sites.targets")
 
 Status = Literal["unknown", "up", "down"]
 

@@ -57,7 +57,7 @@ class ConfigError(NetwatchError):
         super().__init__("\n".join(str(i) for i in self.issues))
 
     def __reduce__(self) -> tuple[type[ConfigError], tuple[list[ConfigIssue]]]:
-        return (ConfigError, (self.issues,))  # crosses the process boundary of load_apart
+        return (ConfigError, (self.issues,))  # crosses the process boundary of read_inventory_apart
 
 
 class StartupError(NetwatchError):

@@ -6,10 +6,10 @@ the probe's concurrency bound and its deadline; when a poll (plus its wait for a
 past the next tick, that tick is skipped and counted in `netwatch_polls_skipped_total`. A
 failing or slow target only ever delays itself.
 
-The machinery is callbacks on slot timers (netwatch.slots), not a task per target: at 10,000
+The machinery is callbacks on slot timers (netwatch.base.slots), not a task per target: at 10,000
 targets a task, a sleep future and a timeout context per poll cost more CPU than the pings.
-Probers with a `begin(target, done)` fast path (ICMP) run without any task; the others
-(`async poll`, SNMP) get one task per poll. Both are bounded by the same deadline timer.
+FastProbers (ICMP: `begin(target, done)`) run without any task; the others (`async poll`,
+SNMP) get one task per poll. Both are bounded by the same deadline timer.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from collections.abc import Callable
 
 import structlog
 
-from netwatch.errors import ProbeError
-from netwatch.inventory import Probe, Target, TargetKey
-from netwatch.probe import Failed, Outcome, Prober, Result
-from netwatch.selfmetrics import SelfMetrics
-from netwatch.slots import SlotTimers, slot_time
+from netwatch.base.selfmetrics import SelfMetrics
+from netwatch.base.slots import SlotTimers, slot_time
+from netwatch.inventory.model import Probe, Target, TargetKey
+from netwatch.scheduler.prober import Failed, FastProber, Outcome, Prober, Result, failure_of
 
-log = structlog.get_logger("netwatch.scheduler")
+log = structlog.get_logger("netwatch.scheduler.schedule")
 
 DEFAULT_CONCURRENCY: dict[Probe, int] = {"icmp": 20000, "snmp": 256}
 # Ticks fall on a grid of this many seconds of loop time (the ICMP engine's timer slot): polls
@@ -77,6 +76,7 @@ class Scheduler:
         self._lateness = {p: metrics.lateness.labels(p) for p in self._limits}
         self._skipped = {p: metrics.skipped.labels(p) for p in self._limits}
         self._jobs: dict[TargetKey, _Job] = {}
+        self._fast: dict[Probe, FastProber] = {}  # probers with the task-free fast path
         self._tasks: set[asyncio.Task[Result]] = set()
         self._timers: SlotTimers | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -86,6 +86,8 @@ class Scheduler:
     # --- the set of targets ---------------------------------------------------
     def apply(self, targets: dict[TargetKey, Target]) -> None:
         """Start new targets, stop removed ones, restart changed ones; others keep their timer."""
+        # checked here, once per (re)load: a protocol isinstance per poll would cost ~5 us
+        self._fast = {p: pr for p, pr in self.probers.items() if isinstance(pr, FastProber)}
         if self._timers is None:
             self._loop = asyncio.get_running_loop()
             self._timers = SlotTimers(self._loop, TICK_SLOT)
@@ -149,16 +151,15 @@ class Scheduler:
             self._end(job, poll_id, Failed("unreachable", "gated: ICMP says the device is down"))
             return
         self._timers.at(now + target.deadline, self._expire, (job, poll_id))
-        prober = self.probers[probe]
-        begin = getattr(prober, "begin", None)
-        try:
-            cancel = begin(target, lambda result: self._end(job, poll_id, result)) if begin \
-                else None
-        except Exception as exc:
-            self._end(job, poll_id, Failed("internal", type(exc).__name__), exc)
-            return
+        fast, cancel = self._fast.get(probe), None
+        if fast is not None:
+            try:
+                cancel = fast.begin(target, lambda result: self._end(job, poll_id, result))
+            except Exception as exc:
+                self._end(job, poll_id, failure_of(exc), exc)
+                return
         if cancel is None:
-            task = loop.create_task(prober.poll(target), name=f"poll {'/'.join(target.key)}")
+            task = loop.create_task(self.probers[probe].poll(target), name=f"poll {'/'.join(target.key)}")
             self._tasks.add(task)
             task.add_done_callback(lambda t: self._task_done(job, poll_id, t))
             cancel = task.cancel
@@ -173,12 +174,9 @@ class Scheduler:
         exc = task.exception()
         if exc is None:
             self._end(job, poll_id, task.result())
-        elif isinstance(exc, ProbeError):
-            self._end(job, poll_id, Failed(exc.reason, str(exc)))
-        elif isinstance(exc, TimeoutError):
-            self._end(job, poll_id, Failed("timeout", "deadline exceeded"))
         else:
-            self._end(job, poll_id, Failed("internal", type(exc).__name__), exc)
+            failed = failure_of(exc)  # an unexpected crash is logged (once) with its traceback
+            self._end(job, poll_id, failed, exc if failed.reason == "internal" else None)
 
     def _expire(self, arg: tuple[_Job, int]) -> None:
         job, poll_id = arg
