@@ -25,25 +25,17 @@ from netwatch.base.errors import ProbeTimeout, SnmpProtocolError
 from netwatch.snmp import ber
 from netwatch.snmp.client import PduError
 from netwatch.snmp.oid import Oid, VarBind
+from netwatch.snmp.shared import SessionShared, enlarge_receive_buffer
 
 if TYPE_CHECKING:
     from netwatch.config.model import AuthConfig
-    from netwatch.snmp.session import EnginePool
 
 log = structlog.get_logger("netwatch.snmp")
 
-RCVBUF = 4 << 20
 _ERROR_NAMES = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr",
                 "noAccess", "wrongType", "wrongLength", "wrongEncoding", "wrongValue",
                 "noCreation", "inconsistentValue", "resourceUnavailable", "commitFailed",
                 "undoFailed", "authorizationError", "notWritable", "inconsistentName")
-
-
-def enlarge_receive_buffer(transport: asyncio.BaseTransport) -> None:
-    """Room for a burst of replies: the kernel drops what does not fit."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
 
 
 @dataclass(slots=True)
@@ -159,7 +151,7 @@ class CommunityTransport(asyncio.DatagramProtocol):
 class CommunitySession:
     """One v1/v2c target's requests; implements netwatch.snmp.client.SnmpClient."""
 
-    def __init__(self, pool: EnginePool, transport: CommunityTransport,
+    def __init__(self, pool: SessionShared, transport: CommunityTransport,
                  address: tuple[str, int], auth: AuthConfig, timeout: float,
                  retries: int) -> None:
         assert auth.community is not None

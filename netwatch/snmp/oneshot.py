@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass, field
 
 from netwatch.base.errors import ConfigError, ProbeError
-from netwatch.config.read import read_config
 from netwatch.config.model import AuthConfig
+from netwatch.config.read import read_config
 from netwatch.snmp import profiles
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.result import SnmpResult

@@ -24,6 +24,7 @@ from netwatch.base.errors import Unreachable
 from netwatch.config.model import AuthConfig
 from netwatch.snmp.client import SnmpClient
 from netwatch.snmp.community import CommunitySession, CommunityTransport
+from netwatch.snmp.shared import SessionShared
 
 if TYPE_CHECKING:
     from netwatch.snmp.v3 import V3Engines
@@ -45,12 +46,11 @@ async def resolve(address: str) -> tuple[socket.AddressFamily, str]:
     return found[0]
 
 
-class EnginePool:
+class EnginePool(SessionShared):
     """The sockets and engines of one prober, and the bound on requests in flight."""
 
     def __init__(self, max_in_flight: int = MAX_IN_FLIGHT) -> None:
-        self.in_flight = asyncio.Semaphore(max_in_flight)
-        self.junk: dict[str, int] = {}
+        super().__init__(max_in_flight)
         self._community: dict[socket.AddressFamily, CommunityTransport] = {}
         self._v3: V3Engines | None = None
         self._opening = asyncio.Lock()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -35,11 +35,8 @@ from netwatch.base.errors import ProbeError, ProbeTimeout, SnmpAuthError, SnmpPr
 from netwatch.config.model import AuthConfig
 from netwatch.snmp.ber import looks_like_snmp
 from netwatch.snmp.client import PduError
-from netwatch.snmp.community import enlarge_receive_buffer
 from netwatch.snmp.oid import END_OF_MIB, MISSING, Oid, Value, VarBind
-
-if TYPE_CHECKING:
-    from netwatch.snmp.session import EnginePool
+from netwatch.snmp.shared import SessionShared, enlarge_receive_buffer
 
 _NULL = univ.Null("")
 
@@ -145,7 +142,7 @@ class V3Engines:
         _add_transport(engine, ipv6, self._junk)
         return engine
 
-    async def session(self, pool: EnginePool, address: tuple[str, int], ipv6: bool,
+    async def session(self, pool: SessionShared, address: tuple[str, int], ipv6: bool,
                       auth: AuthConfig, timeout: float, retries: int) -> PysnmpSession:
         kind = Udp6TransportTarget if ipv6 else UdpTransportTarget
         target = await kind.create(address, timeout=timeout, retries=retries)
@@ -183,7 +180,7 @@ _BULK = cmdgen.BulkCommandGeneratorSingleRun()
 class PysnmpSession:
     """One SNMPv3 target's requests; implements netwatch.snmp.client.SnmpClient."""
 
-    def __init__(self, pool: EnginePool, engine: SnmpEngine, auth: AuthConfig,
+    def __init__(self, pool: SessionShared, engine: SnmpEngine, auth: AuthConfig,
                  target: UdpTransportTarget | Udp6TransportTarget) -> None:
         self.version: str = auth.version
         self._pool = pool
