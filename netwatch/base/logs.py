@@ -33,7 +33,8 @@ class _PriorityPrefixRenderer:
 
     def __call__(self, logger: Any, name: str, event: dict[str, Any]) -> str:
         priority = event.pop("_priority", 6)
-        return f"<{priority}>{self._json(logger, name, event)}"
+        line = self._json(logger, name, event)  # str: JSONRenderer's default serializer
+        return f"<{priority}>{line!s}"
 
 
 class _CurrentStderr:
@@ -70,10 +71,11 @@ def configure(level: str = "info", json: bool | None = None) -> None:
     structlog.configure(
         processors=shared + render,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        # structlog only calls write() and flush(): a TextIO in spirit, not in type
         logger_factory=structlog.WriteLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared, processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render]))

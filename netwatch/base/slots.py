@@ -1,11 +1,11 @@
 """Timers grouped into fixed time slots: one event-loop timer per slot, not per callback.
 
 With thousands of targets the scheduler sets a timer per poll and the ICMP engine several per
-round (later echoes, the round's end). asyncio keeps each in a heap ordered by a Python-level comparison and wakes
-once per distinct time; grouping them into slots of a few milliseconds turns thousands of
-timers and wake-ups a second into a few hundred, and costs nothing in accuracy: RTTs come
-from kernel timestamps, only the start of later echoes and the end of rounds shift, by at
-most one slot.
+round (later echoes, the round's end). asyncio keeps each in a heap ordered by a Python-level
+comparison and wakes once per distinct time; grouping them into slots of a few milliseconds
+turns thousands of timers and wake-ups a second into a few hundred, and costs nothing in
+accuracy: RTTs come from kernel timestamps, only the start of later echoes and the end of
+rounds shift, by at most one slot.
 """
 
 from __future__ import annotations

@@ -40,10 +40,10 @@ class SourceMap:
 
     def issue(self, path: PathKey, message: str) -> ConfigIssue:
         loaded, file, real = self._main, self._main_file, path
-        if len(path) >= 2 and path[0] == "sites" and isinstance(path[1], int):
-            if path[1] < len(self._sites):
-                origin = self._sites[path[1]]
-                loaded, real = origin.loaded, origin.prefix + path[2:]
+        index = path[1] if len(path) >= 2 and path[0] == "sites" else None
+        if isinstance(index, int) and index < len(self._sites):  # a site from a sites_files file
+            origin = self._sites[index]
+            loaded, real = origin.loaded, origin.prefix + path[2:]
         mark = loaded.mark_for(real)
         if mark is not None:
             file = mark.file
@@ -52,7 +52,7 @@ class SourceMap:
 
 def describe_error(error: dict[str, Any], model: type[BaseModel], loc: PathKey) -> str:
     """A pydantic error as an operator-facing message (used for YAML and CSV input)."""
-    kind, text = error["type"], error["msg"]
+    kind, text = str(error["type"]), str(error["msg"])
     if kind == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1) if known else []

@@ -89,9 +89,8 @@ def _convert(
         for key_node, value_node in node.value:
             key = _scalar(loader, key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int)) or isinstance(key, bool):
-                raise ConfigError(
-                    [ConfigIssue(file, key_node.start_mark.line + 1, path, "keys must be plain text")]
-                )
+                line = key_node.start_mark.line + 1
+                raise ConfigError([ConfigIssue(file, line, path, "keys must be plain text")])
             key = str(key)
             if key in result:
                 raise ConfigError(

@@ -44,7 +44,7 @@ def read_inventory_apart(path: str | Path, shard: Shard | None = None,
     child = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
     if child.returncode != 0:
         raise LoadError(f"loading {path} failed: {child.stderr.decode(errors='replace')[-2000:]}")
-    result = pickle.loads(child.stdout)  # noqa: S301 (our own child's output)
+    result = pickle.loads(child.stdout)
     if isinstance(result, ConfigError):
         raise result
     assert isinstance(result, Inventory)

@@ -35,7 +35,8 @@ def ready(status: str = "") -> bool:
 
 def reloading() -> bool:
     # systemd >= 253 wants MONOTONIC_USEC with RELOADING=1 (Type=notify-reload); 252 ignores it
-    return notify("RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
+    now_us = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    return notify("RELOADING=1", f"MONOTONIC_USEC={now_us}")
 
 
 def stopping() -> bool:

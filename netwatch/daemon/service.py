@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import structlog
@@ -62,7 +62,6 @@ class Daemon:
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
-        self._background: list[asyncio.Task[None]] = []
         self.addresses: list[tuple[str, int]] = []
 
     # --- lifecycle ------------------------------------------------------------
@@ -80,17 +79,14 @@ class Daemon:
             raise
         self._apply(self.inventory)
         self.metrics.reloaded(True)
-        self._background.append(asyncio.create_task(self.metrics.watch_loop_lag()))
-        self._background.append(asyncio.create_task(self.sites.run_refresh()))
-        period = sdnotify.watchdog_period()
-        if period:
-            self._background.append(asyncio.create_task(self._watchdog(period)))
         log.info("started", listen=self.listen, config=str(self.config_path),
                  **{f"{p}_targets": self.inventory.count(p) for p in PROBES})
 
     async def _serve(self) -> None:
         host, _, port = self.listen.rpartition(":")
-        self._runner = web.AppRunner(make_app(self), access_log=None, shutdown_timeout=5.0)
+        app = make_app(self)
+        app.cleanup_ctx.append(self._background_tasks)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host.strip("[]"), int(port))
         try:
@@ -122,15 +118,26 @@ class Daemon:
     async def shutdown(self) -> None:
         sdnotify.stopping()
         log.info("stopping")
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
         await self.scheduler.stop()
         if self._runner is not None:
-            await self._runner.cleanup()  # in-flight scrapes finish first
+            await self._runner.cleanup()  # in-flight scrapes finish first, then background tasks
         for prober in self.probers.values():
             await prober.close()
         log.info("stopped")
+
+    async def _background_tasks(self, app: web.Application) -> AsyncIterator[None]:
+        """The daemon's loops live as long as its web application (aiohttp's cleanup_ctx):
+        started when it starts, cancelled and awaited when it is cleaned up, also after a
+        failed start."""
+        tasks = [asyncio.create_task(self.metrics.watch_loop_lag(), name="loop lag"),
+                 asyncio.create_task(self.sites.run_refresh(), name="maintenance refresh")]
+        period = sdnotify.watchdog_period()
+        if period:
+            tasks.append(asyncio.create_task(self._watchdog(period), name="watchdog"))
+        yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _add_probers(self, inventory: Inventory) -> None:
         """Make and start the probers this inventory needs and the daemon lacks."""
@@ -161,25 +168,17 @@ class Daemon:
         async with self._reload_lock:
             sdnotify.reloading()
             try:
-                inventory = await asyncio.to_thread(read_inventory_apart, self.config_path, self.shard)
+                inventory = await asyncio.to_thread(read_inventory_apart, self.config_path,
+                                                    self.shard)
             except ConfigError as exc:
-                self.metrics.reloaded(False)
-                log.error("reload_failed", config=str(self.config_path),
-                          errors=[str(issue) for issue in exc.issues])
-                sdnotify.ready("reload failed; running the previous config")
-                return False, f"reload failed, keeping the previous config:\n{exc}"
+                return self._reload_failed(f"\n{exc}", errors=[str(i) for i in exc.issues])
             except LoadError as exc:
-                self.metrics.reloaded(False)
-                log.error("reload_failed", config=str(self.config_path), error=str(exc))
-                sdnotify.ready("reload failed; running the previous config")
-                return False, f"reload failed, keeping the previous config: {exc}"
+                return self._reload_failed(f" {exc}", error=str(exc))
             if self._own_probers:
                 try:
                     await self._add_probers(inventory)
                 except StartupError as exc:
-                    self.metrics.reloaded(False)
-                    log.error("reload_failed", config=str(self.config_path), error=str(exc))
-                    return False, f"reload failed, keeping the previous config: {exc}"
+                    return self._reload_failed(f" {exc}", error=str(exc))
             before = set(self.inventory.targets)
             self._apply(inventory)
             self.metrics.reloaded(True)
@@ -188,6 +187,14 @@ class Daemon:
                      targets=len(after))
             sdnotify.ready(f"polling {len(after)} targets")
             return True, f"reloaded: {len(after)} targets"
+
+    def _reload_failed(self, reason: str, **fields: object) -> tuple[bool, str]:
+        """Every failed reload ends here: the old config keeps running, the metric says so,
+        the log has the errors, and systemd hears READY=1 again (else it stays "reloading")."""
+        self.metrics.reloaded(False)
+        log.error("reload_failed", config=str(self.config_path), **fields)
+        sdnotify.ready("reload failed; running the previous config")
+        return False, f"reload failed, keeping the previous config:{reason}"
 
     def _apply(self, inventory: Inventory) -> None:
         if inventory.config.listen != self.inventory.config.listen:

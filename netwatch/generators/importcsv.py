@@ -95,7 +95,7 @@ def _read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         values = [v.strip() for v in values]
         if delimiter == ";":
             values = [v.replace(",", ".") if _DECIMAL_COMMA.match(v) else v for v in values]
-        rows.append((number, dict(zip(header, values))))
+        rows.append((number, dict(zip(header, values, strict=False))))  # ragged rows: checked later
     return header, rows
 
 
@@ -127,7 +127,8 @@ class _Importer:
                                 f"(found: {', '.join(header)})"])
         self.per_row_devices = "device" in header
         if not self.per_row_devices and not templates:
-            raise ImportError_(["header: no device columns; give --devices (e.g. rtr:router,ap1:ap)"])
+            raise ImportError_(
+                ["header: no device columns; give --devices (e.g. rtr:router,ap1:ap)"])
         self.sites: dict[str, _Site] = {}
         self.kel_numbers: dict[str, int] = {}
 
@@ -244,7 +245,8 @@ def upstreams_for(sites: list[dict[str, Any]], address_plan: str) -> list[dict[s
         up = site.get("upstream")
         if up and up not in seen:
             slots = _slots(site["id"], site["kecamatan"], 0, 1)
-            seen[up] = {"id": up, "name": f"POP {site['kecamatan']}", "kecamatan": site["kecamatan"],
+            seen[up] = {"id": up, "name": f"POP {site['kecamatan']}",
+                        "kecamatan": site["kecamatan"],
                         "devices": [{"name": "sw", "role": "upstream",
                                      "address": address_plan.format(**slots)}]}
     result = list(seen.values())
@@ -302,4 +304,5 @@ def _apply_uplink(site: dict[str, Any], uplink: str | None) -> None:
     name, _, capacity = uplink.partition(":")
     for device in site["devices"]:
         if device.get("role") == "router":
-            device.setdefault("uplink", {"ifname": name, **({"capacity": capacity} if capacity else {})})
+            uplink_config = {"ifname": name, **({"capacity": capacity} if capacity else {})}
+            device.setdefault("uplink", uplink_config)

@@ -180,7 +180,7 @@ async def collect(url: str, month: Month, now: datetime | None = None,
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
         prom = Prometheus(url, session)
         results = await asyncio.gather(*(prom.query(e, at.timestamp()) for e in exprs.values()))
-    got = dict(zip(exprs, results))
+    got = dict(zip(exprs, results, strict=True))
     if not got["counted"]:
         raise ReportError(f"Prometheus at {url} has no availability data for {month}: are "
                           "netwatch's recording rules loaded, and is retention >= 35 days?")
@@ -190,8 +190,8 @@ async def collect(url: str, month: Month, now: datetime | None = None,
 
 
 def _by_site(result: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {r["metric"]["site"]: r for r in sorted(result, key=lambda r: sorted(r["metric"].items()))
-            if "site" in r["metric"]}
+    ordered = sorted(result, key=lambda r: sorted(r["metric"].items()))
+    return {r["metric"]["site"]: r for r in ordered if "site" in r["metric"]}
 
 
 def _fill(report: Report, got: dict[str, list[dict[str, Any]]]) -> None:

@@ -45,8 +45,6 @@ from netwatch.inventory.model import (
 
 _P = TypeVar("_P")
 
-_P = TypeVar("_P")
-
 BUILTIN_ICMP = IcmpSection(enabled=True, interval=15.0, count=5, spacing=1.0, timeout=2.0, size=56)
 BUILTIN_SNMP = SnmpSection(enabled=True, interval=60.0, timeout=2.0, retries=1, profile="auto",
                            port=161)

@@ -112,7 +112,8 @@ class Canary:
     icmp: IcmpPolicy
 
 
-TargetKey = tuple[str, str, str]  # (site or upstream id, device name, probe); canaries: ("", name, "icmp")
+# (site or upstream id, device name, probe); canaries: ("", name, "icmp")
+TargetKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)

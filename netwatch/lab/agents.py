@@ -16,6 +16,7 @@ the agent answers an SNMP GET (bounded wait), or raises AgentError with its log.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -53,10 +54,8 @@ atexit.register(_kill_leftovers)
 def _stop_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
     _live.pop(process.pid, None)
 
 
@@ -234,7 +233,10 @@ class JunkServer(UdpResponder):
     """Answers every datagram with bytes that are not SNMP."""
 
     def __init__(self, address: str, port: int, reply: bytes = b"\x00garbage, not BER\xff") -> None:
-        super().__init__(address, port, lambda _data, peer, sock: sock.sendto(reply, peer))
+        def answer(_data: bytes, peer: Any, sock: socket.socket) -> None:
+            sock.sendto(reply, peer)
+
+        super().__init__(address, port, answer)
 
 
 @dataclass

@@ -57,7 +57,8 @@ def rebooting_records(records: list[Record]) -> list[Record]:
     out = []
     for oid, tag, value in records:
         if tag.endswith(":numeric") and "initial=" in value:
-            value = ",".join("initial=0" if p.startswith("initial=") else p for p in value.split(","))
+            value = ",".join("initial=0" if p.startswith("initial=") else p
+                             for p in value.split(","))
         out.append((oid, tag, value))
     return out
 
@@ -69,7 +70,9 @@ class Lab:
         self.listen = listen
         self._own_dir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="netwatch-lab-"))
-        self.use_namespaces = (netns.available() is None) if use_namespaces is None else use_namespaces
+        if use_namespaces is None:
+            use_namespaces = netns.available() is None
+        self.use_namespaces = use_namespaces
         self.agents = AgentSet(self.workdir / "agents")
         self.zones: dict[str, Zone] = {}
         self.addresses: dict[tuple[str, str], str] = {}
@@ -164,7 +167,7 @@ class Lab:
             zone = Zone.create(trouble, len(devices))
             self.zones[trouble.zone] = zone
             self._namespaces.append(zone.namespace.name)
-            for device, address in zip(devices, zone.namespace.addresses):
+            for device, address in zip(devices, zone.namespace.addresses, strict=False):
                 self.addresses[(device.owner, device.name)] = address
 
     def _records(self, device: LabDevice, rebooting: bool) -> list[Record]:
@@ -299,7 +302,8 @@ class Lab:
                 if zone.trouble.kind == "flapping":
                     zone.set_echo(not zone.echo_on)
                     next_at[name] = now + zone.trouble.period / 2
-                    self.events.append((time.time(), f"{name} echo {'on' if zone.echo_on else 'off'}"))
+                    state = "on" if zone.echo_on else "off"
+                    self.events.append((time.time(), f"{name} echo {state}"))
                 else:
                     self._reboot(zone)
                     next_at[name] = time.monotonic() + zone.trouble.period

@@ -57,8 +57,8 @@ def _free_subnet(count: int) -> ipaddress.IPv4Network:
     used = _used_v4()
     start = (os.getpid() * 7 + next(_counter) * 13) % 512
     for step in range(512):
-        net = ipaddress.ip_network(f"198.{18 + ((start + step) % 512) // 256}."
-                                   f"{(start + step) % 256}.0/24")
+        net = ipaddress.IPv4Network(f"198.{18 + ((start + step) % 512) // 256}."
+                                    f"{(start + step) % 256}.0/24")
         if not any(a in net for a in used) and count <= 250:
             return net
     raise NamespaceError("no free /24 left in 198.18.0.0/15")
@@ -141,7 +141,9 @@ class Namespace:
 
     def spawn(self, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
         """Start a process inside the namespace; it is killed by delete()."""
-        process = subprocess.Popen(self.command(argv), **kwargs)  # type: ignore[call-overload]
+        # Popen's overloads cannot type **kwargs: the caller passes bytes-mode options only
+        process: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
+            self.command(argv), **kwargs)
         self._processes.append(process)
         return process
 

@@ -20,7 +20,8 @@ TroubleKind = Literal["down", "ap_down", "lossy", "slow", "flapping", "rebooting
 ROUTER_RECORDINGS = ("routeros_rb750gr3", "routeros_rb433gl", "routeros", "routeros_wifi")
 # each router recording's upstream-facing interface, as its ifName says (one that is up
 # and carries traffic: rb433gl's eth1 is oper down, which raised NetwatchUplinkDown)
-ROUTER_UPLINKS = {"routeros_rb750gr3": "wan: STCable (eth1)", "routeros_rb433gl": "trunk: sw72 (eth2)",
+ROUTER_UPLINKS = {"routeros_rb750gr3": "wan: STCable (eth1)",
+                  "routeros_rb433gl": "trunk: sw72 (eth2)",
                   "routeros": "WAN", "routeros_wifi": "ether1"}
 AP_RECORDINGS = ("unifi_nanohd", "airos_airos8", "airos-af")
 UPSTREAM_RECORDINGS = ("ios", "routeros_crs317", "swos")
@@ -183,7 +184,10 @@ def default_scenario(plan: LabPlan) -> LabPlan:
     for site in plan.sites:
         first.setdefault(site.kode_kecamatan, []).append(site.id)
     ups = {u.kecamatan: u.id for u in plan.upstreams}
-    pick = lambda code, n=1: tuple(first.get(code, [])[:n])  # noqa: E731
+
+    def pick(code: str, n: int = 1) -> tuple[str, ...]:
+        return tuple(first.get(code, [])[:n])
+
     troubles = [
         Trouble("dark_kecamatan", tuple(first.get("18.71.20", [])[:-1])),  # Bumi Waras
         Trouble("dark_upstream", tuple(first.get("18.71.08", [])),

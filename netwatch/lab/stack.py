@@ -111,7 +111,8 @@ class PromStack:
         (self.workdir / "prometheus.yml").write_text(yaml.safe_dump({
             "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": "1s"},
             "rule_files": [str(p) for p in rules],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+            "alerting": {"alertmanagers": [
+                {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
             "scrape_configs": [{"job_name": "netwatch",
                                 "static_configs": [{"targets": self.targets}]}],
         }))
@@ -135,7 +136,7 @@ class PromStack:
             while time.monotonic() < deadline:
                 for proc in self._processes:
                     if proc.poll() is not None:
-                        raise RuntimeError(f"{proc.args[0]} exited: {self.logs()}")
+                        raise RuntimeError(f"{proc.args!r} exited: {self.logs()}")
                 try:
                     async with session.get(url) as response:
                         if response.status == 200:
@@ -194,14 +195,13 @@ class PromStack:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"condition not met in {timeout}s; notifications: "
-                                   f"{[(n.receiver, n.group, n.alertnames()) for n in self.notifications]}"
+                seen = [(n.receiver, n.group, n.alertnames()) for n in self.notifications]
+                raise TimeoutError(f"condition not met in {timeout}s; notifications: {seen}"
                                    f"\n{self.logs()}")
             await asyncio.sleep(0.2)
 
     async def query(self, expr: str) -> list[dict[str, Any]]:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{self.prometheus_url}/api/v1/query",
-                                   params={"query": expr}) as response:
-                body = await response.json()
+        async with aiohttp.ClientSession() as session, session.get(
+                f"{self.prometheus_url}/api/v1/query", params={"query": expr}) as response:
+            body = await response.json()
         return list(body["data"]["result"])

@@ -94,9 +94,9 @@ class Zone:
         ns.exec_ip("link", "set", ns.ns_if, "txqueuelen", "1000")
         ns.run(["tc", "qdisc", "replace", "dev", ns.ns_if, "root", "tbf", "rate", SATURATION_RATE,
                 "burst", "32kbit", "latency", "50ms"])
-        self.blast_process = ns.spawn(
+        self.blast_process = ns.spawn(  # 1.6x the bucket: full under load too
             [sys.executable, "-m", "netwatch.lab.blast", "--target", ns.gateway,
-             "--rate", "4000000"], stdout=subprocess.DEVNULL)  # 1.6x the bucket: full under load too
+             "--rate", "4000000"], stdout=subprocess.DEVNULL)
 
     def nft_rules(self) -> str:
         return self.namespace.run(["nft", "list", "ruleset"], check=False).stdout

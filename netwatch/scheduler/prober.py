@@ -118,5 +118,5 @@ async def run_poll(prober: Prober, target: Target) -> Result:
     try:
         async with asyncio.timeout(target.deadline):
             return await prober.poll(target)
-    except Exception as exc:  # noqa: BLE001 (mapped to a reason, as the scheduler does)
+    except Exception as exc:
         return failure_of(exc)

@@ -50,8 +50,16 @@ def first_tick(target: Target, loop_now: float, wall_now: float) -> float:
 class _Job:
     """One target's timer: when it is due, whether a poll runs, how to stop it."""
 
-    __slots__ = ("target", "tick", "started", "lateness", "poll_id", "cancel", "active",
-                 "failing")
+    __slots__ = (
+        "active",
+        "cancel",
+        "failing",
+        "lateness",
+        "poll_id",
+        "started",
+        "target",
+        "tick",
+    )
 
     def __init__(self, target: Target, tick: float) -> None:
         self.target = target
@@ -159,7 +167,8 @@ class Scheduler:
                 self._end(job, poll_id, failure_of(exc), exc)
                 return
         if cancel is None:
-            task = loop.create_task(self.probers[probe].poll(target), name=f"poll {'/'.join(target.key)}")
+            task = loop.create_task(self.probers[probe].poll(target),
+                                    name=f"poll {'/'.join(target.key)}")
             self._tasks.add(task)
             task.add_done_callback(lambda t: self._task_done(job, poll_id, t))
             cancel = task.cancel

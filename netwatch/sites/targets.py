@@ -52,8 +52,21 @@ class CoreFamilies:
 class TargetState:
     """Everything the daemon keeps about one target between polls."""
 
-    __slots__ = ("target", "labels", "series", "status", "ok_streak", "fail_streak", "changes",
-                 "errors", "last", "down_after", "up_after", "previous_ok", "changed")
+    __slots__ = (
+        "changed",
+        "changes",
+        "down_after",
+        "errors",
+        "fail_streak",
+        "labels",
+        "last",
+        "ok_streak",
+        "previous_ok",
+        "series",
+        "status",
+        "target",
+        "up_after",
+    )
 
     def __init__(self, target: Target, labels: str, series: ProbeSeries | None,
                  down_after: int, up_after: int) -> None:

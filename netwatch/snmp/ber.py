@@ -22,7 +22,8 @@ GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5
 VERSIONS = {"1": 0, "2c": 1}
 
 _SEQUENCE, _INTEGER, _OCTETS, _NULL, _OID = 0x30, 0x02, 0x04, 0x05, 0x06
-_UNSIGNED = frozenset((0x41, 0x42, 0x43, 0x46, 0x47))  # Counter32 Gauge32 TimeTicks Counter64 UInteger32
+# Counter32, Gauge32, TimeTicks, Counter64, UInteger32
+_UNSIGNED = frozenset((0x41, 0x42, 0x43, 0x46, 0x47))
 _BYTES = frozenset((_OCTETS, 0x40, 0x44, 0x03))  # OCTET STRING, IpAddress, Opaque, BIT STRING
 _ABSENT = {_NULL: MISSING, 0x80: MISSING, 0x81: MISSING, 0x82: END_OF_MIB}
 _CACHE_LIMIT = 100_000  # distinct OIDs remembered in each direction

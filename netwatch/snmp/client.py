@@ -91,7 +91,8 @@ async def walk_columns(client: SnmpClient, columns: Sequence[Oid], rows_hint: in
                 reps = max(1, min(rows_hint + 1, budget // len(active)))
                 reply = await client.get_bulk([last[c] for c in active], reps)
         except PduError as exc:
-            if exc.status == NO_SUCH_NAME and client.version == "1" and 1 <= exc.index <= len(active):
+            v1_past_end = exc.status == NO_SUCH_NAME and client.version == "1"
+            if v1_past_end and 1 <= exc.index <= len(active):
                 del last[active[exc.index - 1]]  # v1 says "past the end" this way
                 continue
             if exc.status == TOO_BIG and budget > len(active):

@@ -119,7 +119,8 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
             scalars = await get_values(counting, _first_get(state, refresh))
     except TimeoutError:
         raise ProbeTimeout(f"no complete reply within the poll deadline ({budget:.1f}s)") from None
-    if refresh and not any(is_present(scalars.get(o, MISSING)) for o in (*SYSTEM_GROUP, SYS_UPTIME)):
+    system = (*SYSTEM_GROUP, SYS_UPTIME)
+    if refresh and not any(is_present(scalars.get(o, MISSING)) for o in system):
         raise SnmpProtocolError("the agent answered without the SNMPv2-MIB system group "
                                 "(a view or context that hides it?)")
     failure: ProbeError | None = None

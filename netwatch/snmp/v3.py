@@ -111,8 +111,11 @@ def auth_data(auth: AuthConfig) -> hlauth.UsmUserData:
     """pysnmp's view of a v3 credential set."""
     assert auth.username
     level = auth.level
-    auth_key = auth.auth_password.reveal() if auth.auth_password and level != "noAuthNoPriv" else None
-    priv_key = auth.priv_password.reveal() if auth.priv_password and level == "authPriv" else None
+    auth_key = priv_key = None
+    if auth.auth_password and level != "noAuthNoPriv":
+        auth_key = auth.auth_password.reveal()
+    if auth.priv_password and level == "authPriv":
+        priv_key = auth.priv_password.reveal()
     return hlauth.UsmUserData(
         auth.username, auth_key, priv_key,
         authProtocol=_AUTH[auth.auth_protocol or "SHA"] if auth_key else hlauth.usmNoAuthProtocol,
@@ -196,7 +199,7 @@ class PysnmpSession:
             junk = self._pool.junk.get(self._host, 0)
             try:
                 send(future)
-            except Exception as exc:  # noqa: BLE001  pysnmp raises StatusInformation (and more) locally
+            except Exception as exc:
                 raise SnmpProtocolError(f"cannot send: {type(exc).__name__}") from None
             indication, status, index, varbinds = await future
         if indication:

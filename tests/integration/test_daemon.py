@@ -3,6 +3,7 @@ site topology with a router silenced in a namespace."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from netwatch.base.errors import StartupError
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.lab import netns
@@ -207,3 +209,30 @@ async def test_silent_router_makes_site_down_and_ap_behind_it_suppressed(
         await until(lambda: group.state == "up", 10, "site back up")
     finally:
         await daemon.shutdown()
+
+
+BACKGROUND = {"loop lag", "maintenance refresh"}
+
+
+def background_tasks() -> list[str]:
+    return sorted(t.get_name() for t in asyncio.all_tasks()
+                  if not t.done() and t.get_name() in BACKGROUND)
+
+
+async def test_background_tasks_live_and_die_with_the_web_app(tmp_path: Path) -> None:
+    """Owned by the aiohttp application's cleanup_ctx: running after start, gone after
+    shutdown, and never left behind by a start that fails (here: the port is taken)."""
+    path = tmp_path / "netwatch.yml"
+    path.write_text(config([site(1, "127.33.0.1")]))
+    daemon = Daemon(path, read_inventory(path), listen="127.0.0.1:0")
+    await daemon.start()
+    try:
+        assert background_tasks() == sorted(BACKGROUND)
+        host, port = daemon.addresses[0]
+        second = Daemon(path, read_inventory(path), listen=f"{host}:{port}")
+        with pytest.raises(StartupError, match="cannot listen on"):
+            await second.start()
+        assert background_tasks() == sorted(BACKGROUND)  # the first daemon's, no more
+    finally:
+        await daemon.shutdown()
+    assert background_tasks() == []

@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netwatch.daemon import sdnotify
+from netwatch.base.errors import StartupError
+from netwatch.daemon import sdnotify, service
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from tests.conftest import require
@@ -261,4 +262,49 @@ def test_a_full_queue_does_not_block(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert sent[0] is True and sent[-1] is False
         assert sdnotify.ready("x") is False
     finally:
+        notify.close()
+
+
+class _NoStart:
+    """A prober that cannot start, as the SNMP prober could not without its engines."""
+
+    probe = "snmp"
+
+    async def start(self) -> None:
+        raise StartupError("cannot open the SNMP sockets (test)")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_reload_whose_prober_cannot_start_still_says_ready(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new config needs a prober that fails to start: the old config keeps running, the
+    metric says the reload failed, and systemd hears READY=1 again (not stuck "reloading")."""
+    require(daemon_missing())
+    address = str(tmp_path / "notify")
+    notify = NotifySocket(address)
+    monkeypatch.setenv("NOTIFY_SOCKET", address)
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    config = tmp_path / "netwatch.yml"
+    document = city_config(0, 1)
+    config.write_text(yaml.safe_dump(document))
+    daemon = Daemon(config, read_inventory(config), listen="127.0.0.1:0")
+    await daemon.start()
+    try:
+        document["auths"] = {"v2": {"version": "2c", "community": "public"}}
+        document["defaults"]["snmp"] = {"auth": "v2"}
+        config.write_text(yaml.safe_dump(document))
+        real_make_prober = service.make_prober
+        monkeypatch.setattr(service, "make_prober",
+                            lambda probe: _NoStart() if probe == "snmp" else real_make_prober(probe))
+        ok, message = await daemon.reload()
+        assert not ok and "cannot open the SNMP sockets" in message
+        reloading = notify.wait_for(lambda m: "RELOADING=1" in m, "RELOADING=1")
+        assert reloading.pid == os.getpid()
+        notify.wait_for(lambda m: "READY=1" in m, "READY=1 after the failed reload")
+        assert b"netwatch_config_last_reload_successful 0.0" in daemon.render_metrics()
+        assert daemon.inventory.count("snmp") == 0 and daemon.inventory.count("icmp") == 2
+    finally:
+        await daemon.shutdown()
         notify.close()
