@@ -32,7 +32,8 @@ class IcmpSection(Strict):
     spacing: Duration | None = Field(None, description="time between echoes of a round")
     timeout: Duration | None = Field(None, description="per echo; later replies count as late")
     size: int | None = Field(None, ge=0, le=65000, description="echo payload bytes")
-    deadline: Duration | None = Field(None, description="bound of one round (default 0.8 x interval)")
+    deadline: Duration | None = Field(None,
+                                      description="bound of one round (default 0.8 x interval)")
 
 
 class SnmpSection(Strict):
@@ -49,6 +50,8 @@ class SnmpSection(Strict):
 
 
 class DegradedThresholds(Strict):
+    """Overrides of the thresholds file's `degraded` for the sites of this layer."""
+
     loss_ratio: float | None = Field(None, gt=0, le=1, description="loss above this is degraded")
     rtt_p90: Duration | None = Field(None, description="RTT p90 above this is degraded")
 
@@ -100,11 +103,11 @@ class AuthConfig(Strict):
         level = self.security_level or "authPriv"
         needs_auth = level in ("authNoPriv", "authPriv")
         if needs_auth != (self.auth_password is not None):
-            raise ValueError(f"security_level {level} {'needs' if needs_auth else 'takes no'} auth_password")
+            verb = "needs" if needs_auth else "takes no"
+            raise ValueError(f"security_level {level} {verb} auth_password")
         if (level == "authPriv") != (self.priv_password is not None):
-            raise ValueError(
-                f"security_level {level} {'needs' if level == 'authPriv' else 'takes no'} priv_password"
-            )
+            verb = "needs" if level == "authPriv" else "takes no"
+            raise ValueError(f"security_level {level} {verb} priv_password")
         for secret_name in ("auth_password", "priv_password"):
             secret = getattr(self, secret_name)
             if secret is not None and len(secret.reveal()) < 8:
@@ -220,6 +223,8 @@ class Config(Strict):
     upstreams: list[UpstreamConfig] = []
     sites: list[SiteConfig] = []
     sites_files: list[str] = Field([], description="more site lists (globs relative to this file)")
+    thresholds: str | None = Field(
+        None, description="a thresholds file over the packaged one (relative to this file)")
 
     @field_validator("listen", mode="before")
     @classmethod

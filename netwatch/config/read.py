@@ -173,6 +173,11 @@ def read_config(path: str | Path) -> tuple[Config, SourceMap]:
                 for index, site in enumerate(extra.sites):
                     sites.append(site)
                     sources.add_site(loaded, ("sites", index))
+    thresholds = config.thresholds
+    if thresholds is not None:  # read with the inventory; here made absolute, like sites_files
+        thresholds = str(path.parent / thresholds)
+        if not Path(thresholds).is_file():
+            issues.append(sources.issue(("thresholds",), f"no such file: {config.thresholds}"))
     if issues:
         raise ConfigError(issues)
-    return config.model_copy(update={"sites": sites}), sources
+    return config.model_copy(update={"sites": sites, "thresholds": thresholds}), sources

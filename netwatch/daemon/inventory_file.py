@@ -1,6 +1,7 @@
 """The config file turned into the inventory the daemon polls: in this process, or apart.
 
-    read_inventory(path, shard) -> Inventory          read_config + build_inventory + select
+    read_inventory(path, shard) -> Inventory          read_config + read_thresholds +
+                                                      build_inventory + select
     read_inventory_apart(path, shard) -> Inventory    the same in a child interpreter
 
 Reading apart keeps the parse's peak memory out of the daemon. PyYAML's nodes and marks and
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from netwatch.base.errors import ConfigError, NetwatchError
 from netwatch.config.read import read_config
+from netwatch.config.thresholds import read_thresholds
 from netwatch.inventory.build import build_inventory
 from netwatch.inventory.model import Inventory
 from netwatch.inventory.shard import Shard, select
@@ -30,9 +32,10 @@ class LoadError(NetwatchError):
 
 
 def read_inventory(path: str | Path, shard: Shard | None = None) -> Inventory:
-    """The whole config validated, then the part of it this shard polls."""
+    """The whole config (and its thresholds file) validated, then the part this shard polls."""
     config, sources = read_config(path)
-    return select(build_inventory(config, sources, profiles.available()), shard)
+    thresholds = read_thresholds(Path(config.thresholds) if config.thresholds else None)
+    return select(build_inventory(config, sources, profiles.available(), thresholds), shard)
 
 
 def read_inventory_apart(path: str | Path, shard: Shard | None = None,

@@ -1,16 +1,20 @@
 """Render netwatch's Prometheus rules for production or for a test timing profile.
 
-The rule files Prometheus loads (`deploy/prometheus/rules/*.yml`) are rendered from templates
-(`deploy/prometheus/rules/src/*.yml`): every `${name}` is replaced by the value of `name` in
-`src/thresholds.yml`, the one place where thresholds, `for:` durations and evaluation
-intervals are set. A profile (`test`) overrides some values, so an end-to-end test runs the
-same rule text with short `for:` durations. The committed files are the `production`
-rendering (tests/unit/test_alert_rules.py checks). Alertmanager's config is not templated:
-`alertmanager_config()` derives the test variant from the production file.
+The rule files Prometheus loads are rendered from templates shipped beside this module
+(`netwatch/generators/rule_templates/*.yml`): every `${name}` is replaced by the value of
+`name` under `rules:` in the thresholds file (netwatch.config.thresholds: the packaged file,
+optionally with a city's override over it), or by `runbook_base_url` from the same file. A
+profile (`test`) overrides some values, so an end-to-end test runs the same rule text with
+short `for:` durations. The committed files in a checkout's `deploy/prometheus/rules/` are the
+`production` rendering of the packaged thresholds (tests/unit/test_alert_rules.py checks).
+Alertmanager's config is not templated: `alertmanager_config()` derives the test variant from
+the production file.
 
     python -m netwatch.generators.rules render                       # rewrite the committed files
     python -m netwatch.generators.rules check                        # exit 1 when they are stale
     python -m netwatch.generators.rules render --profile test --out /tmp/rules
+    python -m netwatch.generators.rules render --thresholds /etc/netwatch/thresholds.yml \
+        --out /etc/prometheus/rules                                  # a city's own values
 """
 
 from __future__ import annotations
@@ -24,66 +28,55 @@ from typing import Any
 
 import yaml
 
-from netwatch.base.errors import NetwatchError
+from netwatch.base.errors import ConfigError, NetwatchError
+from netwatch.config.thresholds import PRODUCTION, ThresholdsFile, read_thresholds
 
-REPO = Path(__file__).resolve().parents[2]
-RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
-SOURCE_DIR = RULES_DIR / "src"
-THRESHOLDS_FILE = SOURCE_DIR / "thresholds.yml"
-ALERTMANAGER_FILE = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+TEMPLATE_DIR = Path(__file__).with_name("rule_templates")
+CHECKOUT = Path(__file__).resolve().parents[2]  # a source checkout; an installed wheel has none
+COMMITTED_DIR = CHECKOUT / "deploy" / "prometheus" / "rules"
+ALERTMANAGER_FILE = CHECKOUT / "deploy" / "alertmanager" / "alertmanager.yml"
 
-PRODUCTION = "production"
 PLACEHOLDER = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 AM_TIMINGS = ("group_wait", "group_interval", "repeat_interval")
+PACKAGED_NAME = "netwatch/config/thresholds.yml"  # how the rendered files' header names it
 _HEADER = (
-    "# GENERATED from deploy/prometheus/rules/src/{name} with src/thresholds.yml"
-    " (profile: {profile}).\n"
+    "# GENERATED from netwatch/generators/rule_templates/{name} with the thresholds file\n"
+    "# {thresholds} (profile: {profile}).\n"
     "# Do not edit: change the template or the thresholds, then run\n"
     "#   python -m netwatch.generators.rules render\n"
 )
 
 
 class RenderError(NetwatchError):
-    """A template or the thresholds file is inconsistent (unknown or unused names, bad profile)."""
+    """A template or the thresholds are inconsistent (unknown or unused names, bad profile)."""
 
 
 def _format(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise RenderError(f"threshold values are numbers or strings, not {value!r}")
     if isinstance(value, float):
         return format(value, "g")
     return str(value)
 
 
-def _load(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("rules"), dict):
-        raise RenderError(f"{path}: expected a mapping with a `rules:` section")
-    return data
+def _thresholds(thresholds: ThresholdsFile | None) -> ThresholdsFile:
+    return thresholds if thresholds is not None else read_thresholds()
 
 
-def _profile(data: Mapping[str, Any], profile: str, path: Path) -> Mapping[str, Any]:
-    if profile == PRODUCTION:
-        return {}
-    profiles = data.get("profiles") or {}
-    if profile not in profiles:
-        known = ", ".join([PRODUCTION, *sorted(profiles)])
-        raise RenderError(f"{path}: no profile {profile!r} (known: {known})")
-    return profiles[profile] or {}
-
-
-def thresholds(profile: str = PRODUCTION, overrides: Mapping[str, object] | None = None,
-               path: Path = THRESHOLDS_FILE) -> dict[str, str]:
-    """The values the templates are rendered with: production, then the profile, then
-    `overrides` (which an end-to-end test may use to fit the lab's timing)."""
-    data = _load(path)
-    values = {name: _format(v) for name, v in data["rules"].items()}
-    for layer in ((_profile(data, profile, path).get("rules") or {}), overrides or {}):
-        unknown = sorted(set(layer) - set(values))
-        if unknown:
-            raise RenderError(f"{path}: profile {profile!r} overrides unknown names: {unknown}")
-        values.update({name: _format(v) for name, v in layer.items()})
-    return values
+def template_values(profile: str = PRODUCTION, overrides: Mapping[str, object] | None = None,
+                    thresholds: ThresholdsFile | None = None) -> dict[str, str]:
+    """The values the templates are rendered with: the rules, then the profile's, then
+    `overrides` (which an end-to-end test may use to fit the lab's timing), and the settings
+    the rules share with other readers of the thresholds file (`runbook_base_url`)."""
+    values = _thresholds(thresholds)
+    try:
+        rules = values.rule_values(profile)
+    except KeyError as exc:
+        raise RenderError(str(exc.args[0])) from None
+    unknown = sorted(set(overrides or {}) - set(rules))
+    if unknown:
+        raise RenderError(f"overrides of unknown rule settings: {unknown}")
+    shared = {"runbook_base_url": values.runbook_base_url}
+    merged: dict[str, object] = {**rules, **(overrides or {}), **shared}
+    return {name: _format(v) for name, v in merged.items()}
 
 
 def render_text(template: str, values: Mapping[str, str]) -> tuple[str, set[str]]:
@@ -101,46 +94,55 @@ def render_text(template: str, values: Mapping[str, str]) -> tuple[str, set[str]
 
     text = PLACEHOLDER.sub(substitute, template)
     if missing:
-        raise RenderError(f"placeholders without a value in thresholds.yml: {sorted(missing)}")
+        raise RenderError(f"placeholders without a value in the thresholds: {sorted(missing)}")
     return text, used
 
 
-def templates(source_dir: Path = SOURCE_DIR) -> list[Path]:
-    return sorted(p for p in source_dir.glob("*.yml") if p.name != THRESHOLDS_FILE.name)
+def templates(template_dir: Path = TEMPLATE_DIR) -> list[Path]:
+    return sorted(template_dir.glob("*.yml"))
 
 
 def render_rules(profile: str = PRODUCTION, overrides: Mapping[str, object] | None = None,
-                 source_dir: Path = SOURCE_DIR) -> dict[str, str]:
-    """Every rule file, rendered: {file name: text}. Fails on unknown or unused names."""
-    values = thresholds(profile, overrides, source_dir / THRESHOLDS_FILE.name)
+                 thresholds: ThresholdsFile | None = None, template_dir: Path = TEMPLATE_DIR,
+                 source: str = PACKAGED_NAME) -> dict[str, str]:
+    """Every rule file, rendered: {file name: text}. Fails on unknown or unused rule names.
+    `source` names the thresholds in the files' header."""
+    values_of = _thresholds(thresholds)
+    values = template_values(profile, overrides, values_of)
     rendered: dict[str, str] = {}
     used: set[str] = set()
-    for path in templates(source_dir):
+    for path in templates(template_dir):
         text, names = render_text(path.read_text(encoding="utf-8"), values)
         used |= names
-        rendered[path.name] = _HEADER.format(name=path.name, profile=profile) + text
+        header = _HEADER.format(name=path.name, thresholds=source, profile=profile)
+        rendered[path.name] = header + text
         yaml.safe_load(text)  # a template that renders to broken YAML fails here, not in Prometheus
-    unused = sorted(set(values) - used)
+    unused = sorted(set(values_of.rules) - used)
     if unused:
-        raise RenderError(f"thresholds.yml names no template uses: {unused}")
+        raise RenderError(f"rule settings in the thresholds that no template uses: {unused}")
     return rendered
 
 
-def write_rules(out_dir: Path = RULES_DIR, profile: str = PRODUCTION,
-                overrides: Mapping[str, object] | None = None) -> list[Path]:
+def write_rules(out_dir: Path, profile: str = PRODUCTION,
+                overrides: Mapping[str, object] | None = None,
+                thresholds: ThresholdsFile | None = None,
+                source: str = PACKAGED_NAME) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in render_rules(profile, overrides).items():
+    for name, text in render_rules(profile, overrides, thresholds, source=source).items():
         path = out_dir / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 
 
-def stale_rules(rules_dir: Path = RULES_DIR) -> list[str]:
-    """Committed rule files that differ from the production rendering (or are missing)."""
+def stale_rules(rules_dir: Path = COMMITTED_DIR, profile: str = PRODUCTION,
+                thresholds: ThresholdsFile | None = None,
+                source: str = PACKAGED_NAME) -> list[str]:
+    """Rule files in `rules_dir` that differ from the rendering (or are missing); by default
+    the committed files against the production rendering of the packaged thresholds."""
     stale = []
-    for name, text in render_rules(PRODUCTION).items():
+    for name, text in render_rules(profile, thresholds=thresholds, source=source).items():
         path = rules_dir / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(name)
@@ -162,22 +164,21 @@ def _retime(route: dict[str, Any], timings: Mapping[str, str], root: bool = True
 
 def alertmanager_config(webhook_base: str, profile: str = "test",
                         path: Path = ALERTMANAGER_FILE,
-                        thresholds_path: Path = THRESHOLDS_FILE) -> dict[str, Any]:
+                        thresholds: ThresholdsFile | None = None) -> dict[str, Any]:
     """The production Alertmanager config with the profile's group timings (production: its
     own), quiet hours removed (a test must not depend on the time of day), template paths
     made absolute, and every receiver replaced by a webhook to `{webhook_base}/{receiver}`,
     so a test (or the demo) sees which receiver a notification was routed to and nothing
     leaves the machine. Routes, grouping and inhibition stay."""
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(config, dict):
+        raise RenderError(f"{path}: expected a mapping")
     if profile != PRODUCTION:
-        timings = {k: str(v) for k, v in
-                   (_profile(_load(thresholds_path), profile, thresholds_path).get("alertmanager")
-                    or {}).items()}
-        missing = sorted(set(AM_TIMINGS) - set(timings))
-        if missing:
-            raise RenderError(f"{thresholds_path}: profile {profile!r} lacks alertmanager "
-                              f"{missing}")
-        _retime(config["route"], timings)
+        values = _thresholds(thresholds)
+        timing = values.profiles[profile].alertmanager if profile in values.profiles else None
+        if timing is None:
+            raise RenderError(f"the thresholds' profile {profile!r} has no alertmanager timings")
+        _retime(config["route"], timing.model_dump())
     base = webhook_base.rstrip("/")
     config["receivers"] = [
         {"name": r["name"],
@@ -220,30 +221,44 @@ def series_read(expr: str) -> set[str]:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m netwatch.generators.rules", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m netwatch.generators.rules",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    render = sub.add_parser("render", help="write the rendered rule files")
-    render.add_argument("--profile", default=PRODUCTION)
-    render.add_argument("--out", type=Path, default=None,
-                        help="directory (default: deploy/prometheus/rules, production only)")
-    sub.add_parser("check", help="exit 1 when the committed rule files are stale")
+    for command, what in (("render", "write the rendered rule files"),
+                          ("check", "exit 1 when the rule files in the directory are stale")):
+        cmd = sub.add_parser(command, help=what)
+        cmd.add_argument("--profile", default=PRODUCTION)
+        cmd.add_argument("--thresholds", type=Path, default=None,
+                         help="a thresholds file over the packaged one (a city's values)")
+        cmd.add_argument("--out", type=Path, default=None,
+                         help="the rule directory (default, in a checkout and for the packaged "
+                              "production values only: deploy/prometheus/rules)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        if args.profile != PRODUCTION or args.thresholds is not None:
+            parser.error("--out is required with --profile or --thresholds "
+                         "(deploy/prometheus/rules holds the packaged production values)")
+        if not COMMITTED_DIR.is_dir():
+            parser.error(f"no checkout here ({COMMITTED_DIR} is missing): give --out")
+    out: Path = args.out or COMMITTED_DIR
+    source = PACKAGED_NAME
+    if args.thresholds is not None:
+        source += f" with {args.thresholds.resolve()} over it"
     try:
+        values = read_thresholds(args.thresholds)
         if args.command == "render":
-            if args.out is None and args.profile != PRODUCTION:
-                parser.error("--out is required for a profile other than production")
-            for path in write_rules(args.out or RULES_DIR, args.profile):
+            for path in write_rules(out, args.profile, thresholds=values, source=source):
                 print(path)
             return 0
-        stale = stale_rules()
-        for name in stale:
-            print(f"stale: deploy/prometheus/rules/{name} (run: python -m netwatch.generators.rules render)",
-                  file=sys.stderr)
-        return 1 if stale else 0
-    except RenderError as exc:
+        stale = stale_rules(out, args.profile, values, source)
+    except (RenderError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for name in stale:
+        print(f"stale: {out / name} (run: python -m netwatch.generators.rules render)",
+              file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

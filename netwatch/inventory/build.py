@@ -5,10 +5,12 @@ effective setting is checked once (retries must fit in the deadline, auths and p
 exist, parents and upstreams must exist and not form cycles). Problems are reported at the
 line the operator can fix.
 
-    build_inventory(config, sources, profiles) -> Inventory      raises ConfigError
+    build_inventory(config, sources, profiles, thresholds) -> Inventory      raises ConfigError
 
 `profiles` are the SNMP profile names a device may name: the caller passes them (the
-inventory sits below the probers and does not import them).
+inventory sits below the probers and does not import them). `thresholds` (the thresholds
+file, with the config's override read over it) give the default `degraded` levels, below
+netwatch.yml's `defaults.state.degraded` and a site's `state.degraded`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from netwatch.config.model import (
     StateSection,
 )
 from netwatch.config.read import SourceMap
+from netwatch.config.thresholds import ThresholdsFile
 from netwatch.config.types import format_duration
 from netwatch.config.yamlload import PathKey
 from netwatch.inventory.model import (
@@ -48,9 +51,7 @@ _P = TypeVar("_P")
 BUILTIN_ICMP = IcmpSection(enabled=True, interval=15.0, count=5, spacing=1.0, timeout=2.0, size=56)
 BUILTIN_SNMP = SnmpSection(enabled=True, interval=60.0, timeout=2.0, retries=1, profile="auto",
                            port=161)
-BUILTIN_STATE = StateSection(down_after=3, up_after=2)
-BUILTIN_DEGRADED_LOSS = 0.05
-BUILTIN_DEGRADED_RTT_P90 = 0.150
+BUILTIN_STATE = StateSection(down_after=3, up_after=2)  # `degraded`: the thresholds file's
 DEADLINE_SHARE = 0.8  # default deadline: this share of the interval
 
 
@@ -71,8 +72,10 @@ def _merge(model: type[BaseModel], *layers: BaseModel | None) -> BaseModel:
 
 
 class _Builder:
-    def __init__(self, config: Config, sources: SourceMap, profiles: Collection[str]) -> None:
+    def __init__(self, config: Config, sources: SourceMap, profiles: Collection[str],
+                 thresholds: ThresholdsFile) -> None:
         self.config = config
+        self.degraded = thresholds.degraded
         self.sources = sources
         self.issues: list[ConfigIssue] = []
         self.inventory = Inventory(config=config, timezone=config.timezone)
@@ -127,16 +130,17 @@ class _Builder:
                       f"deadline {format_duration(deadline)}")
         profile = merged.profile or "auto"
         if profile not in self.known_profiles:
+            known = ", ".join(sorted(self.known_profiles))
             self.fail(_deepest(layers, "snmp", "profile"),
-                      f"unknown profile {profile!r} (known: {', '.join(sorted(self.known_profiles))})")
+                      f"unknown profile {profile!r} (known: {known})")
         if not merged.auth:
             self.fail(blame, "SNMP is enabled but no auth is named "
                       "(set snmp.auth to an entry under auths:, or snmp.enabled: false)")
             return None
         auth = self.config.auths.get(merged.auth)
         if auth is None:
-            self.fail(_deepest(layers, "snmp", "auth"), f"unknown auth {merged.auth!r}"
-                      + (f" (known: {', '.join(sorted(self.config.auths))})" if self.config.auths else ""))
+            known = f" (known: {', '.join(sorted(self.config.auths))})" if self.config.auths else ""
+            self.fail(_deepest(layers, "snmp", "auth"), f"unknown auth {merged.auth!r}{known}")
             return None
         assert merged.port is not None
         return self.share(SnmpPolicy(merged.interval, merged.timeout, merged.retries, deadline,
@@ -145,7 +149,7 @@ class _Builder:
     def state_policy(self, *layers: StateSection | None) -> StatePolicy:
         merged = _merge(StateSection, BUILTIN_STATE, *layers)
         assert isinstance(merged, StateSection)
-        loss, rtt = BUILTIN_DEGRADED_LOSS, BUILTIN_DEGRADED_RTT_P90
+        loss, rtt = self.degraded.loss_ratio, self.degraded.rtt_p90
         for layer in layers:
             if layer is not None and layer.degraded is not None:
                 loss = layer.degraded.loss_ratio or loss
@@ -161,7 +165,8 @@ class _Builder:
             device_snmp = (cfg.snmp or SnmpSection()).model_copy(update={"profile": cfg.profile})
         seen = self.addresses.setdefault(cfg.address, path)
         if seen != path:
-            self.fail((*path, "address"), f"address {cfg.address} is already used by {format_path(seen)}")
+            self.fail((*path, "address"),
+                      f"address {cfg.address} is already used by {format_path(seen)}")
         return Device(
             labels=DeviceLabels(owner, kecamatan, cfg.name, cfg.role),
             address=cfg.address,
@@ -191,7 +196,8 @@ class _Builder:
         self._check_parents(devices, names, path)
         return tuple(names)
 
-    def _check_parents(self, devices: list[DeviceConfig], names: dict[str, int], path: PathKey) -> None:
+    def _check_parents(self, devices: list[DeviceConfig], names: dict[str, int],
+                       path: PathKey) -> None:
         parents = {d.name: d.parent for d in devices}
         for index, cfg in enumerate(devices):
             ppath = (*path, "devices", index, "parent")
@@ -200,7 +206,8 @@ class _Builder:
             if cfg.parent == cfg.name:
                 self.fail(ppath, "a device cannot be its own parent")
             elif cfg.parent not in names:
-                self.fail(ppath, f"unknown parent {cfg.parent!r} (devices here: {', '.join(names)})")
+                self.fail(ppath,
+                          f"unknown parent {cfg.parent!r} (devices here: {', '.join(names)})")
             elif _cycle(cfg.name, parents):
                 self.fail(ppath, f"parent cycle: {' -> '.join(_cycle(cfg.name, parents))}")
 
@@ -220,7 +227,8 @@ class _Builder:
                 continue
             inv.canaries[canary.name] = Canary(canary.name, canary.address, policy)
             key = ("", canary.name, "icmp")
-            inv.targets[key] = Target(key, "icmp", canary.address, policy, canary=inv.canaries[canary.name])
+            inv.targets[key] = Target(key, "icmp", canary.address, policy,
+                                      canary=inv.canaries[canary.name])
         default_state = self.state_policy(d.state)
         upstream_chain = {u.id: u.upstream for u in cfg.upstreams}
         for index, up in enumerate(cfg.upstreams):
@@ -252,9 +260,11 @@ class _Builder:
             layers = _Layers([*base_icmp, ((*path, "icmp"), site.icmp)],
                              [*base_snmp, ((*path, "snmp"), site.snmp)])
             group = _root_upstream(site.upstream, upstream_chain) or site.id
-            names = self.add_devices(site.id, site.devices, path, site.kecamatan, group, layers, state)
+            names = self.add_devices(site.id, site.devices, path, site.kecamatan, group, layers,
+                                     state)
             inv.sites[site.id] = Site(site.id, site.name, site.kecamatan, site.location, site.isp,
-                                      site.upstream, site.sla_target, tuple(site.maintenance), state, names)
+                                      site.upstream, site.sla_target, tuple(site.maintenance),
+                                      state, names)
         if self.issues:
             raise ConfigError(self.issues)
         return inv
@@ -265,7 +275,8 @@ class _Builder:
             self.fail(path, f"unknown upstream {name!r} (known: {known})")
 
 
-def _deepest(layers: Sequence[tuple[PathKey, BaseModel | None]], section: str, field_name: str | None = None) -> PathKey:
+def _deepest(layers: Sequence[tuple[PathKey, BaseModel | None]], section: str,
+             field_name: str | None = None) -> PathKey:
     """The most specific layer that sets the section (or the field): where to point an error."""
     for path, layer in reversed(layers):
         if layer is None:
@@ -296,8 +307,9 @@ def _root_upstream(name: str | None, links: dict[str, str | None]) -> str | None
     return name
 
 
-def build_inventory(config: Config, sources: SourceMap, profiles: Collection[str]) -> Inventory:
-    inventory = _Builder(config, sources, profiles).build()
+def build_inventory(config: Config, sources: SourceMap, profiles: Collection[str],
+                    thresholds: ThresholdsFile) -> Inventory:
+    inventory = _Builder(config, sources, profiles, thresholds).build()
     # the sites, upstreams and canaries live on as Site/Device/Target objects: keep only the
     # global settings of the validated models (a 10,000-site config's models are ~15 MB)
     inventory.config = config.model_copy(update={"sites": [], "upstreams": [], "canaries": []})

@@ -22,11 +22,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import yaml
 
+from netwatch.config.thresholds import read_thresholds
 from netwatch.config.types import parse_duration
 from netwatch.daemon.service import Daemon
-from netwatch.generators import rules as alerting
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import Notification, PromStack, missing_binaries
@@ -58,11 +57,13 @@ def scenario() -> LabPlan:
 
 
 def timings() -> dict[str, float]:
-    rules = alerting.thresholds("test")
-    am = yaml.safe_load(alerting.THRESHOLDS_FILE.read_text())["profiles"]["test"]["alertmanager"]
+    thresholds = read_thresholds()
+    rules, am = thresholds.rule_values("test"), thresholds.profiles["test"].alertmanager
+    assert am is not None
     out = {k: parse_duration(rules[k]) for k in
            ("site_down_for", "area_outage_for", "device_down_for")}
-    out.update({k: parse_duration(am[k]) for k in ("group_wait", "group_interval")})
+    out.update(group_wait=parse_duration(am.group_wait),
+               group_interval=parse_duration(am.group_interval))
     return out
 
 

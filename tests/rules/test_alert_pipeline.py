@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from aiohttp import web
 
+from netwatch.config.thresholds import read_thresholds
 from netwatch.config.types import parse_duration
-from netwatch.generators import rules as alerting
 from netwatch.lab.stack import PromStack, free_port, missing_binaries
 from tests.conftest import require
 
@@ -70,12 +69,12 @@ async def exporter() -> str:
 
 
 def _test_timings() -> dict[str, float]:
-    values = alerting.thresholds("test")
-    am = yaml.safe_load(alerting.THRESHOLDS_FILE.read_text())["profiles"]["test"]["alertmanager"]
-
+    thresholds = read_thresholds()
+    values, am = thresholds.rule_values("test"), thresholds.profiles["test"].alertmanager
+    assert am is not None
     return {"site_down_for": parse_duration(values["site_down_for"]),
             "area_outage_for": parse_duration(values["area_outage_for"]),
-            "group_interval": parse_duration(am["group_interval"])}
+            "group_interval": parse_duration(am.group_interval)}
 
 
 async def test_one_notification_per_incident(tmp_path: Path, exporter: str) -> None:

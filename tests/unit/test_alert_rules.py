@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from netwatch.config.thresholds import read_thresholds
 from netwatch.generators import rules as alerting
 from tests.conftest import ROOT, require
 
@@ -128,17 +129,36 @@ def test_overrides_reach_the_rules_and_unknown_names_fail() -> None:
 
 
 def test_placeholders_must_be_defined_and_thresholds_used(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "thresholds.yml").write_text("rules: {a_for: 1m, unused: 3}\n")
-    (source / "x.yml").write_text("groups: [{name: g, rules: [{alert: A, expr: up, for: ${a_for}}]}]\n")
-    with pytest.raises(alerting.RenderError, match="unused"):
-        alerting.render_rules(source_dir=source)
-    (source / "thresholds.yml").write_text("rules: {a_for: 1m}\n")
-    assert "for: 1m" in alerting.render_rules(source_dir=source)["x.yml"]
-    (source / "x.yml").write_text("groups: [{name: g, rules: [{alert: A, expr: up, for: ${b_for}}]}]\n")
+    packaged = sorted(alerting.templates())
+    assert [p.name for p in packaged] == ["netwatch-alerts.yml", "netwatch-recording.yml"]
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / packaged[0].name).write_bytes(packaged[0].read_bytes())
+    with pytest.raises(alerting.RenderError, match=r"no template uses: .*'link_roles'"):
+        alerting.render_rules(template_dir=templates)  # the recording rules' names unused
+    (templates / packaged[1].name).write_bytes(packaged[1].read_bytes())
+    (templates / "x.yml").write_text(
+        "groups: [{name: g, rules: [{alert: A, expr: up, for: ${site_down_for}}]}]\n")
+    assert "for: 2m" in alerting.render_rules(template_dir=templates)["x.yml"]
+    (templates / "x.yml").write_text(
+        "groups: [{name: g, rules: [{alert: A, expr: up, for: ${b_for}}]}]\n")
     with pytest.raises(alerting.RenderError, match="b_for"):
-        alerting.render_rules(source_dir=source)
+        alerting.render_rules(template_dir=templates)
+
+
+def test_a_thresholds_override_reaches_every_rule(tmp_path: Path) -> None:
+    override = tmp_path / "thresholds.yml"
+    override.write_text("runbook_base_url: https://noc.example.org/runbooks\n"
+                        "rules: {site_down_for: 4m, link_saturated_ratio: 0.8}\n"
+                        "dashboards: {utilization_warn_ratio: 0.6}\n")
+    rendered = alerting.render_rules(thresholds=read_thresholds(override))
+    assert _by_alert(rendered, "NetwatchSiteDown")["for"] == "4m"
+    assert "> 0.8\n" in _by_alert(rendered, "NetwatchLinkSaturated")["expr"]
+    for text in rendered.values():
+        for rule in _flatten(yaml.safe_load(text)):
+            if "alert" in rule:
+                assert rule["annotations"]["runbook_url"] == \
+                    f"https://noc.example.org/runbooks#{rule['alert'].lower()}"
 
 
 def _flatten(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -293,12 +313,31 @@ def test_rules_select_the_netwatch_job_and_hard_code_no_sites() -> None:
         assert not re.search(r"kecamatan=~?\"", expr), "no hard-coded kecamatan in rules"
 
 
-def test_command_line_check_and_render(tmp_path: Path) -> None:
+def test_command_line_check_and_render(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert alerting._main(["check"]) == 0
     with pytest.raises(SystemExit):
         alerting._main(["render", "--profile", "test"])  # would overwrite the committed files
+    with pytest.raises(SystemExit):
+        alerting._main(["render", "--thresholds", str(tmp_path / "t.yml")])  # the same
     assert alerting._main(["render", "--profile", "test", "--out", str(tmp_path)]) == 0
     assert "for: 15s" in (tmp_path / "netwatch-alerts.yml").read_text()
+    assert alerting._main(["check", "--out", str(tmp_path)]) == 1  # test timings, not production
+
+    override = tmp_path / "city.yml"
+    override.write_text("rules: {site_down_for: 3m}\n")
+    out = tmp_path / "city-rules"
+    assert alerting._main(["render", "--thresholds", str(override), "--out", str(out)]) == 0
+    assert _by_alert({"a": (out / "netwatch-alerts.yml").read_text()},
+                     "NetwatchSiteDown")["for"] == "3m"
+    assert f"with {override} over it" in (out / "netwatch-alerts.yml").read_text()
+    assert alerting._main(["check", "--thresholds", str(override), "--out", str(out)]) == 0
+    assert alerting._main(["check", "--out", str(out)]) == 1
+
+    override.write_text("rules: {site_down_fo: 3m}\n")
+    capsys.readouterr()
+    assert alerting._main(["render", "--thresholds", str(override), "--out", str(out)]) == 2
+    assert f"{override}:1: rules.site_down_fo: unknown rule setting" in capsys.readouterr().err
 
 
 def test_alerting_doc_lists_every_alert_with_its_severity_and_for() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from netwatch.config.thresholds import read_thresholds
 from netwatch.generators import rules as alerting
 from tests.conftest import ROOT, require
 
@@ -219,5 +220,6 @@ def test_test_variant_keeps_routes_and_shortens_waits(amtool: str, tmp_path: Pat
 
 
 def _profile_timings() -> dict[str, str]:
-    data = yaml.safe_load(alerting.THRESHOLDS_FILE.read_text())
-    return {k: str(v) for k, v in data["profiles"]["test"]["alertmanager"].items()}
+    timings = read_thresholds().profiles["test"].alertmanager
+    assert timings is not None
+    return timings.model_dump()

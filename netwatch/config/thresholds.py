@@ -1,0 +1,189 @@
+"""The thresholds file: one set of numbers for the daemon, the rules and the dashboards.
+
+The packaged file (`netwatch/config/thresholds.yml`) holds every value. A city changes some of
+them with an override file of the same shape that sets only those (netwatch.yml's
+`thresholds:` for the daemon, `--thresholds` for the rule and dashboard generators). The two
+are merged key by key (mappings merge, anything else replaces) and then validated as one, so
+each problem names the file and line its value came from:
+`/etc/netwatch/thresholds.yml:3: degraded.loss_ratio: must be at most 1`.
+
+    read_thresholds(override=None) -> ThresholdsFile        raises ConfigError
+
+It lives with the config, not in base: it reads with the config's YAML loader (line marks,
+YAML 1.2) and validator, which base may not import, and every reader (the inventory, the
+generators, grafana/dashgen) sits above config. New kinds of settings (site causes and their
+evidence) become new top-level sections beside `degraded`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from netwatch.base.errors import ConfigError, ConfigIssue
+from netwatch.config.model import Strict
+from netwatch.config.read import validate_document
+from netwatch.config.types import Duration, Name
+from netwatch.config.yamlload import LoadedYaml, PathKey, load_yaml_file
+
+PACKAGED = Path(__file__).with_name("thresholds.yml")
+PRODUCTION = "production"  # the rules as the file says, no profile applied
+
+
+def _scalar(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("must be a number or text")
+    return value
+
+
+RuleValue = Annotated[int | float | str, BeforeValidator(_scalar)]
+
+
+class DegradedDefaults(Strict):
+    """When a reachable site is degraded, unless netwatch.yml says otherwise for it."""
+
+    loss_ratio: float = Field(gt=0, le=1, description="router loss above this is degraded")
+    rtt_p90: Duration = Field(description="router RTT p90 above this is degraded")
+
+
+class DashboardLevels(Strict):
+    """Where Grafana panels turn yellow; each turns red at its threshold elsewhere in the file."""
+
+    loss_warn_ratio: float = Field(gt=0, le=1)
+    rtt_p90_warn: Duration
+    utilization_warn_ratio: float = Field(gt=0)
+    event_loop_lag_warn_seconds: float = Field(gt=0)
+
+
+class AlertmanagerTimings(Strict):
+    group_wait: str
+    group_interval: str
+    repeat_interval: str
+
+
+class TimingProfile(Strict):
+    """A timing variant of the rules (short `for:`) and of Alertmanager's waits."""
+
+    rules: dict[str, RuleValue] = Field(default_factory=dict)
+    alertmanager: AlertmanagerTimings | None = None
+
+
+class ThresholdsFile(Strict):
+    degraded: DegradedDefaults
+    runbook_base_url: str = Field(description="docs/runbooks.md as served; alerts add #heading")
+    rules: dict[str, RuleValue] = Field(description="`${name}` values of the rule templates")
+    dashboards: DashboardLevels
+    profiles: dict[Name, TimingProfile] = Field(default_factory=dict)
+
+    @field_validator("runbook_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or "#" in value:
+            raise ValueError("must be an http(s) URL without #anchor "
+                             "(e.g. https://noc.example.org/docs/runbooks.md)")
+        return value
+
+    def rule_values(self, profile: str = PRODUCTION) -> dict[str, RuleValue]:
+        """The rules' values with a profile's applied (production: none)."""
+        if profile == PRODUCTION:
+            return dict(self.rules)
+        if profile not in self.profiles:
+            known = ", ".join([PRODUCTION, *sorted(self.profiles)])
+            raise KeyError(f"no profile {profile!r} (known: {known})")
+        return {**self.rules, **self.profiles[profile].rules}
+
+    def rule_number(self, name: str) -> float:
+        """A numeric rule value (a ratio, a count, seconds) for code that needs the number."""
+        value = self.rules[name]
+        if isinstance(value, str):
+            raise TypeError(f"rules.{name} is {value!r}, not a number")
+        return float(value)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _layer(base: Any, top: Any) -> Any:
+    """`top` over `base`: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(top, dict):
+        return {**base, **{k: _layer(base[k], v) if k in base else v for k, v in top.items()}}
+    return top
+
+
+def _unknown_rules(base: LoadedYaml, top: LoadedYaml) -> list[ConfigIssue]:
+    """An override may change rule values, not invent them (a template would not use them)."""
+    known, given = base.data.get("rules"), top.data.get("rules")
+    if not isinstance(known, dict) or not isinstance(given, dict):
+        return []
+    return [_issue(top, ("rules", name), _unknown("rule setting", name, known))
+            for name in given if name not in known]
+
+
+def _unknown(what: str, name: str, known: dict[str, Any]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"unknown {what}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _issue(loaded: LoadedYaml, path: PathKey, message: str) -> ConfigIssue:
+    mark = loaded.mark_for(path)
+    return ConfigIssue(mark.file if mark else "?", mark.line if mark else 0, path, message)
+
+
+def _cross_checks(values: ThresholdsFile) -> list[tuple[PathKey, str]]:
+    """What one field cannot check alone: profiles name known rules, yellow comes before red."""
+    problems: list[tuple[PathKey, str]] = []
+    for profile, timing in values.profiles.items():
+        problems += [(("profiles", profile, "rules", name),
+                      _unknown("rule setting (not under rules:)", name, values.rules))
+                     for name in timing.rules if name not in values.rules]
+    levels, degraded = values.dashboards, values.degraded
+    pairs = [
+        ("loss_warn_ratio", levels.loss_warn_ratio, degraded.loss_ratio, "degraded.loss_ratio"),
+        ("rtt_p90_warn", levels.rtt_p90_warn, degraded.rtt_p90, "degraded.rtt_p90"),
+    ]
+    for field, rule in (("utilization_warn_ratio", "link_saturated_ratio"),
+                        ("event_loop_lag_warn_seconds", "event_loop_lag_seconds")):
+        red = values.rules.get(rule)
+        if isinstance(red, str) or red is None:
+            problems.append((("rules", rule), f"must be a number (dashboards.{field} is its "
+                                              "yellow level)"))
+        else:
+            pairs.append((field, getattr(levels, field), float(red), f"rules.{rule}"))
+    problems += [(("dashboards", field), f"{value:g} must be below {red_name} ({red:g})")
+                 for field, value, red, red_name in pairs if value >= red]
+    return problems
+
+
+def read_thresholds(override: Path | None = None) -> ThresholdsFile:
+    """The packaged thresholds, with `override`'s values over them; ConfigError when invalid."""
+    loaded = load_yaml_file(PACKAGED)
+    issues: list[ConfigIssue] = []
+    if override is not None:
+        top = load_yaml_file(override)
+        if not isinstance(top.data, dict):
+            raise ConfigError([ConfigIssue(str(override), 1, (), "must be a mapping (key: value)")])
+        issues += _unknown_rules(loaded, top)
+        loaded = LoadedYaml(_layer(loaded.data, top.data), {**loaded.marks, **top.marks})
+    values, invalid = validate_document(ThresholdsFile, loaded, PACKAGED.parent)
+    issues += invalid
+    if isinstance(values, ThresholdsFile):
+        issues += [_issue(loaded, path, message) for path, message in _cross_checks(values)]
+    if issues:
+        raise ConfigError(issues)
+    assert isinstance(values, ThresholdsFile)
+    return values
+
+
+__all__ = [
+    "PACKAGED",
+    "PRODUCTION",
+    "AlertmanagerTimings",
+    "DashboardLevels",
+    "DegradedDefaults",
+    "RuleValue",
+    "ThresholdsFile",
+    "TimingProfile",
+    "read_thresholds",
+]
