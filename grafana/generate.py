@@ -5,6 +5,11 @@ JSON by hand, change the code and run
     .venv/bin/python grafana/generate.py            # rewrite grafana/dashboards/
     .venv/bin/python grafana/generate.py --check    # exit 1 when the committed JSON is stale
     .venv/bin/python grafana/generate.py --basemap osm --out /tmp/dash   # online map tiles
+    .venv/bin/python grafana/generate.py --thresholds /etc/netwatch/thresholds.yml --out DIR
+
+Colours follow netwatch's thresholds file (netwatch/config/thresholds.yml); `--thresholds`
+reads a city's override over it, as the daemon and the rule generator do. The committed JSON
+uses the packaged values.
 
 Needs grafana-foundation-sdk (the `test` extra of pyproject.toml).
 """
@@ -16,6 +21,9 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from netwatch.base.errors import ConfigError
+from netwatch.config.thresholds import ThresholdsFile, read_thresholds
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: make `grafana.dashgen` importable
@@ -31,23 +39,24 @@ def dump(dashboard: dict[str, object]) -> str:
     return json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def rendered(basemap: str = "offline") -> dict[str, str]:
+def rendered(basemap: str = "offline",
+             thresholds: ThresholdsFile | None = None) -> dict[str, str]:
     """File name -> file text of every dashboard."""
-    return {f"{name}.json": dump(d) for name, d in dashboards(basemap).items()}
+    return {f"{name}.json": dump(d) for name, d in dashboards(basemap, thresholds).items()}
 
 
-def stale(out: Path = OUT) -> list[str]:
+def stale(out: Path = OUT, thresholds: ThresholdsFile | None = None) -> list[str]:
     """Files in `out` that differ from the generator's output, are missing, or are extra."""
-    want = rendered()
+    want = rendered(thresholds=thresholds)
     have = {p.name for p in out.glob("*.json")}
     problems = [n for n, text in want.items()
                 if not (out / n).is_file() or (out / n).read_text(encoding="utf-8") != text]
     return sorted(problems + [n for n in have - set(want)])
 
 
-def write(out: Path, basemap: str) -> list[Path]:
+def write(out: Path, basemap: str, thresholds: ThresholdsFile | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    files = rendered(basemap)
+    files = rendered(basemap, thresholds)
     for old in out.glob("*.json"):
         if old.name not in files:
             old.unlink()
@@ -62,17 +71,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--basemap", choices=BASEMAPS, default="offline",
                         help="map base layer: offline kecamatan boundaries (default), or "
                              "online tiles (needs internet in the browser)")
+    parser.add_argument("--thresholds", type=Path, default=None,
+                        help="a thresholds file over netwatch's packaged one (a city's values)")
     parser.add_argument("--check", action="store_true",
                         help="only compare the committed files with the generator's output")
     args = parser.parse_args(argv)
+    if args.thresholds is not None and args.out.resolve() == OUT:
+        parser.error("the committed dashboards use the packaged thresholds; give --out")
+    try:
+        thresholds = read_thresholds(args.thresholds)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.check:
-        problems = stale(args.out)
+        problems = stale(args.out, thresholds)
         for name in problems:
             print(f"stale: {args.out / name} (run grafana/generate.py)", file=sys.stderr)
         return 1 if problems else 0
     if args.basemap != "offline" and args.out.resolve() == OUT:
         parser.error("the committed dashboards use the offline map; give --out for others")
-    for path in write(args.out, args.basemap):
+    for path in write(args.out, args.basemap, thresholds):
         print(path)
     return 0
 

@@ -1,22 +1,29 @@
 """netwatch's Grafana dashboards as code (grafana-foundation-sdk builders).
 
-`grafana/generate.py` writes them to grafana/dashboards/*.json; see docs/grafana.md."""
+`grafana/generate.py` writes them to grafana/dashboards/*.json; see docs/grafana.md. Colour
+levels come from netwatch's thresholds file (netwatch.config.thresholds), the same the daemon
+and the rule generator read."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from netwatch.config.thresholds import ThresholdsFile, read_thresholds
+
 from . import kecamatan, overview, poller, site, sla
-from .common import UID, render
+from .common import UID, Levels, render
 
 
-def dashboards(basemap: str = "offline") -> dict[str, dict[str, Any]]:
-    """File name (without .json) -> Grafana JSON of every dashboard."""
+def dashboards(basemap: str = "offline",
+               thresholds: ThresholdsFile | None = None) -> dict[str, dict[str, Any]]:
+    """File name (without .json) -> Grafana JSON of every dashboard, coloured by `thresholds`
+    (default: the packaged file)."""
+    levels = Levels.of(thresholds if thresholds is not None else read_thresholds())
     built = {
-        "overview": overview.build(basemap),
-        "kecamatan": kecamatan.build(),
-        "site": site.build(),
+        "overview": overview.build(levels, basemap),
+        "kecamatan": kecamatan.build(levels),
+        "site": site.build(levels),
         "sla": sla.build(),
-        "poller": poller.build(),
+        "poller": poller.build(levels),
     }
     return {UID[kind]: render(dash) for kind, dash in built.items()}

@@ -3,13 +3,16 @@ units and thresholds, the site-state code, and a grid that places panels explici
 
 Every panel gets a unit and thresholds (the generator's tests check it), queries go through
 `${datasource}` (no data source uid is hard-coded), and links between dashboards use the
-fixed uids below, so they survive an import into any Grafana.
+fixed uids below, so they survive an import into any Grafana. The levels where loss, RTT,
+uplink use and event-loop lag change colour come from netwatch's thresholds file (`Levels`),
+so a panel turns red where the daemon or an alert draws the line.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as db
@@ -31,6 +34,8 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+from netwatch.config.thresholds import ThresholdsFile
 
 DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["netwatch"]
@@ -114,10 +119,30 @@ def flag_mappings(one: tuple[str, str], zero: tuple[str, str]) -> list[Any]:
 
 
 AVAILABILITY = steps("red", (0.95, "orange"), (0.99, "yellow"), (0.995, "green"))
-LOSS = steps("green", (0.02, "yellow"), (0.05, "red"))   # 5%: the daemon's degraded default
-RTT = steps("green", (0.1, "yellow"), (0.15, "red"))      # 150 ms: the degraded RTT p90
-UTILISATION = steps("green", (0.7, "yellow"), (0.9, "red"))  # 0.9: NetwatchLinkSaturated
 NEUTRAL = steps("green")
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Colours read from the thresholds file: yellow at its `dashboards:` level, red where the
+    daemon calls a site degraded (loss, RTT p90) or an alert fires (uplink use, loop lag)."""
+
+    loss: db.ThresholdsConfig
+    rtt: db.ThresholdsConfig
+    utilisation: db.ThresholdsConfig
+    loop_lag: db.ThresholdsConfig
+
+    @classmethod
+    def of(cls, thresholds: ThresholdsFile) -> Levels:
+        warn, degraded = thresholds.dashboards, thresholds.degraded
+        return cls(
+            loss=steps("green", (warn.loss_warn_ratio, "yellow"), (degraded.loss_ratio, "red")),
+            rtt=steps("green", (warn.rtt_p90_warn, "yellow"), (degraded.rtt_p90, "red")),
+            utilisation=steps("green", (warn.utilization_warn_ratio, "yellow"),
+                              (thresholds.rule_number("link_saturated_ratio"), "red")),
+            loop_lag=steps("green", (warn.event_loop_lag_warn_seconds, "yellow"),
+                           (thresholds.rule_number("event_loop_lag_seconds"), "red")),
+        )
 
 
 def thresholds_json(thresholds: db.ThresholdsConfig) -> dict[str, object]:

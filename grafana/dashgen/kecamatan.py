@@ -7,11 +7,9 @@ from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueText
 
 from .common import (
     AVAILABILITY,
-    LOSS,
     NEUTRAL,
-    RTT,
-    UTILISATION,
     Grid,
+    Levels,
     data_link,
     mappings_json,
     named,
@@ -52,7 +50,7 @@ def availability_over_range(by: str, selector: str) -> str:
             f'state=~"up|degraded|down|unreachable"}}[$__range])) > 0)')
 
 
-def _counts() -> list[tuple[object, int]]:
+def _counts(levels: Levels) -> list[tuple[object, int]]:
     out: list[tuple[object, int]] = [*state_counts(
         lambda state: f'sum(kecamatan:netwatch_site_state:sum{{kecamatan="$kecamatan", '
                       f'state="{state}"}})', 3)]
@@ -63,7 +61,7 @@ def _counts() -> list[tuple[object, int]]:
         f"kecamatan:netwatch_availability:ratio_mtd{K}", instant=True)], "percentunit",
         AVAILABILITY, decimals=2, description="Since the 1st, 00:00 WIB, maintenance excluded.")
     loss = stat_panel("Loss 5m", [query(f"kecamatan:netwatch_icmp_loss:ratio5m{K}",
-                                        instant=True)], "percentunit", LOSS, decimals=2)
+                                        instant=True)], "percentunit", levels.loss, decimals=2)
     return [*out, (today.time_from(TODAY), 3), (month, 3), (loss, 3)]
 
 
@@ -77,7 +75,7 @@ def _tiles() -> object:
                          kecamatan="$kecamatan", site="${__field.labels.site}")])
 
 
-def _site_table() -> object:
+def _site_table(levels: Levels) -> object:
     columns = [
         ("state", f"max by (site) ({state_code(K)})"),
         ("today", availability_over_range("site", K)),
@@ -105,9 +103,10 @@ def _site_table() -> object:
                      thresholds=thresholds_json(state_thresholds()), **color),
             override("today", decimals=2, **color), override("this month", decimals=2, **color),
             override("SLA target", decimals=2),
-            override("loss 5m", decimals=2, thresholds=thresholds_json(LOSS), **color),
-            override("RTT p90", unit="s", thresholds=thresholds_json(RTT), **color),
-            override("uplink use", decimals=1, thresholds=thresholds_json(UTILISATION), **color),
+            override("loss 5m", decimals=2, thresholds=thresholds_json(levels.loss), **color),
+            override("RTT p90", unit="s", thresholds=thresholds_json(levels.rtt), **color),
+            override("uplink use", decimals=1, thresholds=thresholds_json(levels.utilisation),
+                     **color),
         ],
         sort_by="state", descending=True).time_from(TODAY)
 
@@ -119,20 +118,20 @@ def _per_site(title: str, expr: str, unit: str, thresholds: db.ThresholdsConfig,
                             unit, thresholds, description=description)
 
 
-def build() -> db.Dashboard:
+def build(levels: Levels) -> db.Dashboard:
     dash = new_dashboard("kecamatan", "One kecamatan: its sites side by side, availability "
                                       "today and this month, loss, latency and uplinks.")
     dash = dash.with_variable(query_variable(
         "kecamatan", "Kecamatan", "label_values(netwatch_site_info, kecamatan)"))
     grid = Grid(dash)
-    grid.line(4, *_counts())
+    grid.line(4, *_counts(levels))
     grid.line(6, (_tiles(), 24))
-    grid.line(10, (_site_table(), 24))
+    grid.line(10, (_site_table(levels), 24))
     grid.row("Links")
     grid.line(8, (_per_site("Loss (5m)", f"site:netwatch_icmp_loss:ratio5m{K}", "percentunit",
-                            LOSS, "Echo loss to each site's router."), 12),
+                            levels.loss, "Echo loss to each site's router."), 12),
               (_per_site("RTT p90 (5m)", 'site:netwatch_icmp_rtt_seconds:quantile5m'
-                         '{kecamatan="$kecamatan", quantile="0.9"}', "s", RTT,
+                         '{kecamatan="$kecamatan", quantile="0.9"}', "s", levels.rtt,
                          "RTT p90 to each site's router."), 12))
     grid.line(8, (_per_site("Uplink download", f"uplink:netwatch_interface_receive_bytes:rate5m{K}",
                             "bps", NEUTRAL, "Bits per second received on each site's uplink.",

@@ -9,12 +9,11 @@ from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueText
 from . import geo
 from .common import (
     AVAILABILITY,
-    LOSS,
     NEUTRAL,
-    RTT,
     STATE_CODE,
     STATE_COLOR,
     Grid,
+    Levels,
     data_link,
     flag_mappings,
     named,
@@ -87,7 +86,7 @@ def _down_sites() -> object:
         overrides=[override("kelurahan", links=[_link_json()])])
 
 
-def _poller_line() -> list[tuple[object, int]]:
+def _poller_line(levels: Levels) -> list[tuple[object, int]]:
     link = [data_link("Poller dashboard", "poller")]
     return [
         (stat_panel("Pollers", [query("count(netwatch_build_info)", instant=True)], "none",
@@ -105,7 +104,7 @@ def _poller_line() -> list[tuple[object, int]]:
                     "none", steps("red", (1, "green")), links=link,
                     mappings=flag_mappings(("ok", "green"), ("FAILED", "red"))), 3),
         (stat_panel("Loop lag", [query("max(netwatch_event_loop_lag_seconds)", instant=True)],
-                    "s", steps("green", (0.1, "yellow"), (0.5, "red")), links=link), 3),
+                    "s", levels.loop_lag, links=link), 3),
         (stat_panel("Skipped polls",
                     [query("sum(rate(netwatch_polls_skipped_total[$__rate_interval]))",
                            instant=True)],
@@ -166,7 +165,7 @@ def _status_tiles() -> object:
     return panel.repeat("kecamatan").repeat_direction("h").max_per_row(4)
 
 
-def build(basemap: str = "offline") -> db.Dashboard:
+def build(levels: Levels, basemap: str = "offline") -> db.Dashboard:
     dash = new_dashboard(
         "overview", "The NOC wall: every kelurahan of the city, its state, the worst links, "
                     "active alerts and the poller's health.", refresh="30s")
@@ -178,15 +177,15 @@ def build(basemap: str = "offline") -> db.Dashboard:
     grid.place(geo.city_map(basemap), 0, top, 14, 18)
     grid.place(_alerts(), 14, top, 10, 6)
     grid.place(_down_sites(), 14, top + 6, 10, 6)
-    grid.place(_worst("Worst loss (5m)", "site:netwatch_icmp_loss:ratio5m", "percentunit", LOSS,
-                      "Echo loss to each site's router over 5 minutes, worst first."),
+    grid.place(_worst("Worst loss (5m)", "site:netwatch_icmp_loss:ratio5m", "percentunit",
+                      levels.loss, "Echo loss to each site's router over 5 minutes, worst first."),
                14, top + 12, 5, 6)
     grid.place(_worst("Worst RTT p90 (5m)",
-                      'site:netwatch_icmp_rtt_seconds:quantile5m{quantile="0.9"}', "s", RTT,
+                      'site:netwatch_icmp_rtt_seconds:quantile5m{quantile="0.9"}', "s", levels.rtt,
                       "RTT p90 to each site's router over 5 minutes, worst first."),
                19, top + 12, 5, 6)
     grid.skip(18)
-    grid.line(3, *_poller_line())
+    grid.line(3, *_poller_line(levels))
     grid.row("Status by kecamatan")
     grid.line(8, (_kecamatan_summary(), 24))
     grid.line(7, (_status_tiles(), 6))

@@ -9,6 +9,7 @@ from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueText
 from .common import (
     NEUTRAL,
     Grid,
+    Levels,
     flag_mappings,
     new_dashboard,
     organize,
@@ -69,14 +70,13 @@ def _timings() -> list[tuple[object, int]]:
     return [(durations, 12), (lateness, 12)]
 
 
-def _load() -> list[tuple[object, int]]:
+def _load(levels: Levels) -> list[tuple[object, int]]:
     skipped = timeseries_panel("Skipped polls", [query(
         f"sum by (probe) (rate(netwatch_polls_skipped_total{N}{RATE}))", legend="{{probe}}")],
         "ops", steps("green", (0.01, "red")),
         description="Polls skipped because the previous one of the target overran.")
     lag = timeseries_panel("Event-loop lag", [query(
-        f"netwatch_event_loop_lag_seconds{N}", legend="{{instance}}")], "s",
-        steps("green", (0.1, "yellow"), (0.5, "red")),
+        f"netwatch_event_loop_lag_seconds{N}", legend="{{instance}}")], "s", levels.loop_lag,
         description="Worst wake-up delay of the daemon's event loop in the last 10 s.")
     errors = timeseries_panel("Errors by reason", [query(
         f"sum by (probe, reason) (rate(netwatch_poll_errors_total{N}{RATE}))",
@@ -105,7 +105,7 @@ def _targets() -> list[tuple[object, int]]:
     return [(failing, 8), (slowest, 8), (canaries, 8)]
 
 
-def build() -> db.Dashboard:
+def build(levels: Levels) -> db.Dashboard:
     dash = new_dashboard("poller", "netwatch watching itself: poll timings, lateness, skipped "
                                    "polls, event-loop lag, errors, targets, reloads, canaries.")
     dash = dash.with_variable(query_variable(
@@ -113,6 +113,6 @@ def build() -> db.Dashboard:
     grid = Grid(dash)
     grid.line(4, *_status())
     grid.line(8, *_timings())
-    grid.line(8, *_load())
+    grid.line(8, *_load(levels))
     grid.line(8, *_targets())
     return dash

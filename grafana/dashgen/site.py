@@ -15,11 +15,9 @@ from grafana_foundation_sdk.models.heatmap import HeatmapColorMode, HeatmapColor
 from .common import (
     AVAILABILITY,
     DS,
-    LOSS,
     NEUTRAL,
-    RTT,
-    UTILISATION,
     Grid,
+    Levels,
     flag_mappings,
     new_dashboard,
     organize,
@@ -58,7 +56,7 @@ def variables(dash: db.Dashboard) -> db.Dashboard:
                 multi=True)))
 
 
-def _summary() -> list[tuple[object, int]]:
+def _summary(levels: Levels) -> list[tuple[object, int]]:
     def pct(title: str, expr: str, thresholds: db.ThresholdsConfig,
             description: str) -> stat.Panel:
         return stat_panel(title, [query(expr, instant=True)], "percentunit", thresholds,
@@ -73,19 +71,20 @@ def _summary() -> list[tuple[object, int]]:
              "Since the 1st, 00:00 WIB, maintenance excluded."), 3),
         (pct("SLA target", f"netwatch_site_sla_target_ratio{S}", NEUTRAL,
              "Availability promised for this site."), 3),
-        (pct("Loss 5m", f"site:netwatch_icmp_loss:ratio5m{S}", LOSS, "Echo loss to the router."), 3),
+        (pct("Loss 5m", f"site:netwatch_icmp_loss:ratio5m{S}", levels.loss,
+             "Echo loss to the router."), 3),
         (stat_panel("RTT p90 5m", [query('site:netwatch_icmp_rtt_seconds:quantile5m'
                                          '{site="$site", quantile="0.9"}', instant=True)],
-                    "s", RTT), 3),
+                    "s", levels.rtt), 3),
         (stat_panel("Maintenance", [query(f"max(netwatch_maintenance_active{S})", instant=True)],
                     "none", steps("green", (1, "blue")),
                     mappings=flag_mappings(("in window", "blue"), ("no", "green"))), 3),
         (pct("Uplink use 5m", f"max(uplink:netwatch_interface_utilization:ratio5m{S})",
-             UTILISATION, "Traffic / contracted capacity, the busier direction."), 3),
+             levels.utilisation, "Traffic / contracted capacity, the busier direction."), 3),
     ]
 
 
-def _smokeping() -> tuple[object, object]:
+def _smokeping(levels: Levels) -> tuple[object, object]:
     cells = (heatmap.Panel().title("Latency (every echo)").datasource(DS)
              .description("Smokeping-style: the RTT histogram of every answered echo, per "
                           "bucket over time (darker = more echoes). Median and p90 below.")
@@ -105,7 +104,8 @@ def _smokeping() -> tuple[object, object]:
             query(f"histogram_quantile(0.5, {BUCKETS})", legend="median", ref="A"),
             query(f"histogram_quantile(0.9, {BUCKETS})", legend="p90", ref="B"),
             query(loss, legend="loss", ref="C")],
-        "s", RTT, description="RTT median and p90 from the histogram, echo loss (right axis).",
+        "s", levels.rtt,
+        description="RTT median and p90 from the histogram, echo loss (right axis).",
         overrides=[override("loss", unit="percentunit", min=0, max=1,
                             custom__axisPlacement="right", custom__drawStyle="bars",
                             custom__fillOpacity=60, color={"mode": "fixed", "fixedColor": "red"}),
@@ -114,7 +114,7 @@ def _smokeping() -> tuple[object, object]:
     return cells, lines
 
 
-def _interfaces() -> list[tuple[object, int]]:
+def _interfaces(levels: Levels) -> list[tuple[object, int]]:
     traffic = timeseries_panel("Traffic", [
         query(f"rate(netwatch_interface_receive_bytes_total{{{I}}}[$__rate_interval]) * 8",
               legend="{{device}} {{ifname}} in", ref="A"),
@@ -133,7 +133,7 @@ def _interfaces() -> list[tuple[object, int]]:
         description="Packets per second with errors or discarded, per interface.")
     util = timeseries_panel("Uplink utilisation", [query(
         f"uplink:netwatch_interface_utilization:ratio5m{S}",
-        legend="{{device}} {{ifname}} {{direction}}")], "percentunit", UTILISATION,
+        legend="{{device}} {{ifname}} {{direction}}")], "percentunit", levels.utilisation,
         description="Uplink traffic / contracted capacity (or ifSpeed) over 5 minutes.",
         min_val=0)
     status = timeline_panel("Interface status", [query(
@@ -185,12 +185,12 @@ def _info_columns() -> DataTransformerConfig:
                           "sysname"))
 
 
-def build() -> db.Dashboard:
+def build(levels: Levels) -> db.Dashboard:
     dash = variables(new_dashboard(
         "site", "One kelurahan: state, availability, smokeping-style latency and loss, "
                 "interfaces, device health and wireless clients."))
     grid = Grid(dash)
-    grid.line(4, *_summary())
+    grid.line(4, *_summary(levels))
     grid.line(5, (timeline_panel("Site state", [query(state_code(S), legend="site")], "none",
                                  state_thresholds(), state_mappings()), 12),
               (timeline_panel("Devices up", [query(f"netwatch_up{{{D}}}",
@@ -198,11 +198,11 @@ def build() -> db.Dashboard:
                               "none", steps("red", (1, "green")),
                               flag_mappings(("up", "green"), ("down", "red"))), 12))
     grid.row("Latency and loss")
-    cells, lines = _smokeping()
+    cells, lines = _smokeping(levels)
     grid.line(9, (cells, 24))
     grid.line(7, (lines, 24))
     grid.row("Interfaces")
-    interfaces = _interfaces()
+    interfaces = _interfaces(levels)
     grid.line(8, *interfaces[:2])
     grid.line(8, *interfaces[2:])
     grid.row("Device health")

@@ -23,10 +23,10 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from netwatch.base.errors import ConfigError, ConfigIssue
+from netwatch.base.errors import ConfigError, ConfigIssue, format_path
 from netwatch.config.model import Strict
 from netwatch.config.read import validate_document
-from netwatch.config.types import Duration, Name
+from netwatch.config.types import Duration, Name, format_duration
 from netwatch.config.yamlload import LoadedYaml, PathKey, load_yaml_file
 
 PACKAGED = Path(__file__).with_name("thresholds.yml")
@@ -131,29 +131,42 @@ def _issue(loaded: LoadedYaml, path: PathKey, message: str) -> ConfigIssue:
     return ConfigIssue(mark.file if mark else "?", mark.line if mark else 0, path, message)
 
 
-def _cross_checks(values: ThresholdsFile) -> list[tuple[PathKey, str]]:
-    """What one field cannot check alone: profiles name known rules, yellow comes before red."""
-    problems: list[tuple[PathKey, str]] = []
-    for profile, timing in values.profiles.items():
-        problems += [(("profiles", profile, "rules", name),
-                      _unknown("rule setting (not under rules:)", name, values.rules))
-                     for name in timing.rules if name not in values.rules]
+def _cross_checks(values: ThresholdsFile, loaded: LoadedYaml) -> list[ConfigIssue]:
+    """What one field cannot check alone: profiles name known rules, yellow comes before red.
+    A yellow/red conflict is reported where the operator changed something: at the yellow
+    level, or at the red one when the yellow is the packaged value."""
+    issues = [_issue(loaded, ("profiles", profile, "rules", name),
+                     _unknown("rule setting (not under rules:)", name, values.rules))
+              for profile, timing in values.profiles.items()
+              for name in timing.rules if name not in values.rules]
     levels, degraded = values.dashboards, values.degraded
-    pairs = [
-        ("loss_warn_ratio", levels.loss_warn_ratio, degraded.loss_ratio, "degraded.loss_ratio"),
-        ("rtt_p90_warn", levels.rtt_p90_warn, degraded.rtt_p90, "degraded.rtt_p90"),
+    pairs: list[tuple[str, float, PathKey, float]] = [
+        ("loss_warn_ratio", levels.loss_warn_ratio, ("degraded", "loss_ratio"),
+         degraded.loss_ratio),
+        ("rtt_p90_warn", levels.rtt_p90_warn, ("degraded", "rtt_p90"), degraded.rtt_p90),
     ]
+    shown = {"rtt_p90_warn": format_duration}  # as written; the rest are plain numbers
     for field, rule in (("utilization_warn_ratio", "link_saturated_ratio"),
                         ("event_loop_lag_warn_seconds", "event_loop_lag_seconds")):
         red = values.rules.get(rule)
         if isinstance(red, str) or red is None:
-            problems.append((("rules", rule), f"must be a number (dashboards.{field} is its "
-                                              "yellow level)"))
+            issues.append(_issue(loaded, ("rules", rule),
+                                 f"must be a number (dashboards.{field} is its yellow level)"))
         else:
-            pairs.append((field, getattr(levels, field), float(red), f"rules.{rule}"))
-    problems += [(("dashboards", field), f"{value:g} must be below {red_name} ({red:g})")
-                 for field, value, red, red_name in pairs if value >= red]
-    return problems
+            pairs.append((field, getattr(levels, field), ("rules", rule), float(red)))
+    for field, warn, red_path, red in pairs:
+        if warn < red:
+            continue
+        fmt = shown.get(field, lambda number: f"{number:g}")
+        warn_path: PathKey = ("dashboards", field)
+        warn_mark = loaded.mark_for(warn_path)
+        if warn_mark is not None and warn_mark.file == str(PACKAGED):
+            issues.append(_issue(loaded, red_path, f"{fmt(red)} must be above the yellow level "
+                                 f"dashboards.{field} ({fmt(warn)}): lower that too"))
+        else:
+            issues.append(_issue(loaded, warn_path, f"{fmt(warn)} must be below "
+                                 f"{format_path(red_path)} ({fmt(red)})"))
+    return issues
 
 
 def read_thresholds(override: Path | None = None) -> ThresholdsFile:
@@ -169,7 +182,7 @@ def read_thresholds(override: Path | None = None) -> ThresholdsFile:
     values, invalid = validate_document(ThresholdsFile, loaded, PACKAGED.parent)
     issues += invalid
     if isinstance(values, ThresholdsFile):
-        issues += [_issue(loaded, path, message) for path, message in _cross_checks(values)]
+        issues += _cross_checks(values, loaded)
     if issues:
         raise ConfigError(issues)
     assert isinstance(values, ThresholdsFile)

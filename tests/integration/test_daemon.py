@@ -132,6 +132,39 @@ async def test_reload_adds_changes_removes_and_refuses_broken(tmp_path: Path) ->
         await daemon.shutdown()
 
 
+async def test_reload_follows_the_thresholds_file_and_refuses_a_broken_one(
+        tmp_path: Path) -> None:
+    """The config's `thresholds:` file is part of the config: a reload (SIGHUP and POST
+    /-/reload call the same) takes its new values, and a broken one fails the whole reload."""
+    overrides = tmp_path / "thresholds.yml"
+    overrides.write_text("degraded: {loss_ratio: 0.1}\n")
+    path = tmp_path / "netwatch.yml"
+    path.write_text("thresholds: thresholds.yml\n" + config([site(1, "127.34.0.1")]))
+    daemon = Daemon(path, read_inventory(path))
+    await daemon.start()
+    site_id = "18.71.99.1001"
+    try:
+        assert daemon.sites.groups[site_id].policy.degraded_loss_ratio == 0.1
+        overrides.write_text("degraded: {loss_ratio: 0.2, rtt_p90: 400ms}\n")
+        ok, message = await daemon.reload()
+        assert ok, message
+        policy = daemon.sites.groups[site_id].policy
+        assert (policy.degraded_loss_ratio, policy.degraded_rtt_p90) == (0.2, 0.4)
+
+        overrides.write_text("degraded:\n  loss_ratio: 2\n")
+        host, port = daemon.addresses[0]
+        async with aiohttp.ClientSession() as session, \
+                session.post(f"http://{host}:{port}/-/reload") as response:
+            assert response.status == 400
+            text = await response.text()
+        assert f"{overrides}:2: degraded.loss_ratio: must be at most 1" in text
+        assert daemon.sites.groups[site_id].policy.degraded_loss_ratio == 0.2  # kept
+        got = parse(daemon.render_metrics().decode())
+        assert pick(got, "netwatch_config_last_reload_successful") == 0
+    finally:
+        await daemon.shutdown()
+
+
 def test_run_reloads_on_sighup_and_exits_zero_on_sigterm(tmp_path: Path) -> None:
     path = tmp_path / "netwatch.yml"
     text = config([site(1, "127.33.0.1")]).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:19499")

@@ -62,6 +62,11 @@ INVALID = {
     "timezone": ["FILE:2: timezone: unknown time zone 'WIB' (e.g. Asia/Jakarta)"],
     "sites-file": ["{dir}/invalid-sites-file.d/more.yml:6: sites[0].devices[0].address: "
                    "not an IP address or host name"],
+    "thresholds-file": ["FILE:2: thresholds: no such file: /etc/netwatch/no-such-thresholds.yml"],
+    "thresholds": ["{dir}/invalid-thresholds.d/thresholds.yml:3: degraded.loss_ratio: "
+                   "must be at most 1",
+                   "{dir}/invalid-thresholds.d/thresholds.yml:5: rules.site_down_fo: "
+                   "unknown rule setting (did you mean 'site_down_for'?)"],
 }
 
 

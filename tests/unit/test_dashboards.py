@@ -30,6 +30,7 @@ from grafana.dashgen.queries import (
     variable_queries,
     variable_values,
 )
+from netwatch.config.thresholds import read_thresholds
 from netwatch.generators import rules as alerting
 from tests.conftest import ROOT
 from tests.unit.test_alert_rules import CONTRACT
@@ -220,6 +221,44 @@ def test_online_basemap_is_optional(tmp_path: Path) -> None:
     assert [layer["type"] for layer in geomap["options"]["layers"]] == ["geojson", "markers"]
     with pytest.raises(SystemExit):  # the committed files stay offline
         generate.main(["--basemap", "osm"])
+
+
+def _steps(dash: dict[str, Any], title: str) -> list[tuple[float | None, str]]:
+    panel = next(p for p in panels(dash) if p["title"] == title)
+    return [(s["value"], s["color"])
+            for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def test_colours_come_from_the_thresholds_file() -> None:
+    """Red where the daemon says degraded or an alert fires, yellow at the file's level."""
+    values = read_thresholds()
+    warn = values.dashboards
+    site, poller = DASHBOARDS[UID["site"]], DASHBOARDS[UID["poller"]]
+    assert _steps(site, "Loss 5m") == [
+        (None, "green"), (warn.loss_warn_ratio, "yellow"), (values.degraded.loss_ratio, "red")]
+    assert _steps(site, "RTT p90 5m") == [
+        (None, "green"), (warn.rtt_p90_warn, "yellow"), (values.degraded.rtt_p90, "red")]
+    assert _steps(site, "Uplink use 5m")[-1] == (values.rule_number("link_saturated_ratio"), "red")
+    assert _steps(poller, "Event-loop lag")[-1] == \
+        (values.rule_number("event_loop_lag_seconds"), "red")
+
+
+def test_a_thresholds_override_recolours_the_dashboards(tmp_path: Path) -> None:
+    override = tmp_path / "thresholds.yml"
+    override.write_text("degraded: {loss_ratio: 0.1, rtt_p90: 300ms}\n"
+                        "dashboards: {loss_warn_ratio: 0.04, rtt_p90_warn: 200ms}\n")
+    city = dashboards(thresholds=read_thresholds(override))
+    assert _steps(city[UID["site"]], "Loss 5m") == [(None, "green"), (0.04, "yellow"),
+                                                    (0.1, "red")]
+    assert _steps(city[UID["kecamatan"]], "RTT p90 (5m)")[1:] == [(0.2, "yellow"), (0.3, "red")]
+    with pytest.raises(SystemExit):  # the committed files keep the packaged values
+        generate.main(["--thresholds", str(override)])
+    out = tmp_path / "dashboards"
+    assert generate.main(["--thresholds", str(override), "--out", str(out)]) == 0
+    assert generate.main(["--thresholds", str(override), "--out", str(out), "--check"]) == 0
+    assert generate.main(["--out", str(out), "--check"]) == 1
+    override.write_text("dashboards: {loss_warn_ratio: 0.08}\n")  # yellow above red
+    assert generate.main(["--thresholds", str(override), "--out", str(out)]) == 2
 
 
 def test_sla_dashboard_is_a_calendar_month_in_wib() -> None:
