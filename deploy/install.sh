@@ -7,7 +7,8 @@
 #   sudo sh deploy/install.sh add-credential NAME < secret   store a secret (root-only file)
 #   sudo sh deploy/install.sh credentials regenerate LoadCredential= lines from the files
 #   sudo sh deploy/install.sh uninstall [--purge]   --purge also removes /etc/netwatch
-#   sudo sh deploy/install.sh stack       Debian's Prometheus/Alertmanager: netwatch's rules,
+#   sudo sh deploy/install.sh stack       Debian's Prometheus/Alertmanager: netwatch's rules
+#                                         (with /etc/netwatch/thresholds.yml when there is one),
 #                                         prometheus.yml, retention flag, alertmanager.yml
 #
 # Options (before the command):
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
         --wheels=*) wheels=${1#--wheels=}; shift ;;
         --python) python=${2:?--python needs a program}; shift 2 ;;
         --python=*) python=${1#--python=}; shift ;;
-        -h|--help) sed -n '2,23p' "$0" | cut -c3-; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | cut -c3-; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) break ;;
     esac
@@ -253,9 +254,18 @@ cmd_stack() {
     for f in "$prom/rules"/netwatch-*.yml; do
         [ -f "$f" ] && [ ! -f "$src/deploy/prometheus/rules/$(basename "$f")" ] && rm -f "$f"
     done
-    for f in "$src/deploy/prometheus/rules"/*.yml; do
-        install -m 0644 "$f" "$prom/rules/$(basename "$f")"
-    done
+    if [ -f "$etc/thresholds.yml" ] && [ -x "$opt/venv/bin/python" ]; then
+        # the city's own thresholds (the daemon reads them too): rendered by the installed netwatch
+        "$opt/venv/bin/python" -m netwatch.generators.rules render \
+            --thresholds "$etc/thresholds.yml" --out "$prom/rules" >/dev/null \
+            || die "cannot render the rules with $ETC/thresholds.yml (errors above)"
+        chmod 0644 "$prom/rules"/netwatch-*.yml
+        say "rules rendered with $ETC/thresholds.yml"
+    else
+        for f in "$src/deploy/prometheus/rules"/*.yml; do
+            install -m 0644 "$f" "$prom/rules/$(basename "$f")"
+        done
+    fi
     install_config "$src/deploy/prometheus/prometheus.yml" "$prom/prometheus.yml"
     set_retention
     if [ -f "$src/deploy/alertmanager/alertmanager.yml" ]; then

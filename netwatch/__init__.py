@@ -12,7 +12,7 @@ tests/unit/test_layers.py, enforces it):
     icmp/ snmp/  the probers (independent of each other)
     scheduler/   the Prober contract and the timers that run polls under their deadlines
     inventory/   devices, sites and targets built from the config; sharding
-    config/      YAML with line marks, pydantic models, secrets
+    config/      YAML with line marks, pydantic models, secrets, the thresholds file
     base/        anyone may import: errors, metric catalog and exposition, timers, logs
 """
 

@@ -4,4 +4,7 @@
     types      durations, bandwidths, addresses, names, secrets ({env}, {file}, {credential})
     model      the pydantic models of every section (`extra="forbid"`)
     read       read_config(path): models validated, errors as `FILE:LINE: path: message`
+    thresholds the thresholds file (thresholds.yml, shipped here, and a city's override over
+               it): degraded levels, rule values, dashboard colours; read by the inventory,
+               the rule generator and grafana/dashgen
 """

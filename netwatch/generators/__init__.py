@@ -1,7 +1,7 @@
 """Offline tools: they read inputs and write files a person reviews or deploys.
 
-    rules       Prometheus rule files (and the test Alertmanager config) from templates
-                and the thresholds file
+    rules       Prometheus rule files (and the test Alertmanager config) from the templates
+                in rule_templates/ and the thresholds file (netwatch.config.thresholds)
     importcsv   a spreadsheet of sites -> `sites:` YAML
     report      the monthly SLA report from Prometheus' HTTP API, as CSV or HTML
 """

@@ -248,6 +248,22 @@ def test_stack_configures_debians_prometheus(tmp_path: Path) -> None:
         (ROOT / "deploy/prometheus/prometheus.yml").read_text()
     assert (root / "etc/default/prometheus").read_text() == args
 
+    # a city's thresholds file: the installed netwatch renders the rules with it
+    python = root / "opt/netwatch/venv/bin/python"  # stands for the installed venv
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    (root / "etc/netwatch").mkdir(parents=True)
+    (root / "etc/netwatch/thresholds.yml").write_text("rules: {site_down_for: 7m}\n")
+    sh("sh", SCRIPT, "--root", root, "stack")
+    alerts = (prom / "rules/netwatch-alerts.yml").read_text()
+    assert "for: 7m" in alerts and "/etc/netwatch/thresholds.yml over it" in alerts
+    sh("promtool", "check", "rules", *sorted((prom / "rules").glob("netwatch-*.yml")))
+    (root / "etc/netwatch/thresholds.yml").write_text("rules: {site_down_fo: 7m}\n")
+    proc = sh("sh", SCRIPT, "--root", root, "stack", check=False)
+    assert proc.returncode != 0 and "rules.site_down_fo: unknown rule setting" in proc.stderr
+    assert "for: 7m" in (prom / "rules/netwatch-alerts.yml").read_text()  # left as it was
+
 
 # --- the installed daemon, run the way the unit runs it -----------------------------------
 
