@@ -59,6 +59,8 @@ class DashboardLevels(Strict):
 
 
 class AlertmanagerTimings(Strict):
+    """Group waits a profile puts on every route of the production Alertmanager config."""
+
     group_wait: str
     group_interval: str
     repeat_interval: str
@@ -72,6 +74,9 @@ class TimingProfile(Strict):
 
 
 class ThresholdsFile(Strict):
+    """The whole file, one section per reader: `degraded` (the daemon), `rules` and
+    `runbook_base_url` (the rule templates), `dashboards` (grafana/dashgen)."""
+
     degraded: DegradedDefaults
     runbook_base_url: str = Field(description="docs/runbooks.md as served; alerts add #heading")
     rules: dict[str, RuleValue] = Field(description="`${name}` values of the rule templates")
