@@ -141,9 +141,7 @@ class Watch:
 
 
 def skipped(daemon: Any) -> dict[str, float]:
-    registry = daemon.metrics.registry
-    return {p: registry.get_sample_value("netwatch_polls_skipped_total", {"probe": p}) or 0.0
-            for p in ("icmp", "snmp")}
+    return {p: float(daemon.metrics.skipped[p].value) for p in ("icmp", "snmp")}
 
 
 async def scrape(http: Any, url: str, gzip: bool) -> tuple[float, int, bytes]:

@@ -1,63 +1,231 @@
-"""The SNMP metrics of DESIGN.md's contract: name, type, meaning and exact label set.
+"""Every metric family netwatch exports, declared once: name, type, HELP, labels, unit.
 
-Profiles may only map OIDs to these names, with exactly these labels (on top of the device
-labels site, kecamatan, device, role). Free text (ifAlias, sysDescr parts) only appears in
-the `_info` metrics. The profile loader rejects anything else, so a typo in a profile is an
-error at start-up, not a series nobody's dashboard shows.
+This is the contract dashboards, rules and operators read. The MetricStore only creates
+families from these entries (`store.family(name)` looks the name up here), so no HELP or
+TYPE text is written anywhere else and a family that is not declared here cannot be
+exported. SNMP profiles may map OIDs only to the entries whose origin is "profile", with
+exactly their labels (netwatch/snmp/profile.py checks it at start-up); the HELP of SNMP
+families adds the OIDs that feed them. The README's metrics reference and the metric table
+of docs/profiles.md are generated from this list (`python -m netwatch.generators.metricdoc
+render`), and tests compare a real scrape of the daemon with it.
+
+Adding a metric touches only this list and the code that computes the value:
+
+    _m("netwatch_icmp_ttl", "gauge", "TTL of the last echo reply.", "", "icmp", *DEVICE),
+    fam = store.family("netwatch_icmp_ttl"); store.set(fam, owner, sample(fam.name, labels, ttl))
+
+The daemon's own series (build, reloads, lateness, loop lag) are declared and rendered like
+every other family (netwatch/base/selfmetrics.py): one mechanism for the whole exposition,
+instead of prometheus-client's registry appended to it with its own formatting and names.
+
+`labels` are every label of a sample, in the order they are rendered; histogram buckets add
+`le`. `unit` is the base unit the name ends with ("" for counts and flags). Types are those
+of OpenMetrics; the 0.0.4 text format writes info and stateset families as gauges.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-MetricKind = Literal["counter", "gauge"]
+MetricType = Literal["counter", "gauge", "histogram", "info", "stateset"]
+# who computes the value: sites/targets.py, sites/engine.py, icmp/result.py, the SNMP poller
+# (snmp/poller.py), an SNMP profile (snmp/profiles/*.yml), base/selfmetrics.py
+Origin = Literal["target", "site", "icmp", "snmp", "profile", "self"]
+
+DEVICE = ("site", "kecamatan", "device", "role")  # every per-device series, in this order
+SITE = ("site", "kecamatan")  # every per-site series
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 @dataclass(frozen=True, slots=True)
-class MetricDef:
+class Metric:
     name: str
-    kind: MetricKind
+    type: MetricType
     help: str
-    labels: frozenset[str]
+    unit: str
+    origin: Origin
+    labels: tuple[str, ...]
+    meaning: str = ""  # for the README when HELP alone says too little
+
+    @property
+    def exposition_type(self) -> str:
+        """The TYPE the 0.0.4 text format writes (it has no info or stateset)."""
+        return "gauge" if self.type in ("info", "stateset") else self.type
+
+    @property
+    def own_labels(self) -> tuple[str, ...]:
+        """The labels beyond the device (or site) labels every such series carries."""
+        for common in (DEVICE, SITE):
+            if self.labels[:len(common)] == common:
+                return self.labels[len(common):]
+        return self.labels
+
+    @property
+    def per(self) -> str:
+        """What one series stands for: device, site, or the poller itself."""
+        if self.labels[:len(DEVICE)] == DEVICE:
+            return "device"
+        if self.labels[:len(SITE)] == SITE or "site" in self.labels:
+            return "site"
+        return "canary" if "canary" in self.labels else "poller"
+
+    def sample_names(self) -> tuple[str, ...]:
+        """The names its samples carry."""
+        if self.type == "histogram":
+            return tuple(self.name + suffix for suffix in HISTOGRAM_SUFFIXES)
+        return (self.name,)
+
+    def help_from(self, sources: Iterable[str]) -> str:
+        """HELP naming where the values come from (SNMP: the objects and OIDs read)."""
+        listed = ", ".join(sources)
+        return f"{self.help} From {listed}." if listed else self.help
 
 
-def _m(name: str, kind: MetricKind, help: str, *labels: str) -> MetricDef:
-    return MetricDef(name, kind, help, frozenset(labels))
+def _m(name: str, type: MetricType, help: str, unit: str, origin: Origin, *labels: str,
+       meaning: str = "") -> Metric:
+    return Metric(name, type, help, unit, origin, labels, meaning)
 
 
-_IF = "ifname"
-METRICS: dict[str, MetricDef] = {m.name: m for m in (
-    _m("netwatch_device_info", "gauge",
-       "Device identity from SNMP (value 1); model and version as the profile reads them.",
-       "vendor", "model", "os_version", "sysname", "profile"),
+_TARGET = (*DEVICE, "probe")
+_IF = (*DEVICE, "ifname")
+_UPTIMES = ("SNMP-FRAMEWORK-MIB::snmpEngineTime (1.3.6.1.6.3.10.2.1.3.0), "
+            "HOST-RESOURCES-MIB::hrSystemUptime (1.3.6.1.2.1.25.1.1.0), "
+            "SNMPv2-MIB::sysUpTime (1.3.6.1.2.1.1.3.0)")
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    # per target (sites/targets.py)
+    _m("netwatch_up", "gauge", "Last poll of this target succeeded (1/0).", "", "target",
+       *_TARGET),
+    _m("netwatch_poll_duration_seconds", "gauge", "How long the last poll took.", "seconds",
+       "target", *_TARGET),
+    _m("netwatch_poll_errors_total", "counter",
+       "Failed polls by reason (timeout, unreachable, auth, protocol, internal).", "", "target",
+       *_TARGET, "reason"),
+    _m("netwatch_state_changes_total", "counter",
+       "Up/down transitions of this target after hysteresis (for flap detection).", "",
+       "target", *_TARGET),
+    _m("netwatch_canary_up", "gauge",
+       "A canary (a target the poller must always reach) is up (1/0).", "", "target", "canary"),
+    # sites (sites/engine.py)
+    _m("netwatch_site_state", "stateset",
+       "The daemon's verdict per site: exactly one state is 1.", "", "site", *SITE, "state",
+       meaning="up, degraded, down, unreachable, maintenance: exactly one is 1"),
+    _m("netwatch_site_state_changes_total", "counter",
+       "Transitions of the site state (for flap detection).", "", "site", *SITE),
+    _m("netwatch_site_info", "info", "Site identity and location from the config (value 1).",
+       "", "site", "site", "kelurahan", "kecamatan", "latitude", "longitude", "isp", "upstream",
+       meaning="site identity and location from the config, for maps and joins"),
+    _m("netwatch_site_sla_target_ratio", "gauge", "Availability promised for the site.",
+       "ratio", "site", *SITE),
+    _m("netwatch_maintenance_active", "gauge",
+       "1 while the site is inside a maintenance window.", "", "site", *SITE),
+    _m("netwatch_device_suppressed", "stateset",
+       "Why a device's trouble is not its own (at most one reason is 1).", "", "site",
+       *DEVICE, "reason",
+       meaning="parent_down, upstream_down, maintenance, poller_isolated: why a device's "
+       "trouble is not its own (at most one is 1)"),
+    _m("netwatch_interface_uplink", "gauge",
+       "Marks the interface the config names as the site's uplink (value 1).", "", "site", *_IF),
+    _m("netwatch_interface_capacity_bytes", "gauge",
+       "Contracted capacity of the uplink, bytes per second.", "bytes", "site", *_IF),
+    _m("netwatch_poller_isolated", "gauge",
+       "1 when every canary is down: the poller itself is cut off.", "", "site"),
+    # ICMP (icmp/result.py)
+    _m("netwatch_icmp_rtt_seconds", "histogram",
+       "RTT of every echo answered within the timeout (kernel receive timestamp).", "seconds",
+       "icmp", *DEVICE,
+       meaning="RTT of every in-time reply (kernel timestamps), buckets 50 µs doubling to 26 s"),
+    _m("netwatch_icmp_requests_total", "counter", "Echo requests sent.", "", "icmp", *DEVICE),
+    _m("netwatch_icmp_responses_total", "counter",
+       "Echo replies received within the timeout; loss = 1 - responses/requests.", "", "icmp",
+       *DEVICE,
+       meaning="in-time echo replies; loss = 1 − rate(responses) / rate(requests)"),
+    _m("netwatch_icmp_late_responses_total", "counter",
+       "Echo replies received after the timeout (not counted as responses).", "", "icmp",
+       *DEVICE),
+    _m("netwatch_icmp_duplicate_responses_total", "counter",
+       "Repeated echo replies for an already answered request.", "", "icmp", *DEVICE),
+    _m("netwatch_icmp_round_rtt_seconds", "gauge",
+       "RTT statistics of the last round (min, avg, max, mdev as ping prints them).",
+       "seconds", "icmp", *DEVICE, "stat"),
+    _m("netwatch_icmp_round_loss_ratio", "gauge", "Share of echoes lost in the last round.",
+       "ratio", "icmp", *DEVICE),
+    # SNMP, computed by the poller from the system group (snmp/poller.py)
+    _m("netwatch_device_info", "info",
+       "Device identity from SNMP (value 1): sysName from SNMPv2-MIB (1.3.6.1.2.1.1.5.0); "
+       "vendor, model and os_version as the profile reads them (sysDescr 1.3.6.1.2.1.1.1.0, "
+       "vendor MIBs).", "", "snmp", *DEVICE, "vendor", "model", "os_version", "sysname",
+       "profile", meaning="identity from SNMP, and the profile in use"),
     _m("netwatch_device_boot_time_seconds", "gauge",
        "Unix time of the device's last boot; changes only on a reboot (uptime going back, "
-       "497-day TimeTicks wrap excluded)."),
-    _m("netwatch_device_uptime_seconds", "gauge", "Uptime as the device reports it."),
-    _m("netwatch_device_cpu_utilization_ratio", "gauge", "CPU utilisation, 0..1."),
-    _m("netwatch_device_memory_used_bytes", "gauge", "Memory in use."),
-    _m("netwatch_device_memory_total_bytes", "gauge", "Memory installed."),
-    _m("netwatch_device_temperature_celsius", "gauge", "Temperature per sensor.", "sensor"),
-    _m("netwatch_device_voltage_volts", "gauge", "Voltage per sensor.", "sensor"),
-    _m("netwatch_interface_info", "gauge", "Interface identity (value 1); join on ifname.",
-       "ifname", "ifindex", "ifalias", "iftype"),
+       f"497-day TimeTicks wrap excluded). Now minus the first uptime present of {_UPTIMES}.",
+       "seconds", "snmp", *DEVICE,
+       meaning="Unix time of the last boot; changes only on a reboot "
+       "(engine time → hrSystemUptime → sysUpTime, wrap-guarded)"),
+    _m("netwatch_device_uptime_seconds", "gauge",
+       f"Uptime as the device reports it: the first present of {_UPTIMES}.", "seconds",
+       "snmp", *DEVICE),
+    # SNMP, mapped by profiles (snmp/profiles/*.yml)
+    _m("netwatch_device_cpu_utilization_ratio", "gauge", "CPU utilisation, 0..1.", "ratio",
+       "profile", *DEVICE),
+    _m("netwatch_device_memory_used_bytes", "gauge", "Memory in use.", "bytes", "profile",
+       *DEVICE),
+    _m("netwatch_device_memory_total_bytes", "gauge", "Memory installed.", "bytes", "profile",
+       *DEVICE),
+    _m("netwatch_device_temperature_celsius", "gauge", "Temperature per sensor.", "celsius",
+       "profile", *DEVICE, "sensor"),
+    _m("netwatch_device_voltage_volts", "gauge", "Voltage per sensor.", "volts", "profile",
+       *DEVICE, "sensor"),
+    _m("netwatch_interface_info", "info", "Interface identity (value 1); join on ifname.", "",
+       "profile", *_IF, "ifindex", "ifalias", "iftype"),
     _m("netwatch_interface_receive_bytes_total", "counter",
-       "Octets received (64-bit counter where the device has it).", _IF),
+       "Octets received (64-bit counter where the device has it).", "bytes", "profile", *_IF),
     _m("netwatch_interface_transmit_bytes_total", "counter",
-       "Octets sent (64-bit counter where the device has it).", _IF),
-    _m("netwatch_interface_receive_packets_total", "counter", "Unicast packets received.", _IF),
-    _m("netwatch_interface_transmit_packets_total", "counter", "Unicast packets sent.", _IF),
-    _m("netwatch_interface_receive_errors_total", "counter", "Inbound packets with errors.", _IF),
-    _m("netwatch_interface_transmit_errors_total", "counter", "Outbound packets with errors.", _IF),
-    _m("netwatch_interface_receive_discards_total", "counter", "Inbound packets discarded.", _IF),
-    _m("netwatch_interface_transmit_discards_total", "counter", "Outbound packets discarded.", _IF),
-    _m("netwatch_interface_oper_up", "gauge", "Operational state is up (1/0).", _IF),
-    _m("netwatch_interface_admin_up", "gauge", "Administrative state is up (1/0).", _IF),
-    _m("netwatch_interface_speed_bytes", "gauge", "Nominal speed in bytes per second.", _IF),
-    _m("netwatch_wireless_clients", "gauge", "Associated stations per radio or SSID.", _IF),
+       "Octets sent (64-bit counter where the device has it).", "bytes", "profile", *_IF),
+    _m("netwatch_interface_receive_packets_total", "counter", "Unicast packets received.", "",
+       "profile", *_IF),
+    _m("netwatch_interface_transmit_packets_total", "counter", "Unicast packets sent.", "",
+       "profile", *_IF),
+    _m("netwatch_interface_receive_errors_total", "counter", "Inbound packets with errors.", "",
+       "profile", *_IF),
+    _m("netwatch_interface_transmit_errors_total", "counter", "Outbound packets with errors.",
+       "", "profile", *_IF),
+    _m("netwatch_interface_receive_discards_total", "counter", "Inbound packets discarded.", "",
+       "profile", *_IF),
+    _m("netwatch_interface_transmit_discards_total", "counter", "Outbound packets discarded.",
+       "", "profile", *_IF),
+    _m("netwatch_interface_oper_up", "gauge", "Operational state is up (1/0).", "", "profile",
+       *_IF),
+    _m("netwatch_interface_admin_up", "gauge", "Administrative state is up (1/0).", "",
+       "profile", *_IF),
+    _m("netwatch_interface_speed_bytes", "gauge", "Nominal speed in bytes per second.", "bytes",
+       "profile", *_IF, meaning="nominal speed in bytes per second (ifHighSpeed, else ifSpeed)"),
+    _m("netwatch_wireless_clients", "gauge", "Associated stations per radio or SSID.", "",
+       "profile", *_IF),
+    # the daemon watching itself (base/selfmetrics.py)
+    _m("netwatch_build_info", "info", "Version of netwatch and Python (value 1).", "", "self",
+       "version", "python"),
+    _m("netwatch_config_last_reload_successful", "gauge",
+       "Whether the last config (re)load succeeded (1/0).", "", "self"),
+    _m("netwatch_config_last_reload_success_timestamp_seconds", "gauge",
+       "Unix time of the last successful config (re)load.", "seconds", "self"),
+    _m("netwatch_targets", "gauge", "Targets configured, per probe.", "", "self", "probe"),
+    _m("netwatch_poll_lateness_seconds", "histogram",
+       "Delay between a poll's scheduled tick and its start.", "seconds", "self", "probe"),
+    _m("netwatch_polls_skipped_total", "counter",
+       "Scheduled polls skipped because the previous one overran.", "", "self", "probe"),
+    _m("netwatch_event_loop_lag_seconds", "gauge",
+       "Largest event-loop wake-up delay seen in the last 10 s.", "seconds", "self"),
 )}
 
-# computed by the poller from the system group, not mapped by profiles
-COMPUTED = ("netwatch_device_info", "netwatch_device_boot_time_seconds",
-            "netwatch_device_uptime_seconds")
+
+def of(origin: Origin) -> list[Metric]:
+    """The entries one part of the daemon computes, in catalog order."""
+    return [m for m in METRICS.values() if m.origin == origin]
+
+
+def sample_names() -> set[str]:
+    """Every sample name the daemon can export (histograms with their three series)."""
+    return {name for m in METRICS.values() for name in m.sample_names()}

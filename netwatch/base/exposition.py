@@ -4,11 +4,12 @@ Each owner (a target, a site) renders its own lines when its state changes, on t
 where the work is small and spread over time. A scrape only joins the fragments family by
 family, which is cheap enough to run in a worker thread even for 600k series: no per-sample
 formatting happens at scrape time. Label prefixes are static between reloads, so owners cache
-them (`label_text`) and format only values.
+them (`label_text`) and format only values. Families come from the catalog
+(netwatch/base/catalog.py): the store writes their HELP and TYPE, nobody else does.
 
     store = MetricStore()
-    UP = store.family("netwatch_up", "gauge", "Last poll of this target succeeded (1/0).")
-    store.set(UP, owner, line(UP.name, labels, 1))
+    UP = store.family("netwatch_up")   # the catalog's entry: type, HELP, labels
+    store.set(UP, owner, sample(UP.name, labels, 1))
     body = store.render()          # bytes; safe to call from a worker thread
 """
 
@@ -17,11 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Union
 
-MetricType = Literal["counter", "gauge", "histogram", "info", "stateset", "untyped"]
+from netwatch.base.catalog import METRICS, Metric
+
 # a fragment is its text, or (in a lazy family) a function returning it at scrape time
-Fragment = Union[str, Callable[[], str]]
+Fragment = str | Callable[[], str]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CHUNK_BYTES = 256 << 10  # a streamed scrape's pieces
 BATCH = 512  # fragments joined per call
@@ -62,18 +63,20 @@ class Family:
     owner that renders at scrape time (in the scrape's worker thread): for bulky series that
     change on every poll (histograms), which would otherwise cost their text in memory."""
 
-    name: str
-    type: MetricType
+    metric: Metric
     help: str
     lazy: bool = False
     fragments: dict[Hashable, Fragment] = field(default_factory=dict)
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.metric.name  # read on every render: a plain attribute
 
     @property
     def header(self) -> str:
-        # the 0.0.4 text format has no info/stateset types: they are gauges there
-        kind = "gauge" if self.type in ("info", "stateset") else self.type
         help_text = self.help.replace("\\", "\\\\").replace("\n", "\\n")
-        return f"# HELP {self.name} {help_text}\n# TYPE {self.name} {kind}\n"
+        return (f"# HELP {self.name} {help_text}\n"
+                f"# TYPE {self.name} {self.metric.exposition_type}\n")
 
 
 class MetricStore:
@@ -82,14 +85,19 @@ class MetricStore:
     def __init__(self) -> None:
         self._families: dict[str, Family] = {}
 
-    def family(self, name: str, type: MetricType, help: str, lazy: bool = False) -> Family:
-        """Declare a family (idempotent: the same name returns the same family)."""
+    def family(self, name: str, *, lazy: bool = False, sources: Iterable[str] = ()) -> Family:
+        """Declare the catalog's family `name` (idempotent: the same name returns the same
+        family). `sources` go into the HELP (SNMP: the objects a profile reads)."""
+        metric = METRICS.get(name)
+        if metric is None:
+            raise ValueError(f"metric {name} is not in netwatch/base/catalog.py")
+        help_text = metric.help_from(sources)
         existing = self._families.get(name)
         if existing is not None:
-            if existing.type != type or existing.lazy != lazy:
+            if existing.lazy != lazy or existing.help != help_text:
                 raise ValueError(f"metric {name} declared twice, differently")
             return existing
-        created = Family(name, type, help, lazy)
+        created = Family(metric, help_text, lazy)
         self._families[name] = created
         return created
 

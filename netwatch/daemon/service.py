@@ -51,13 +51,13 @@ class Daemon:
         self.shard = shard  # reloads keep polling only this shard's groups
         self.inventory = inventory
         self.listen = listen or inventory.config.listen
-        self.metrics = SelfMetrics()
         self.store = MetricStore()
         # given probers are fixed (tests, benchmarks); else each is made when a config needs it
         self._own_probers = probers is None
         self.probers: dict[Probe, Prober] = probers if probers is not None else {}
         self.state = State(self.store, self.probers)
         self.sites = SiteEngine(self.store, self.state)
+        self.metrics = SelfMetrics(self.store)
         self.scheduler = Scheduler(self.probers, self._record, self.metrics, gate=self._gate)
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
@@ -203,8 +203,7 @@ class Daemon:
         self.state.sync(inventory)
         self.sites.sync(inventory)
         self.scheduler.apply(inventory.targets)
-        for probe in PROBES:
-            self.metrics.targets.labels(probe).set(inventory.count(probe))
+        self.metrics.targets = {probe: inventory.count(probe) for probe in PROBES}
         memory.settle()
 
     # --- polling --------------------------------------------------------------
@@ -220,8 +219,7 @@ class Daemon:
 
     # --- web.Daemon -----------------------------------------------------------
     def metric_chunks(self) -> Iterator[bytes]:
-        yield from self.store.chunks()
-        yield self.metrics.render()
+        return self.store.chunks()
 
     def render_metrics(self) -> bytes:
         return b"".join(self.metric_chunks())

@@ -56,29 +56,16 @@ class IcmpResult:
 
 
 class IcmpFamilies:
-    """The ICMP metric families of the contract, declared once per store."""
+    """The ICMP families of the catalog (origin "icmp"), declared once per store."""
 
     def __init__(self, store: MetricStore) -> None:
-        self.rtt = store.family(
-            "netwatch_icmp_rtt_seconds", "histogram",
-            "RTT of every echo answered within the timeout (kernel receive timestamp).",
-            lazy=True)
-        self.requests = store.family(
-            "netwatch_icmp_requests_total", "counter", "Echo requests sent.")
-        self.responses = store.family(
-            "netwatch_icmp_responses_total", "counter",
-            "Echo replies received within the timeout; loss = 1 - responses/requests.")
-        self.late = store.family(
-            "netwatch_icmp_late_responses_total", "counter",
-            "Echo replies received after the timeout (not counted as responses).", lazy=True)
-        self.duplicates = store.family(
-            "netwatch_icmp_duplicate_responses_total", "counter",
-            "Repeated echo replies for an already answered request.", lazy=True)
-        self.round_rtt = store.family(
-            "netwatch_icmp_round_rtt_seconds", "gauge",
-            "RTT statistics of the last round (min, avg, max, mdev as ping prints them).")
-        self.round_loss = store.family(
-            "netwatch_icmp_round_loss_ratio", "gauge", "Share of echoes lost in the last round.")
+        self.rtt = store.family("netwatch_icmp_rtt_seconds", lazy=True)
+        self.requests = store.family("netwatch_icmp_requests_total")
+        self.responses = store.family("netwatch_icmp_responses_total")
+        self.late = store.family("netwatch_icmp_late_responses_total", lazy=True)
+        self.duplicates = store.family("netwatch_icmp_duplicate_responses_total", lazy=True)
+        self.round_rtt = store.family("netwatch_icmp_round_rtt_seconds")
+        self.round_loss = store.family("netwatch_icmp_round_loss_ratio")
         # %-templates shared by every series (labels go in as an argument): each round
         # re-renders ~35 lines per target, so one formatting call per family beats a line
         # at a time, and no series keeps label-prefixed copies of its own

@@ -81,8 +81,8 @@ class Scheduler:
         self._limits = {**DEFAULT_CONCURRENCY, **(concurrency or {})}
         self._running: dict[Probe, int] = dict.fromkeys(self._limits, 0)
         self._waiting: dict[Probe, deque[_Job]] = {p: deque() for p in self._limits}
-        self._lateness = {p: metrics.lateness.labels(p) for p in self._limits}
-        self._skipped = {p: metrics.skipped.labels(p) for p in self._limits}
+        self._lateness = {p: metrics.lateness[p] for p in self._limits}
+        self._skipped = {p: metrics.skipped[p] for p in self._limits}
         self._jobs: dict[TargetKey, _Job] = {}
         self._fast: dict[Probe, FastProber] = {}  # probers with the task-free fast path
         self._tasks: set[asyncio.Task[Result]] = set()

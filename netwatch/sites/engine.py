@@ -43,25 +43,20 @@ REFRESH_SECONDS = 5.0  # how often maintenance windows are re-checked
 
 
 class SiteFamilies:
+    """The site families of the catalog (origin "site"), declared once per store; state sets
+    are lazy (rendered at scrape time: many lines that rarely change)."""
+
     def __init__(self, store: MetricStore) -> None:
         f = store.family
-        self.state = f("netwatch_site_state", "stateset",
-                       "The daemon's verdict per site: exactly one state is 1.", lazy=True)
-        self.changes = f("netwatch_site_state_changes_total", "counter",
-                         "Transitions of the site state (flap detection).")
-        self.info = f("netwatch_site_info", "info", "Site identity and location from the config.")
-        self.sla = f("netwatch_site_sla_target_ratio", "gauge", "Availability promised for the site.")
-        self.maintenance = f("netwatch_maintenance_active", "gauge",
-                             "1 while the site is inside a maintenance window.")
-        self.suppressed = f("netwatch_device_suppressed", "stateset",
-                            "Why a device's trouble is not its own (at most one reason is 1).",
-                            lazy=True)
-        self.uplink = f("netwatch_interface_uplink", "gauge",
-                        "Marks the interface the config names as the site's uplink.")
-        self.capacity = f("netwatch_interface_capacity_bytes", "gauge",
-                          "Contracted capacity of the uplink, bytes per second.")
-        self.isolated = f("netwatch_poller_isolated", "gauge",
-                          "1 when every canary is down: the poller itself is cut off.")
+        self.state = f("netwatch_site_state", lazy=True)
+        self.changes = f("netwatch_site_state_changes_total")
+        self.info = f("netwatch_site_info")
+        self.sla = f("netwatch_site_sla_target_ratio")
+        self.maintenance = f("netwatch_maintenance_active")
+        self.suppressed = f("netwatch_device_suppressed", lazy=True)
+        self.uplink = f("netwatch_interface_uplink")
+        self.capacity = f("netwatch_interface_capacity_bytes")
+        self.isolated = f("netwatch_poller_isolated")
 
 
 @dataclass
@@ -339,7 +334,7 @@ class SiteEngine:
         if site is not None:
             loc = site.location
             info = label_text(
-                ("site", "kelurahan", "kecamatan", "latitude", "longitude", "isp", "upstream"),
+                fam.info.metric.labels,
                 (site.id, site.name, site.kecamatan, fmt(loc.lat) if loc else "",
                  fmt(loc.lon) if loc else "", site.isp or "", site.upstream or ""))
             self.store.set(fam.info, owner, f"{fam.info.name}{{{info}}} 1\n")

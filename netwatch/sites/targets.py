@@ -34,19 +34,14 @@ class Transition:
 
 
 class CoreFamilies:
+    """The per-target families of the catalog (origin "target"), declared once per store."""
+
     def __init__(self, store: MetricStore) -> None:
-        self.up = store.family("netwatch_up", "gauge", "Last poll of this target succeeded (1/0).")
-        self.duration = store.family(
-            "netwatch_poll_duration_seconds", "gauge", "How long the last poll took.")
-        self.errors = store.family(
-            "netwatch_poll_errors_total", "counter",
-            "Failed polls by reason (timeout, unreachable, auth, protocol, internal).",
-            lazy=True)
-        self.changes = store.family(
-            "netwatch_state_changes_total", "counter",
-            "Up/down transitions of this target after hysteresis (for flap detection).")
-        self.canary_up = store.family(
-            "netwatch_canary_up", "gauge", "A canary (a target the poller must always reach) is up.")
+        self.up = store.family("netwatch_up")
+        self.duration = store.family("netwatch_poll_duration_seconds")
+        self.errors = store.family("netwatch_poll_errors_total", lazy=True)
+        self.changes = store.family("netwatch_state_changes_total")
+        self.canary_up = store.family("netwatch_canary_up")
 
 
 class TargetState:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from netwatch.base.catalog import COMPUTED, METRICS
+from netwatch.base.catalog import METRICS, Metric
 from netwatch.base.errors import NetwatchError
 from netwatch.snmp.oid import Oid, parse_oid
 
@@ -204,16 +204,29 @@ class Profile:
         return found
 
 
+def _mappable(name: str, info: bool) -> Metric | None:
+    """The catalog's entry for a metric profiles may map (`info`: the _info metric of a
+    table, else a value), or None."""
+    metric = METRICS.get(name)
+    if metric is None or metric.origin != "profile" or (metric.type == "info") != info:
+        return None
+    return metric
+
+
+def _check_labels(metric: Metric, labels: set[str], where: str) -> list[str]:
+    """A profile gives the labels beyond the device labels netwatch adds itself."""
+    wanted = set(metric.own_labels)
+    if labels == wanted:
+        return []
+    return [f"{where}: {metric.name} takes labels {sorted(wanted)}, this gives {sorted(labels)}"]
+
+
 def _check_metric(spec: MetricSpec, inherited: set[str], where: str, table: bool) -> list[str]:
-    problems = []
-    definition = METRICS.get(spec.metric)
-    if definition is None or spec.metric in COMPUTED or spec.metric.endswith("_info"):
+    metric = _mappable(spec.metric, info=False)
+    if metric is None:
         return [(f"{where}: {spec.metric!r} is not a metric a profile can map "
-                "(see netwatch/snmp/catalog.py)")]
-    labels = inherited | set(spec.labels)
-    if labels != definition.labels:
-        problems.append(f"{where}: {spec.metric} takes labels {sorted(definition.labels)}, "
-                        f"this gives {sorted(labels)}")
+                "(see netwatch/base/catalog.py)")]
+    problems = _check_labels(metric, inherited | set(spec.labels), where)
     for source in spec.sources:
         if (source.scale_by or spec.when or spec.aggregate != "first") and not table:
             problems.append(f"{where}: scale_by, when and aggregate are for tables only")
@@ -236,13 +249,13 @@ def _check_spec(spec: ProfileSpec) -> list[str]:
             problems += _check_metric(metric, set(table.labels), f"{table.name}.metrics[{i}]",
                                       table=True)
         if table.info is not None:
-            definition = METRICS.get(table.info.metric)
-            labels = set(table.labels) | set(table.info.labels)
-            if definition is None or not table.info.metric.endswith("_info"):
-                problems.append(f"{table.name}.info: {table.info.metric!r} is not an _info metric")
-            elif labels != definition.labels:
-                problems.append(f"{table.name}.info: {table.info.metric} takes labels "
-                                f"{sorted(definition.labels)}, this gives {sorted(labels)}")
+            info = _mappable(table.info.metric, info=True)
+            if info is None:
+                problems.append(f"{table.name}.info: {table.info.metric!r} is not an _info "
+                                "metric a profile can map")
+            else:
+                problems += _check_labels(info, set(table.labels) | set(table.info.labels),
+                                          f"{table.name}.info")
     return problems
 
 

@@ -10,25 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netwatch.base.catalog import METRICS
+from netwatch.base.catalog import METRICS, Metric
 from netwatch.base.errors import Reason
-from netwatch.base.exposition import Family, MetricStore, fmt
+from netwatch.base.exposition import Family, Fragment, MetricStore, fmt
 from netwatch.scheduler.prober import Result
 from netwatch.snmp.decode import Sample
 from netwatch.snmp.oid import format_oid
 from netwatch.snmp.profile import Profile
-
-_COMPUTED_HELP = {
-    "netwatch_device_info": " From SNMPv2-MIB sysName (1.3.6.1.2.1.1.5.0); vendor, model and "
-    "os_version as the profile reads them (sysDescr 1.3.6.1.2.1.1.1.0, vendor MIBs).",
-    "netwatch_device_boot_time_seconds": " Now minus the first uptime present of "
-    "SNMP-FRAMEWORK-MIB::snmpEngineTime (1.3.6.1.6.3.10.2.1.3.0), "
-    "HOST-RESOURCES-MIB::hrSystemUptime (1.3.6.1.2.1.25.1.1.0), "
-    "SNMPv2-MIB::sysUpTime (1.3.6.1.2.1.1.3.0).",
-    "netwatch_device_uptime_seconds": " The first present of snmpEngineTime "
-    "(1.3.6.1.6.3.10.2.1.3.0), hrSystemUptime (1.3.6.1.2.1.25.1.1.0), sysUpTime "
-    "(1.3.6.1.2.1.1.3.0).",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,27 +37,25 @@ class SnmpResult:
         return self.failure
 
 
-def help_text(metric: str, profiles: dict[str, Profile]) -> str:
-    """The contract's meaning plus the OIDs that feed the metric, across profiles."""
-    definition = METRICS[metric]
-    if metric in _COMPUTED_HELP:
-        return definition.help + _COMPUTED_HELP[metric]
+def sources(metric: Metric, profiles: dict[str, Profile]) -> list[str]:
+    """The objects and OIDs that feed a profile-mapped metric, across profiles, for its HELP
+    (the poller's own metrics name theirs in the catalog)."""
     seen: dict[str, None] = {}
-    for profile in profiles.values():
-        for name, oid in profile.oids_of(metric):
-            seen[f"{name} ({format_oid(oid)})" if name else format_oid(oid)] = None
-    if not seen:
-        return definition.help
-    return f"{definition.help} From {', '.join(seen)}."
+    if metric.origin == "profile":
+        for profile in profiles.values():
+            for name, oid in profile.oids_of(metric.name):
+                seen[f"{name} ({format_oid(oid)})" if name else format_oid(oid)] = None
+    return list(seen)
 
 
 class SnmpFamilies:
-    """Every SNMP family of the contract, declared once per store (HELP names the OIDs)."""
+    """The SNMP families of the catalog (origins "snmp" and "profile"), declared once per
+    store; HELP names the OIDs the loaded profiles read."""
 
     def __init__(self, store: MetricStore, profiles: dict[str, Profile]) -> None:
         self.by_name: dict[str, Family] = {
-            name: store.family(name, definition.kind, help_text(name, profiles))
-            for name, definition in METRICS.items()
+            m.name: store.family(m.name, sources=sources(m, profiles))
+            for m in METRICS.values() if m.origin in ("snmp", "profile")
         }
 
 
@@ -97,7 +83,7 @@ class SnmpSeries:
             prefix = self._prefixes[key] = f"{name}{{{labels}}} "
         return prefix
 
-    def render(self, full: bool = True) -> list[tuple[Family, str]]:
+    def render(self, full: bool = True) -> list[tuple[Family, Fragment]]:
         parts: dict[str, list[str]] = {}
         for name, extra, value in self.samples:
             parts.setdefault(name, []).append(f"{self._prefix(name, extra)}{fmt(value)}\n")

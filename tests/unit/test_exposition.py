@@ -8,6 +8,7 @@ import threading
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from netwatch.base.catalog import METRICS
 from netwatch.base.exposition import MetricStore, escape_label, fmt, label_text, sample
 
 
@@ -22,7 +23,7 @@ def test_labels_are_escaped() -> None:
     assert escape_label('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
     text = label_text(("ifalias", "x"), ('uplink "ISP"\nA', "1"))
     store = MetricStore()
-    fam = store.family("netwatch_interface_info", "info", "Interface identity.")
+    fam = store.family("netwatch_interface_info")
     store.set(fam, "o", sample(fam.name, text, 1))
     [family] = text_string_to_metric_families(store.render().decode())
     assert family.samples[0].labels == {"ifalias": 'uplink "ISP"\nA', "x": "1"}
@@ -30,14 +31,14 @@ def test_labels_are_escaped() -> None:
 
 def test_families_group_fragments_and_owners_drop_cleanly() -> None:
     store = MetricStore()
-    up = store.family("netwatch_up", "gauge", "Up.")
-    errors = store.family("netwatch_poll_errors_total", "counter", "Errors.")
+    up = store.family("netwatch_up")
+    errors = store.family("netwatch_poll_errors_total")
     for owner in ("a", "b"):
         store.set(up, owner, sample(up.name, f'device="{owner}"', 1))
         store.set(errors, owner, sample(errors.name, f'device="{owner}",reason="timeout"', 3))
-    assert store.family("netwatch_up", "gauge", "Up.") is up
-    with pytest.raises(ValueError):
-        store.family("netwatch_up", "counter", "Up.")
+    assert store.family("netwatch_up") is up
+    with pytest.raises(ValueError, match="declared twice"):
+        store.family("netwatch_up", lazy=True)
     text = store.render().decode()
     assert text.count("# TYPE netwatch_up gauge") == 1
     assert store.series_count() == 4
@@ -49,7 +50,7 @@ def test_families_group_fragments_and_owners_drop_cleanly() -> None:
 
 def test_render_while_the_loop_updates() -> None:
     store = MetricStore()
-    fam = store.family("netwatch_up", "gauge", "Up.")
+    fam = store.family("netwatch_up")
     stop = threading.Event()
 
     def churn() -> None:
@@ -68,3 +69,20 @@ def test_render_while_the_loop_updates() -> None:
     finally:
         stop.set()
         writer.join()
+
+
+def test_families_come_from_the_catalog() -> None:
+    store = MetricStore()
+    with pytest.raises(ValueError, match=r"not in netwatch/base/catalog\.py"):
+        store.family("netwatch_undeclared")
+    state = store.family("netwatch_site_state")
+    cpu = store.family("netwatch_device_cpu_utilization_ratio", sources=["A::b (1.2)", "3.4"])
+    store.set(state, "s", sample(state.name, 'site="1",kecamatan="K",state="up"', 1))
+    store.set(cpu, "d", sample(cpu.name, 'site="1"', 0.5))
+    text = store.render().decode()
+    site_state = METRICS["netwatch_site_state"]
+    assert f"# HELP netwatch_site_state {site_state.help}\n" in text
+    assert "# TYPE netwatch_site_state gauge\n" in text  # 0.0.4 has no stateset type
+    assert cpu.help == f"{METRICS[cpu.name].help} From A::b (1.2), 3.4."
+    with pytest.raises(ValueError, match="declared twice"):
+        store.family("netwatch_device_cpu_utilization_ratio")  # another HELP: a bug
