@@ -111,12 +111,13 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     # sites (sites/engine.py)
     _m("netwatch_site_state", "stateset",
        "The daemon's verdict per site: exactly one state is 1.", "", "site", *SITE, "state",
-       meaning="up, degraded, down, unreachable, maintenance: exactly one is 1"),
+       meaning="The daemon's verdict per site: up, degraded, down, unreachable or "
+       "maintenance; exactly one is 1."),
     _m("netwatch_site_state_changes_total", "counter",
        "Transitions of the site state (for flap detection).", "", "site", *SITE),
     _m("netwatch_site_info", "info", "Site identity and location from the config (value 1).",
        "", "site", "site", "kelurahan", "kecamatan", "latitude", "longitude", "isp", "upstream",
-       meaning="site identity and location from the config, for maps and joins"),
+       meaning="Site identity and location from the config, for maps and joins (value 1)."),
     _m("netwatch_site_sla_target_ratio", "gauge", "Availability promised for the site.",
        "ratio", "site", *SITE),
     _m("netwatch_maintenance_active", "gauge",
@@ -124,8 +125,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     _m("netwatch_device_suppressed", "stateset",
        "Why a device's trouble is not its own (at most one reason is 1).", "", "site",
        *DEVICE, "reason",
-       meaning="parent_down, upstream_down, maintenance, poller_isolated: why a device's "
-       "trouble is not its own (at most one is 1)"),
+       meaning="Why a device's trouble is not its own: parent_down, upstream_down, "
+       "maintenance or poller_isolated (at most one is 1)."),
     _m("netwatch_interface_uplink", "gauge",
        "Marks the interface the config names as the site's uplink (value 1).", "", "site", *_IF),
     _m("netwatch_interface_capacity_bytes", "gauge",
@@ -136,12 +137,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     _m("netwatch_icmp_rtt_seconds", "histogram",
        "RTT of every echo answered within the timeout (kernel receive timestamp).", "seconds",
        "icmp", *DEVICE,
-       meaning="RTT of every in-time reply (kernel timestamps), buckets 50 µs doubling to 26 s"),
+       meaning="RTT of every in-time reply (kernel timestamps); buckets from 50 µs, "
+       "doubling up to 26 s."),
     _m("netwatch_icmp_requests_total", "counter", "Echo requests sent.", "", "icmp", *DEVICE),
     _m("netwatch_icmp_responses_total", "counter",
        "Echo replies received within the timeout; loss = 1 - responses/requests.", "", "icmp",
        *DEVICE,
-       meaning="in-time echo replies; loss = 1 − rate(responses) / rate(requests)"),
+       meaning="Echo replies within the timeout; loss = 1 − rate(responses) / "
+       "rate(requests)."),
     _m("netwatch_icmp_late_responses_total", "counter",
        "Echo replies received after the timeout (not counted as responses).", "", "icmp",
        *DEVICE),
@@ -157,16 +160,17 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
        "Device identity from SNMP (value 1): sysName from SNMPv2-MIB (1.3.6.1.2.1.1.5.0); "
        "vendor, model and os_version as the profile reads them (sysDescr 1.3.6.1.2.1.1.1.0, "
        "vendor MIBs).", "", "snmp", *DEVICE, "vendor", "model", "os_version", "sysname",
-       "profile", meaning="identity from SNMP, and the profile in use"),
+       "profile", meaning="Identity from SNMP, and the profile in use (value 1)."),
     _m("netwatch_device_boot_time_seconds", "gauge",
        "Unix time of the device's last boot; changes only on a reboot (uptime going back, "
        f"497-day TimeTicks wrap excluded). Now minus the first uptime present of {_UPTIMES}.",
        "seconds", "snmp", *DEVICE,
-       meaning="Unix time of the last boot; changes only on a reboot "
-       "(engine time → hrSystemUptime → sysUpTime, wrap-guarded)"),
+       meaning="Unix time of the last boot; changes only on a reboot (engine time → "
+       "hrSystemUptime → sysUpTime, wrap-guarded)."),
     _m("netwatch_device_uptime_seconds", "gauge",
        f"Uptime as the device reports it: the first present of {_UPTIMES}.", "seconds",
-       "snmp", *DEVICE),
+       "snmp", *DEVICE, meaning="Uptime as the device reports it (engine time → "
+       "hrSystemUptime → sysUpTime)."),
     # SNMP, mapped by profiles (snmp/profiles/*.yml)
     _m("netwatch_device_cpu_utilization_ratio", "gauge", "CPU utilisation, 0..1.", "ratio",
        "profile", *DEVICE),
@@ -201,7 +205,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     _m("netwatch_interface_admin_up", "gauge", "Administrative state is up (1/0).", "",
        "profile", *_IF),
     _m("netwatch_interface_speed_bytes", "gauge", "Nominal speed in bytes per second.", "bytes",
-       "profile", *_IF, meaning="nominal speed in bytes per second (ifHighSpeed, else ifSpeed)"),
+       "profile", *_IF, meaning="Nominal speed in bytes per second (ifHighSpeed, else ifSpeed)."),
     _m("netwatch_wireless_clients", "gauge", "Associated stations per radio or SSID.", "",
        "profile", *_IF),
     # the daemon watching itself (base/selfmetrics.py)

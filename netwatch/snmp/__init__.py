@@ -7,12 +7,12 @@
     ber         the v1/v2c message codec (BER by hand: pyasn1 was most of a poll's CPU)
     client      the narrow client interface and the request patterns (GET, column walks)
     recorded    a recording served from memory through that interface (pure tests)
-    profile     the profile format; profiles/*.yml the shipped profiles
+    profile     the profile format, checked against netwatch/base/catalog.py; profiles/*.yml
+                the shipped profiles
     decode      polled values -> samples, as a profile says (pure)
     detect      `profile: auto`
     uptime      uptime sources and a jitter- and wrap-proof boot time
     result      SnmpResult, and the per-target series rendered from it
-    catalog     the metric names and labels profiles may use
     oid, snmprec  plain OIDs and values; snmpsim's recording format
-    probecmd    `netwatch probe --snmp`
+    oneshot     `netwatch probe --snmp`
 """

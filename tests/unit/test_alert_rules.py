@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from netwatch.base import catalog
 from netwatch.config.thresholds import read_thresholds
 from netwatch.generators import rules as alerting
 from tests.conftest import ROOT, require
@@ -26,32 +27,8 @@ RULE_TESTS = ROOT / "tests" / "rules"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 RECORDING_DOC = ROOT / "docs" / "recording-rules.md"
 
-# DESIGN.md's metric contract and the site-level series of netwatch/sites.py
-# (histograms with their series); `up` is Prometheus' own.
-CONTRACT = {
-    "netwatch_up", "netwatch_icmp_requests_total", "netwatch_icmp_responses_total",
-    "netwatch_icmp_late_responses_total", "netwatch_icmp_duplicate_responses_total",
-    "netwatch_icmp_round_rtt_seconds", "netwatch_icmp_round_loss_ratio",
-    "netwatch_icmp_rtt_seconds_bucket", "netwatch_icmp_rtt_seconds_sum",
-    "netwatch_icmp_rtt_seconds_count",
-    "netwatch_poll_duration_seconds", "netwatch_poll_errors_total", "netwatch_device_info",
-    "netwatch_device_boot_time_seconds", "netwatch_device_uptime_seconds",
-    "netwatch_device_cpu_utilization_ratio", "netwatch_device_memory_used_bytes",
-    "netwatch_device_memory_total_bytes", "netwatch_device_temperature_celsius",
-    "netwatch_device_voltage_volts", "netwatch_interface_info",
-    *(f"netwatch_interface_{d}_{what}_total" for d in ("receive", "transmit")
-      for what in ("bytes", "packets", "errors", "discards")),
-    "netwatch_interface_oper_up", "netwatch_interface_admin_up", "netwatch_interface_speed_bytes",
-    "netwatch_interface_uplink", "netwatch_interface_capacity_bytes", "netwatch_wireless_clients",
-    "netwatch_site_info", "netwatch_site_state", "netwatch_site_state_changes_total",
-    "netwatch_device_suppressed", "netwatch_state_changes_total", "netwatch_maintenance_active",
-    "netwatch_site_sla_target_ratio", "netwatch_canary_up", "netwatch_poller_isolated",
-    "netwatch_build_info", "netwatch_config_last_reload_successful",
-    "netwatch_config_last_reload_success_timestamp_seconds", "netwatch_targets",
-    "netwatch_poll_lateness_seconds_bucket", "netwatch_poll_lateness_seconds_sum",
-    "netwatch_poll_lateness_seconds_count", "netwatch_polls_skipped_total",
-    "netwatch_event_loop_lag_seconds",
-}
+# every sample name the daemon exports (histograms with their series); `up` is Prometheus' own
+CONTRACT = catalog.sample_names()
 PROMETHEUS_OWN = {"up"}
 SEVERITIES = {"critical", "warning", "info"}
 ALERT_NAME = re.compile(r"^Netwatch[A-Z][A-Za-z]+$")
