@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import aiohttp
+
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.lab import netns
@@ -41,3 +43,14 @@ async def lab_and_daemon(plan: LabPlan, healthy_first: bool = False
 def scrape_target(daemon: Daemon) -> str:
     host, port = daemon.addresses[0]
     return f"{host}:{port}"
+
+
+async def scrape(daemon: Daemon, gzip: bool = False) -> str:
+    """GET /metrics as Prometheus does (gzip when asked), the body as text."""
+    host, port = daemon.addresses[0]
+    headers = {"Accept-Encoding": "gzip" if gzip else "identity"}
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"http://{host}:{port}/metrics", headers=headers) as response:
+        assert response.status == 200
+        assert (response.headers.get("Content-Encoding") == "gzip") == gzip
+        return await response.text()

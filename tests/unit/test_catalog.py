@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from netwatch.base.catalog import DEVICE, METRICS, of
+from netwatch.base.catalog import DEVICE, METRICS, Metric, Origin, of
 from netwatch.base.exposition import MetricStore
 from netwatch.base.selfmetrics import LATENESS_BUCKETS, SelfMetrics
 from netwatch.daemon.inventory_file import read_inventory
@@ -20,7 +20,7 @@ from netwatch.generators import metricdoc
 from netwatch.icmp.prober import IcmpProber
 from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import DeviceLabels
-from netwatch.scheduler.prober import Failed, Outcome
+from netwatch.scheduler.prober import Failed, Outcome, Result
 from netwatch.snmp import profiles
 from netwatch.snmp.poller import DeviceState, poll_device
 from netwatch.snmp.prober import SnmpProber
@@ -34,7 +34,7 @@ LABEL = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @pytest.mark.parametrize("metric", METRICS.values(), ids=list(METRICS))
-def test_entry_follows_the_naming_rules(metric) -> None:
+def test_entry_follows_the_naming_rules(metric: Metric) -> None:
     assert NAME.match(metric.name)
     assert metric.help.endswith(".") and not metric.help[0].islower()
     assert metric.name.endswith("_total") == (metric.type == "counter")
@@ -49,8 +49,9 @@ def test_entry_follows_the_naming_rules(metric) -> None:
 
 def test_catalog_device_labels_are_the_inventorys() -> None:
     assert DEVICE == DeviceLabels.NAMES
-    for origin in ("target", "site", "icmp", "snmp", "profile", "self"):
-        assert of(origin), origin  # type: ignore[arg-type]
+    origins: tuple[Origin, ...] = ("target", "site", "icmp", "snmp", "profile", "self")
+    for origin in origins:
+        assert of(origin), origin
 
 
 def test_generated_tables_are_current() -> None:
@@ -131,6 +132,7 @@ async def test_the_whole_exposition_agrees_with_the_catalog(tmp_path: Path) -> N
     recording = {f"18.71.01.{1001 + i}": name for i, name in enumerate(recordings)}
     for target in inventory.targets.values():
         owner, device, probe = target.key
+        result: Result
         if probe == "icmp":  # the first site's router is down: its AP is suppressed
             down = (owner, device) == ("18.71.01.1001", "rtr")
             result = Failed("timeout") if down else IcmpResult(3, (0.001, 0.002), duplicates=1,
