@@ -6,6 +6,7 @@ import asyncio
 import html
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from aiohttp import web
@@ -37,16 +38,30 @@ class _Abandoned(Exception):
     """Nobody takes the pieces any more (the scrape was cancelled)."""
 
 
+def _gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """gzip level 1, one chunk behind the render: zlib releases the GIL, so on a second core
+    chunk N compresses while chunk N+1 renders. In sequence the two add up: 10,000 devices
+    (194 MB) took 0.53 s, overlapped 0.43 s (bench/exposition.py)."""
+    gz = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: gzip framing
+    with ThreadPoolExecutor(1, thread_name_prefix="gzip") as pool:
+        pending: Future[bytes] | None = None
+        for chunk in chunks:
+            compressing = pool.submit(gz.compress, chunk)
+            if pending is not None:
+                yield pending.result()
+            pending = compressing
+        if pending is not None:
+            yield pending.result()
+    yield gz.flush()
+
+
 def _produce(daemon: Daemon, compress: bool, put: Callable[[bytes | None], None]) -> None:
     """Render (and gzip) in a worker thread, handing pieces to the loop as they come."""
     try:
-        gz = zlib.compressobj(1, zlib.DEFLATED, 31) if compress else None  # 31: gzip framing
-        for chunk in daemon.metric_chunks():
-            data = gz.compress(chunk) if gz is not None else chunk
+        chunks = daemon.metric_chunks()
+        for data in _gzipped(chunks) if compress else chunks:
             if data:
                 put(data)
-        if gz is not None:
-            put(gz.flush())
         put(None)
     except _Abandoned:
         pass
