@@ -4,12 +4,15 @@ This is the contract dashboards, rules and operators read. The MetricStore only 
 families from these entries (`store.family(name)` looks the name up here), so no HELP or
 TYPE text is written anywhere else and a family that is not declared here cannot be
 exported. SNMP profiles may map OIDs only to the entries whose origin is "profile", with
-exactly their labels (netwatch/snmp/profile.py checks it at start-up); the HELP of SNMP
-families adds the OIDs that feed them. The README's metrics reference and the metric table
-of docs/profiles.md are generated from this list (`python -m netwatch.generators.metricdoc
-render`), and tests compare a real scrape of the daemon with it.
+exactly their labels (netwatch/snmp/profile.py checks it at start-up); the HELP of those
+families adds the MIB objects and OIDs the loaded profiles read. The README's metrics
+reference and the metric table of docs/profiles.md are generated from this list, and tests
+compare a real scrape of the daemon with it (tests/unit/test_catalog.py, the catalog test in
+tests/integration/test_daemon.py).
 
-Adding a metric touches only this list and the code that computes the value:
+Adding a metric touches only this list and the code that computes the value (then
+`python -m netwatch.generators.metricdoc render` rewrites the tables; a test says when they
+are stale). For one an SNMP profile maps, the "code" is the profile's YAML entry:
 
     _m("netwatch_icmp_ttl", "gauge", "TTL of the last echo reply.", "", "icmp", *DEVICE),
     fam = store.family("netwatch_icmp_ttl"); store.set(fam, owner, sample(fam.name, labels, ttl))

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from netwatch.base.exposition import MetricStore, fmt, label_text
+from netwatch.base.exposition import MetricStore, fmt, label_text, sample
 from netwatch.config.model import MaintenanceWindow
 from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import Device, DeviceLabels, Inventory, StatePolicy, TargetKey
@@ -195,8 +195,8 @@ class SiteEngine:
     def _quiet(self, group: Group, root_round: bool, key: TargetKey) -> bool:
         """True when a poll without a transition cannot change the group's verdict: the group
         is plainly up (no hysteresis running, nothing suppressed, no maintenance to watch, not
-        held after an isolation), and either the poll was not a root round, or its window shows no loss
-        and no RTT above the threshold (so no breach is possible)."""
+        held after an isolation), and either the poll was not a root round, or its window
+        shows no loss and no RTT above the threshold (so no breach is possible)."""
         if (group.state != "up" or group.degraded or group.bad_rounds or group.hold_rounds
                 or group.suppressed or group.maintenance or self.isolated):
             return False
@@ -306,9 +306,9 @@ class SiteEngine:
         fam, labels, owner = self.families, group.labels, ("site", group.id)
         if group.is_site:
             self.store.set(fam.state, owner, partial(self._state_text, group))
-            self.store.set(fam.changes, owner, f"{fam.changes.name}{{{labels}}} {group.changes}\n")
+            self.store.set(fam.changes, owner, sample(fam.changes.name, labels, group.changes))
             in_window = int(group.state == "maintenance")
-            self.store.set(fam.maintenance, owner, f"{fam.maintenance.name}{{{labels}}} {in_window}\n")
+            self.store.set(fam.maintenance, owner, sample(fam.maintenance.name, labels, in_window))
         for device in group.devices:
             self.store.set(fam.suppressed, ("device", *device.key),
                            partial(self._suppressed_text, group, device))
@@ -338,17 +338,18 @@ class SiteEngine:
                 (site.id, site.name, site.kecamatan, fmt(loc.lat) if loc else "",
                  fmt(loc.lon) if loc else "", site.isp or "", site.upstream or ""))
             self.store.set(fam.info, owner, f"{fam.info.name}{{{info}}} 1\n")
-            sla = f"{fam.sla.name}{{{group.labels}}} {fmt(site.sla_target)}\n" if site.sla_target else ""
-            self.store.set(fam.sla, owner, sla)
+            sla = site.sla_target
+            self.store.set(fam.sla, owner, sample(fam.sla.name, group.labels, sla) if sla else "")
         for device in group.devices:
-            dlabels = label_text((*DeviceLabels.NAMES, "ifname"),
-                                 (*device.labels.values(), device.uplink.ifname if device.uplink else ""))
             uplink = device.uplink
+            dlabels = label_text(fam.uplink.metric.labels,
+                                 (*device.labels.values(), uplink.ifname if uplink else ""))
             downer = ("device", *device.key)
-            self.store.set(fam.uplink, downer, f"{fam.uplink.name}{{{dlabels}}} 1\n" if uplink else "")
             capacity = uplink.capacity if uplink is not None else None
+            self.store.set(fam.uplink, downer,
+                           sample(fam.uplink.name, dlabels, 1) if uplink else "")
             self.store.set(fam.capacity, downer,
-                           f"{fam.capacity.name}{{{dlabels}}} {fmt(capacity)}\n" if capacity else "")
+                           sample(fam.capacity.name, dlabels, capacity) if capacity else "")
 
     # --- status page --------------------------------------------------------------
     def status_rows(self, inventory: Inventory) -> list[tuple[str, ...]]:

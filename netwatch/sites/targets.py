@@ -115,7 +115,8 @@ class TargetState:
         changed: duration and the probe's series always, up/errors/changes when they moved."""
         labels, last = self.labels, self.last
         if self.target.canary is not None:
-            return [(fam.canary_up, f"{fam.canary_up.name}{{{labels}}} {int(self.status != 'down')}\n")]
+            up = int(self.status != "down")
+            return [(fam.canary_up, f"{fam.canary_up.name}{{{labels}}} {up}\n")]
         out: list[tuple[Family, Fragment]] = []
         if last is not None:
             previous_ok = self.previous_ok
