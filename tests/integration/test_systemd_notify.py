@@ -303,7 +303,7 @@ async def test_a_reload_whose_prober_cannot_start_still_says_ready(
         reloading = notify.wait_for(lambda m: "RELOADING=1" in m, "RELOADING=1")
         assert reloading.pid == os.getpid()
         notify.wait_for(lambda m: "READY=1" in m, "READY=1 after the failed reload")
-        assert b"netwatch_config_last_reload_successful 0.0" in daemon.render_metrics()
+        assert b"\nnetwatch_config_last_reload_successful 0\n" in daemon.render_metrics()
         assert daemon.inventory.count("snmp") == 0 and daemon.inventory.count("icmp") == 2
     finally:
         await daemon.shutdown()
