@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
+import socket
 import statistics
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import icmplib
 import pytest
 
-from netwatch.base.errors import StartupError
 from netwatch.base.exposition import MetricStore
 from netwatch.icmp.prober import IcmpProber
-from netwatch.icmp.result import IcmpResult, IcmpSeries
+from netwatch.icmp.result import IcmpSeries
 from netwatch.inventory.model import IcmpPolicy, Target
-from tests.conftest import ROOT, require
+from netwatch.lab.netns import Namespace
+from tests.conftest import ROOT, MakeNamespace, program
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -33,27 +33,7 @@ def target(address: str, count: int = 2, spacing: float = 0.05, timeout: float =
     return Target((f"site-{address}", "rtr", "icmp"), "icmp", address, policy)
 
 
-@pytest.fixture
-async def prober() -> AsyncIterator[IcmpProber]:
-    created = IcmpProber()
-    try:
-        await created.start()
-    except StartupError as exc:  # no raw socket and no ping sockets on this machine
-        require(f"ICMP not permitted here: {exc}")
-    yield created
-    await created.close()
-
-
-async def wait_for(condition, what: str, bound: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + bound
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {bound} s: {what}")
-        await asyncio.sleep(0.02)
-
-
-def start_responder(ns, *args: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+def start_responder(ns: Namespace, *args: str) -> subprocess.Popen[bytes]:
     """The lab echo responder inside `ns` (kernel echo off); returns once it listens."""
     process = ns.spawn([sys.executable, "-m", "netwatch.lab.echo", "--lifetime", "60s", *args],
                        stdout=subprocess.PIPE, cwd=str(ROOT))
@@ -62,12 +42,13 @@ def start_responder(ns, *args: str) -> subprocess.Popen[bytes]:  # type: ignore[
     return process
 
 
-async def test_many_loopback_targets_and_ipv6_agree_with_icmplib(prober: IcmpProber) -> None:
+async def test_many_loopback_targets_and_ipv6_agree_with_icmplib(icmp_prober: IcmpProber) -> None:
     addresses = [*LOOPBACK, "::1"]
-    results = await asyncio.gather(*(prober.poll(target(a)) for a in addresses))
+    results = await asyncio.gather(*(icmp_prober.poll(target(a)) for a in addresses))
+    raw = icmp_prober.engines[socket.AF_INET].raw
     reference = await icmplib.async_multiping(addresses, count=2, interval=0.05, timeout=1,
-                                              concurrent_tasks=64, privileged=prober.engines[2].raw)
-    ours = {a: r for a, r in zip(addresses, results, strict=True)}
+                                              concurrent_tasks=64, privileged=raw)
+    ours = dict(zip(addresses, results, strict=True))
     assert all(r.loss_ratio == 0 and r.duplicates == 0 and r.late == 0 for r in results)
     # loopback loses nothing: icmplib agrees (its per-address raw sockets each see every
     # ICMP packet of the host, so under load it may miss a reply; the engine must not)
@@ -82,65 +63,71 @@ async def test_many_loopback_targets_and_ipv6_agree_with_icmplib(prober: IcmpPro
     assert statistics.median(our_rtts) <= statistics.median(their_rtts) + 0.005
 
 
-async def test_rtt_truth_from_a_delayed_responder_matches_icmplib(prober, make_namespace) -> None:
+async def test_rtt_truth_from_a_delayed_responder_matches_icmplib(
+        icmp_prober: IcmpProber, make_namespace: MakeNamespace) -> None:
     ns = make_namespace(silent=True, ipv6=True)
     start_responder(ns, "--delay", "20ms")
     for address in (ns.address, ns.addresses6[0]):
-        result = await prober.poll(target(address, count=3, spacing=0.05))
+        result = await icmp_prober.poll(target(address, count=3, spacing=0.05))
         host = await icmplib.async_ping(address, count=3, interval=0.05, timeout=1,
-                                        privileged=prober.engines[2].raw)
+                                        privileged=icmp_prober.engines[socket.AF_INET].raw)
         assert result.received == 3 == host.packets_received
         assert all(0.020 <= rtt < 0.2 for rtt in result.rtts), result.rtts
         assert abs(statistics.mean(result.rtts) - host.avg_rtt / 1000) < 0.010
 
 
-async def test_silent_target_is_total_loss_with_reason_timeout(prober, make_namespace) -> None:
+async def test_silent_target_is_total_loss_with_reason_timeout(
+        icmp_prober: IcmpProber, make_namespace: MakeNamespace) -> None:
     ns = make_namespace(silent=True)
-    series = prober.series(target(ns.address), LABELS, MetricStore())
-    result = await prober.poll(target(ns.address, count=2, timeout=0.2))
+    series = icmp_prober.series(target(ns.address), LABELS, MetricStore())
+    result = await icmp_prober.poll(target(ns.address, count=2, timeout=0.2))
     assert (result.sent, result.received, result.loss_ratio) == (2, 0, 1.0)
     assert not result.ok and result.reason == "timeout"
     series.apply(result)
     assert (series.requests, series.responses) == (2, 0)
 
 
-async def test_late_replies_land_in_the_late_counter(prober, make_namespace) -> None:
+async def test_late_replies_land_in_the_late_counter(
+        icmp_prober: IcmpProber, make_namespace: MakeNamespace) -> None:
     ns = make_namespace(silent=True)
     start_responder(ns, "--delay", "300ms")
     t = target(ns.address, count=1, timeout=0.1)
-    series: IcmpSeries = prober.series(t, LABELS, MetricStore())
-    result = await prober.poll(t)
+    series: IcmpSeries = icmp_prober.series(t, LABELS, MetricStore())
+    result = await icmp_prober.poll(t)
     series.apply(result)
     assert result.reason == "timeout" and result.rtts == ()
-    await wait_for(lambda: series.late == 1, "the reply after the round counted late")
+    await until(lambda: series.late == 1, 5.0, "the reply after the round counted late")
     assert series.responses == 0 and series.duplicates == 0
 
 
-async def test_duplicate_replies_are_counted_not_answers(prober, make_namespace) -> None:
+async def test_duplicate_replies_are_counted_not_answers(
+        icmp_prober: IcmpProber, make_namespace: MakeNamespace) -> None:
     ns = make_namespace(silent=True)
     start_responder(ns, "--delay", "5ms", "--duplicate")
     t = target(ns.address, count=3, spacing=0.05)
-    series: IcmpSeries = prober.series(t, LABELS, MetricStore())
-    result = await prober.poll(t)
+    series: IcmpSeries = icmp_prober.series(t, LABELS, MetricStore())
+    result = await icmp_prober.poll(t)
     series.apply(result)
     assert result.received == 3 and result.loss_ratio == 0
     assert result.duplicates >= 2  # the last echo's copy may come after the round ended
-    await wait_for(lambda: series.duplicates == 3, "every duplicate counted once")
+    await until(lambda: series.duplicates == 3, 5.0, "every duplicate counted once")
     assert series.responses == 3
 
 
-async def test_dropped_echoes_are_loss(prober, make_namespace) -> None:
+async def test_dropped_echoes_are_loss(
+        icmp_prober: IcmpProber, make_namespace: MakeNamespace) -> None:
     ns = make_namespace(silent=True)
     start_responder(ns, "--delay", "1ms", "--drop-every", "2")
-    result = await prober.poll(target(ns.address, count=4, spacing=0.02, timeout=0.3))
+    result = await icmp_prober.poll(target(ns.address, count=4, spacing=0.02, timeout=0.3))
     assert (result.sent, result.received) == (4, 2) and result.ok
 
 
-async def test_icmp_unreachable_makes_reason_unreachable(prober, make_namespace) -> None:
-    require(None if shutil.which("nft") else "needs nft (apt-get install nftables)")
+async def test_icmp_unreachable_makes_reason_unreachable(
+        icmp_prober: IcmpProber, make_namespace: MakeNamespace) -> None:
+    nft = program("nft", "apt-get install nftables")
     ns = make_namespace()
-    ns.run(["nft", "-f", "-"], input=_reject("input", ""))
-    result = await prober.poll(target(ns.address, count=2, timeout=2.0))
+    ns.run([nft, "-f", "-"], input=_reject("input", ""))
+    result = await icmp_prober.poll(target(ns.address, count=2, timeout=2.0))
     assert result.unreachable == 2 and result.reason == "unreachable"
 
 
@@ -175,22 +162,25 @@ asyncio.run(main())
 """
 
 
-def run_script(ns, *args: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def run_script(ns: Namespace, *args: str) -> dict[str, object]:
     done = ns.run([sys.executable, "-c", _DATAGRAM_SCRIPT, *args], timeout=30)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_unprivileged_ping_sockets_work_when_ping_group_range_allows(make_namespace) -> None:
+def test_unprivileged_ping_sockets_work_when_ping_group_range_allows(
+        make_namespace: MakeNamespace) -> None:
     ns = make_namespace()  # ping_group_range is per network namespace: the host's stays as is
+    nft = program("nft", "apt-get install nftables")
     ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
-    ns.run(["nft", "-f", "-"], input=_reject("output", "ip daddr 127.0.0.3"))
+    ns.run([nft, "-f", "-"], input=_reject("output", "ip daddr 127.0.0.3"))
     out = run_script(ns, "drop", "datagram", "127.0.0.1", "::1", "127.0.0.3")
     assert out["raw"] is False
     assert out["127.0.0.1"] == [2, 2, None] and out["::1"] == [2, 2, None]
     assert out["127.0.0.3"] == [2, 0, "unreachable"]  # from the ping socket's error queue
 
 
-def test_startup_error_names_the_fix_when_icmp_is_not_permitted(make_namespace) -> None:
+def test_startup_error_names_the_fix_when_icmp_is_not_permitted(
+        make_namespace: MakeNamespace) -> None:
     ns = make_namespace()
     ns.sysctl("net.ipv4.ping_group_range", "1 0")  # nobody may open ping sockets
     out = run_script(ns, "drop", "auto", "127.0.0.1")
@@ -199,6 +189,8 @@ def test_startup_error_names_the_fix_when_icmp_is_not_permitted(make_namespace) 
     assert "ping_group_range" in message and "'1 0'" in message
 
 
-async def test_results_are_icmp_results(prober: IcmpProber) -> None:
-    result = await prober.poll(target("127.0.0.1", count=1, size=0))  # no room for a generation
-    assert isinstance(result, IcmpResult) and result.ok
+async def test_an_echo_without_payload_is_matched(icmp_prober: IcmpProber) -> None:
+    # size 0: no room for the generation the engine puts in the payload
+    result = await icmp_prober.poll(target("127.0.0.1", count=1, size=0))
+    assert (result.sent, result.received, result.reason) == (1, 1, None)
+    assert 0 < result.rtts[0] < 1.0

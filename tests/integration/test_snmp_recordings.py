@@ -8,11 +8,10 @@ import asyncio
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from netwatch.config.model import AuthConfig
 from netwatch.lab.agents import (
@@ -58,21 +57,11 @@ def simulator() -> Iterator[Agent]:
         yield agents.snmpsim(data, ADDRESS, community="routeros")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def prober() -> AsyncIterator[SnmpProber]:
-    prober = SnmpProber()
-    await prober.start()
-    yield prober
-    await prober.close()
-
-
 async def poll(prober: SnmpProber, agent: Agent, community: str) -> SnmpResult:
     auth = AuthConfig.model_validate({"version": "2c", "community": community})
     target = adhoc_target(agent.address, auth, port=agent.port, timeout=2.0, retries=1,
                           name=community.replace("_", "-").lower())
-    result = await prober.poll(target)
-    assert isinstance(result, SnmpResult)
-    return result
+    return await prober.poll(target)
 
 
 def series(result: SnmpResult, metric: str) -> dict[str, float]:
@@ -85,9 +74,9 @@ def column(values: dict[Oid, Value], root: Oid) -> dict[int, object]:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PROFILE))
-async def test_every_recording_polls_with_auto_profile(prober: SnmpProber, simulator: Agent,
+async def test_every_recording_polls_with_auto_profile(snmp_prober: SnmpProber, simulator: Agent,
                                                         name: str) -> None:
-    result = await poll(prober, simulator, name)
+    result = await poll(snmp_prober, simulator, name)
     assert result.ok, result.detail
     assert result.profile == EXPECTED_PROFILE[name]
     values = read_values(RECORDINGS / f"{name}.snmprec")
@@ -100,53 +89,57 @@ async def test_every_recording_polls_with_auto_profile(prober: SnmpProber, simul
         assert labels["ifname"] == names.get(int(labels["ifindex"]), labels["ifname"])
 
 
-async def test_routeros_names_octets_cpu_temperature(prober: SnmpProber, simulator: Agent) -> None:
-    result = await poll(prober, simulator, "routeros")
+async def test_routeros_names_octets_cpu_temperature(
+        snmp_prober: SnmpProber, simulator: Agent) -> None:
+    result = await poll(snmp_prober, simulator, "routeros")
     assert series(result, "netwatch_interface_transmit_bytes_total")['ifname="WAN"'] == \
-        read_values(RECORDINGS / "routeros.snmprec")[IF_HC_OUT + (3,)]
+        read_values(RECORDINGS / "routeros.snmprec")[(*IF_HC_OUT, 3)]
     assert series(result, "netwatch_device_cpu_utilization_ratio") == {"": 0.0525}
     assert series(result, "netwatch_device_temperature_celsius") == {'sensor="temperature"': 33.0}
     assert series(result, "netwatch_wireless_clients")['ifname="wlan1"'] == 7
     assert series(result, "netwatch_interface_oper_up")['ifname="WAN"'] == 1
 
 
-async def test_airos_clients_and_32_bit_fallback(prober: SnmpProber, simulator: Agent) -> None:
-    result = await poll(prober, simulator, "airos_airos8")
+async def test_airos_clients_and_32_bit_fallback(snmp_prober: SnmpProber, simulator: Agent) -> None:
+    result = await poll(snmp_prober, simulator, "airos_airos8")
     assert series(result, "netwatch_wireless_clients") == {'ifname="ath0"': 1}
     assert series(result, "netwatch_interface_receive_bytes_total")['ifname="ath0"'] == \
-        read_values(RECORDINGS / "airos_airos8.snmprec")[IF_IN + (7,)]
+        read_values(RECORDINGS / "airos_airos8.snmprec")[(*IF_IN, 7)]
     (info,) = series(result, "netwatch_device_info")
     assert 'model="LiteBeam 5AC Gen2"' in info and 'os_version="8.7.4"' in info
 
 
-async def test_cisco_64_bit_counters(prober: SnmpProber, simulator: Agent) -> None:
-    result = await poll(prober, simulator, "ios")
+async def test_cisco_64_bit_counters(snmp_prober: SnmpProber, simulator: Agent) -> None:
+    result = await poll(snmp_prober, simulator, "ios")
     rx = series(result, "netwatch_interface_receive_bytes_total")
     assert rx['ifname="Te0/2"'] == 155056812481016 > 2**32
 
 
-async def test_detection_by_subtree_and_by_sysdescr(prober: SnmpProber, simulator: Agent) -> None:
+async def test_detection_by_subtree_and_by_sysdescr(
+        snmp_prober: SnmpProber, simulator: Agent) -> None:
     """UniFi and airOS report a Linux sysObjectID: only their subtrees (or sysDescr) tell."""
-    nanohd = await poll(prober, simulator, "unifi_nanohd")
-    achd = await poll(prober, simulator, "unifi_achd")
-    linux = await poll(prober, simulator, "linux_ntc")
+    nanohd = await poll(snmp_prober, simulator, "unifi_nanohd")
+    achd = await poll(snmp_prober, simulator, "unifi_achd")
+    linux = await poll(snmp_prober, simulator, "linux_ntc")
     assert (nanohd.profile, achd.profile, linux.profile) == ("unifi", "unifi", "linux")
     (info,) = series(achd, "netwatch_device_info")
     assert 'model="UAP-AC-HD"' in info and 'os_version="3.9.19.8123"' in info
 
 
-async def test_one_community_per_simulated_device(prober: SnmpProber, simulator: Agent) -> None:
+async def test_one_community_per_simulated_device(
+        snmp_prober: SnmpProber, simulator: Agent) -> None:
     """The lab serves each device under its own community (a hard link to a recording)."""
-    result = await poll(prober, simulator, "kelurahan-1-ap")
+    result = await poll(snmp_prober, simulator, "kelurahan-1-ap")
     assert result.ok and result.profile == "unifi"
 
 
-async def test_counters_move_on_a_growing_recording(prober: SnmpProber, simulator: Agent) -> None:
-    first = series(await poll(prober, simulator, "routeros_moving"),
+async def test_counters_move_on_a_growing_recording(
+        snmp_prober: SnmpProber, simulator: Agent) -> None:
+    first = series(await poll(snmp_prober, simulator, "routeros_moving"),
                    "netwatch_interface_receive_bytes_total")['ifname="WAN"']
     for _ in range(50):  # bounded: the simulator's clock moves in real time
         await asyncio.sleep(0.1)
-        again = await poll(prober, simulator, "routeros_moving")
+        again = await poll(snmp_prober, simulator, "routeros_moving")
         if series(again, "netwatch_interface_receive_bytes_total")['ifname="WAN"'] > first:
             break
     else:

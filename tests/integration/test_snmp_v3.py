@@ -5,10 +5,9 @@ set), a wrong password ending in reason=auth, and no secret in logs or metrics."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-import pytest_asyncio
 from structlog.testing import capture_logs
 
 from netwatch.base.errors import SnmpAuthError
@@ -35,14 +34,6 @@ def agents() -> Iterator[tuple[Agent, Agent]]:
                agent_set.snmpd("127.3.3.2", users=[OTHER]))
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def prober() -> AsyncIterator[SnmpProber]:
-    prober = SnmpProber()
-    await prober.start()
-    yield prober
-    await prober.close()
-
-
 def v3(user: V3User, auth_protocol: str = "SHA", priv_protocol: str | None = "AES",
        auth_password: str | None = None) -> AuthConfig:
     fields: dict[str, object] = {
@@ -56,42 +47,40 @@ def v3(user: V3User, auth_protocol: str = "SHA", priv_protocol: str | None = "AE
 
 async def poll(prober: SnmpProber, agent: Agent, auth: AuthConfig, name: str) -> SnmpResult:
     target = adhoc_target(agent.address, auth, port=agent.port, timeout=1.0, retries=1, name=name)
-    result = await prober.poll(target)
-    assert isinstance(result, SnmpResult)
-    return result
+    return await prober.poll(target)
 
 
 @pytest.mark.parametrize(("user", "auth_protocol", "priv_protocol"), [
     (USERS[0], "SHA", "AES"), (USERS[1], "SHA512", "AES256"), (USERS[2], "SHA256", None)])
-async def test_v3_security_levels_and_protocols(prober: SnmpProber, agents: tuple[Agent, Agent],
-                                                user: V3User, auth_protocol: str,
-                                                priv_protocol: str | None) -> None:
-    result = await poll(prober, agents[0], v3(user, auth_protocol, priv_protocol), user.name)
+async def test_v3_security_levels_and_protocols(
+        snmp_prober: SnmpProber, agents: tuple[Agent, Agent], user: V3User, auth_protocol: str,
+        priv_protocol: str | None) -> None:
+    result = await poll(snmp_prober, agents[0], v3(user, auth_protocol, priv_protocol), user.name)
     assert result.ok and result.profile == "linux"  # net-snmp on Linux
     names = {labels for name, labels, _ in result.samples if name == "netwatch_interface_oper_up"}
     assert 'ifname="lo"' in names
     assert any(name == "netwatch_device_boot_time_seconds" for name, _, _ in result.samples)
 
 
-async def test_same_user_name_different_keys_polled_at_once(prober: SnmpProber,
+async def test_same_user_name_different_keys_polled_at_once(snmp_prober: SnmpProber,
                                                             agents: tuple[Agent, Agent]) -> None:
     one, two = v3(USERS[0]), v3(OTHER)
     for _ in range(3):
-        results = await asyncio.gather(poll(prober, agents[0], one, "one"),
-                                       poll(prober, agents[1], two, "two"))
+        results = await asyncio.gather(poll(snmp_prober, agents[0], one, "one"),
+                                       poll(snmp_prober, agents[1], two, "two"))
         assert [r.ok for r in results] == [True, True]
 
 
 async def test_wrong_password_is_auth_and_secrets_stay_hidden(
-        prober: SnmpProber, agents: tuple[Agent, Agent]) -> None:
+        snmp_prober: SnmpProber, agents: tuple[Agent, Agent]) -> None:
     wrong = v3(USERS[0], auth_password="not-the-key")
     store = MetricStore()
     with capture_logs() as logs:
-        with pytest.raises(SnmpAuthError):
-            await poll(prober, agents[0], wrong, "wrong")
-        good = await poll(prober, agents[0], v3(USERS[0]), "good")
+        with pytest.raises(SnmpAuthError, match=r"^SNMPv3: "):
+            await poll(snmp_prober, agents[0], wrong, "wrong")
+        good = await poll(snmp_prober, agents[0], v3(USERS[0]), "good")
     target = adhoc_target(agents[0].address, v3(USERS[0]), port=agents[0].port)
-    series = prober.series(target, 'site="x"', store)
+    series = snmp_prober.series(target, 'site="x"', store)
     series.apply(good)
     for family, text in series.render():
         store.set(family, "x", text)

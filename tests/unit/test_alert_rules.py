@@ -9,8 +9,6 @@ by the daemon, and every recorded series is documented.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import yaml
 from netwatch.base import catalog
 from netwatch.config.thresholds import read_thresholds
 from netwatch.generators import rules as alerting
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, run_program
 
 RULES = ROOT / "deploy" / "prometheus" / "rules"
 RULE_TESTS = ROOT / "tests" / "rules"
@@ -60,18 +58,6 @@ def _anchors(markdown: str) -> set[str]:
             title = line.lstrip("#").strip().lower()
             anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
     return anchors
-
-
-def _run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    require(None if path else "promtool missing (apt install prometheus)")
-    assert path is not None
-    return path
 
 
 # --- one source --------------------------------------------------------------------------
@@ -153,20 +139,20 @@ def _by_alert(rendered: dict[str, str], name: str) -> dict[str, Any]:
 # --- promtool ----------------------------------------------------------------------------
 
 def test_promtool_check_rules(promtool: str) -> None:
-    result = _run(promtool, "check", "rules", *map(str, _rule_files()))
+    result = run_program(promtool, "check", "rules", *_rule_files())
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_promtool_check_rules_test_profile(promtool: str, tmp_path: Path) -> None:
     written = alerting.write_rules(tmp_path, profile="test")
-    result = _run(promtool, "check", "rules", *map(str, written))
+    result = run_program(promtool, "check", "rules", *written)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_promtool_unit_tests(promtool: str) -> None:
     files = sorted(RULE_TESTS.glob("*_test.yml"))
     assert files
-    result = _run(promtool, "test", "rules", *map(str, files))
+    result = run_program(promtool, "test", "rules", *files)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -293,10 +279,12 @@ def test_rules_select_the_netwatch_job_and_hard_code_no_sites() -> None:
 def test_command_line_check_and_render(tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert alerting._main(["check"]) == 0
-    with pytest.raises(SystemExit):
-        alerting._main(["render", "--profile", "test"])  # would overwrite the committed files
-    with pytest.raises(SystemExit):
-        alerting._main(["render", "--thresholds", str(tmp_path / "t.yml")])  # the same
+    # either would overwrite the committed files with other values
+    for other in (["--profile", "test"], ["--thresholds", str(tmp_path / "t.yml")]):
+        with pytest.raises(SystemExit) as refused:
+            alerting._main(["render", *other])
+        assert refused.value.code == 2
+        assert "--out is required with --profile or --thresholds" in capsys.readouterr().err
     assert alerting._main(["render", "--profile", "test", "--out", str(tmp_path)]) == 0
     assert "for: 15s" in (tmp_path / "netwatch-alerts.yml").read_text()
     assert alerting._main(["check", "--out", str(tmp_path)]) == 1  # test timings, not production

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import yaml
 
 from netwatch.config.thresholds import read_thresholds
 from netwatch.generators import rules as alerting
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, run_program
 
 AM_DIR = ROOT / "deploy" / "alertmanager"
 CONFIG = AM_DIR / "alertmanager.yml"
@@ -24,20 +22,9 @@ TEMPLATES = AM_DIR / "templates"
 NEWER_ONLY = ("bot_token_file", "message_thread_id", "url_file")
 
 
-@pytest.fixture(scope="module")
-def amtool() -> str:
-    path = shutil.which("amtool")
-    require(None if path else "amtool missing (apt install prometheus-alertmanager)")
-    assert path is not None
-    return path
-
-
-def _run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT)
-
-
 def _config() -> dict[str, Any]:
-    return yaml.safe_load(CONFIG.read_text())
+    config: dict[str, Any] = yaml.safe_load(CONFIG.read_text())
+    return config
 
 
 def _alert_names() -> set[str]:
@@ -53,7 +40,7 @@ def _walk(route: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_amtool_check_config_with_templates(amtool: str) -> None:
-    result = _run(amtool, "check-config", str(CONFIG))
+    result = run_program(amtool, "check-config", CONFIG)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -74,17 +61,20 @@ def test_newer_only_keys_stay_in_comments() -> None:
     (["severity=info", "kecamatan=Kedaton"], "noc-email"),
 ])
 def test_routes_by_severity_and_kecamatan(amtool: str, labels: list[str], receivers: str) -> None:
-    result = _run(amtool, "config", "routes", "test", f"--config.file={CONFIG}", *labels)
+    result = run_program(amtool, "config", "routes", "test", f"--config.file={CONFIG}", *labels)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == receivers
 
 
 def test_every_kecamatan_has_a_field_team() -> None:
-    kecamatan = [line.split(",")[1] for line in
-                 (ROOT / "netwatch/lab/data/bandarlampung_kecamatan.csv").read_text().splitlines()[1:]]
-    critical = next(r for r in _config()["route"]["routes"] if r["matchers"] == ['severity="critical"'])
-    patterns = [re.fullmatch(r'kecamatan=~"(.*)"', m).group(1)  # type: ignore[union-attr]
-                for r in critical["routes"] for m in r.get("matchers", [])]
+    rows = (ROOT / "netwatch/lab/data/bandarlampung_kecamatan.csv").read_text().splitlines()
+    kecamatan = [line.split(",")[1] for line in rows[1:]]
+    critical = next(r for r in _config()["route"]["routes"]
+                    if r["matchers"] == ['severity="critical"'])
+    found = [re.fullmatch(r'kecamatan=~"(.*)"', m)
+             for r in critical["routes"] for m in r.get("matchers", [])]
+    assert all(found), "every field team's route matches on kecamatan"
+    patterns = [f.group(1) for f in found if f]
     for name in kecamatan:
         teams = [p for p in patterns if re.fullmatch(p, name)]
         assert len(teams) == 1, f"{name}: {len(teams)} field teams"
@@ -110,7 +100,9 @@ def test_inhibition_names_existing_alerts() -> None:
     alerts = _alert_names()
     for rule in _config()["inhibit_rules"]:
         for matcher in rule["source_matchers"] + rule["target_matchers"]:
-            name, op, value = re.fullmatch(r'(\w+)(=~|=)"(.*)"', matcher).groups()  # type: ignore[union-attr]
+            parsed = re.fullmatch(r'(\w+)(=~|=)"(.*)"', matcher)
+            assert parsed is not None, matcher
+            name, op, value = parsed.groups()
             assert name == "alertname"
             if op == "=":
                 assert value in alerts, matcher
@@ -154,7 +146,7 @@ def test_placeholders_are_obviously_placeholders() -> None:
 def _render(amtool: str, tmp_path: Path, template: str, data: dict[str, Any]) -> str:
     data_file = tmp_path / "data.json"
     data_file.write_text(json.dumps(data))
-    result = _run(amtool, "template", "render", f"--template.glob={TEMPLATES}/*.tmpl",
+    result = run_program(amtool, "template", "render", f"--template.glob={TEMPLATES}/*.tmpl",
                   f"--template.text={{{{ template \"{template}\" . }}}}",
                   f"--template.data={data_file}")
     assert result.returncode == 0, result.stderr
@@ -214,7 +206,7 @@ def test_test_variant_keeps_routes_and_shortens_waits(amtool: str, tmp_path: Pat
     assert config["inhibit_rules"] == _config()["inhibit_rules"]
     path = tmp_path / "alertmanager.yml"
     path.write_text(yaml.safe_dump(config))
-    result = _run(amtool, "check-config", str(path))
+    result = run_program(amtool, "check-config", path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " - 1 templates" in result.stdout  # the real templates, by absolute path
 

@@ -4,25 +4,16 @@ docker-compose.yml (parsed: Docker does not run here) and the Dockerfile's input
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
+from typing import Any
 
-import pytest
 import yaml
 
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, program, run_program
 
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
 MIN_RETENTION_DAYS = 35
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    require(None if path else f"{name} missing (sh scripts/bootstrap.sh test)")
-    assert path
-    return path
 
 
 def days(duration: str) -> float:
@@ -66,10 +57,9 @@ def test_unit_has_what_the_issue_asks() -> None:
 
 # --- Prometheus ---------------------------------------------------------------------------
 
-def test_prometheus_config_passes_promtool() -> None:
+def test_prometheus_config_passes_promtool(promtool: str) -> None:
     config = DEPLOY / "prometheus/prometheus.yml"
-    proc = subprocess.run([tool("promtool"), "check", "config", str(config)],
-                          capture_output=True, text=True, timeout=60)
+    proc = run_program(promtool, "check", "config", config, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rules = sorted((DEPLOY / "prometheus/rules").glob("*.yml"))
     if rules:  # the rule files load with the config: all of them, each by name
@@ -90,12 +80,11 @@ def test_prometheus_config_contract() -> None:
     assert "storage" not in data, "retention is a flag in Prometheus 2.42"
 
 
-def test_retention_is_not_a_config_key_in_this_prometheus(tmp_path: Path) -> None:
+def test_retention_is_not_a_config_key_in_this_prometheus(promtool: str, tmp_path: Path) -> None:
     # why the flag files exist: 2.42 refuses the key (newer versions accept it)
     config = tmp_path / "prometheus.yml"
     config.write_text("storage: {tsdb: {retention: {time: 40d}}}\n")
-    proc = subprocess.run([tool("promtool"), "check", "config", str(config)],
-                          capture_output=True, text=True, timeout=60)
+    proc = run_program(promtool, "check", "config", config, timeout=60)
     assert proc.returncode != 0 and "retention" in proc.stdout + proc.stderr
 
 
@@ -119,7 +108,7 @@ def test_every_flag_set_keeps_35_days() -> None:
 
 
 def help_text(binary: str) -> str:
-    proc = subprocess.run([tool(binary), "--help"], capture_output=True, text=True, timeout=30)
+    proc = run_program(program(binary), "--help", timeout=30)
     return proc.stdout + proc.stderr
 
 
@@ -137,7 +126,7 @@ def test_flags_exist_in_debian_binaries() -> None:
 
 # --- docker compose -----------------------------------------------------------------------
 
-def host_paths(compose: dict) -> list[str]:
+def host_paths(compose: dict[str, Any]) -> list[str]:
     """Every host path the compose file refers to (bind mounts, secrets, build inputs)."""
     paths = []
     named = set(compose.get("volumes") or {})
@@ -221,10 +210,7 @@ def test_compose_mounts_match_what_the_configs_expect() -> None:
                     f"{source_file.name}: with host networking Prometheus is 127.0.0.1:9090"
 
 
-def test_compose_alertmanager_config_passes_amtool() -> None:
-    config = DEPLOY / "alertmanager/alertmanager.yml"
-    if not config.exists():
-        pytest.skip("deploy/alertmanager/alertmanager.yml not there yet")
-    proc = subprocess.run([tool("amtool"), "check-config", str(config)],
-                          capture_output=True, text=True, timeout=60)
+def test_compose_alertmanager_config_passes_amtool(amtool: str) -> None:
+    proc = run_program(amtool, "check-config", DEPLOY / "alertmanager/alertmanager.yml",
+                       timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

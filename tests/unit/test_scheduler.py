@@ -4,17 +4,21 @@ failures. Short intervals (tens of ms) stand in for minutes; waits poll a condit
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
+from itertools import pairwise
 
 import pytest
 
 from netwatch.base.errors import ProbeTimeout
 from netwatch.base.selfmetrics import SelfMetrics
+from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import IcmpPolicy, Target
-from netwatch.scheduler.prober import Outcome
+from netwatch.scheduler.prober import Outcome, Result
 from netwatch.scheduler.schedule import Scheduler, first_tick
+from tests.fakes import FakeIcmp
 from tests.waiting import until
 
 
@@ -23,43 +27,36 @@ def target(name: str, interval: float = 0.05, deadline: float | None = None) -> 
     return Target(("s1", name, "icmp"), "icmp", "127.0.0.1", policy)
 
 
-class FakeProber:
-    probe = "icmp"
+class FakeProber(FakeIcmp):
+    """Records when each target's polls start; `behaviour[device]()` runs inside the poll
+    (it may raise, or return an awaitable the poll waits for); a poll that ends answers."""
 
     def __init__(self) -> None:
+        super().__init__(IcmpResult(1, (0.0001,)))
         self.behaviour: dict[str, Callable[[], object]] = {}
         self.starts: dict[str, list[float]] = defaultdict(list)
         self.in_flight = 0
         self.max_in_flight = 0
 
-    async def poll(self, t: Target) -> object:
-        loop = asyncio.get_running_loop()
-        self.starts[t.key[1]].append(loop.time())
+    async def poll(self, target: Target) -> Result:
+        self.starts[target.key[1]].append(asyncio.get_running_loop().time())
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            action = self.behaviour.get(t.key[1])
-            result = action() if action else None
-            if asyncio.iscoroutine(result):
-                result = await result
-            return result if result is not None else _OK
+            action = self.behaviour.get(target.key[1])
+            pending = action() if action else None
+            if inspect.isawaitable(pending):
+                await pending
+            return self.result
         finally:
             self.in_flight -= 1
-
-
-class _Ok:
-    ok = True
-    reason = None
-
-
-_OK = _Ok()
 
 
 def make(prober: FakeProber, concurrency: int | None = None
          ) -> tuple[Scheduler, dict[str, list[Outcome]], SelfMetrics]:
     outcomes: dict[str, list[Outcome]] = defaultdict(list)
     metrics = SelfMetrics()
-    scheduler = Scheduler({"icmp": prober}, lambda t, o: outcomes[t.key[1]].append(o), metrics,  # type: ignore[dict-item]
+    scheduler = Scheduler({"icmp": prober}, lambda t, o: outcomes[t.key[1]].append(o), metrics,
                           concurrency={"icmp": concurrency} if concurrency else None)
     return scheduler, outcomes, metrics
 
@@ -68,7 +65,7 @@ def test_first_tick_is_stable_and_inside_the_interval() -> None:
     t = target("a", interval=15.0)
     ticks = [first_tick(t, 100.0, wall) for wall in (1000.0, 1003.0, 1014.9)]
     phase = t.offset_fraction * 15.0
-    for loop_tick, wall in zip(ticks, (1000.0, 1003.0, 1014.9)):
+    for loop_tick, wall in zip(ticks, (1000.0, 1003.0, 1014.9), strict=True):
         assert 0 <= loop_tick - 100.0 < 15.0
         k = (wall + loop_tick - 100.0 - phase) / 15.0  # tick at wall time phase + k x interval
         assert k == pytest.approx(round(k), abs=1e-9)
@@ -84,11 +81,11 @@ def test_offsets_spread_targets_over_the_interval() -> None:
 
 async def test_polls_at_a_fixed_rate() -> None:
     prober = FakeProber()
-    scheduler, outcomes, _ = make(prober)
+    scheduler, _, _ = make(prober)
     scheduler.apply({t.key: t for t in [target("a")]})
     await until(lambda: len(prober.starts["a"]) >= 6)
     await scheduler.stop()
-    gaps = [b - a for a, b in zip(prober.starts["a"], prober.starts["a"][1:])]
+    gaps = [b - a for a, b in pairwise(prober.starts["a"])]
     assert sum(gaps) / len(gaps) == pytest.approx(0.05, rel=0.3)
 
 
@@ -148,7 +145,7 @@ async def test_concurrency_bound_holds() -> None:
 
 async def test_apply_keeps_unchanged_timers_and_stops_removed() -> None:
     prober = FakeProber()
-    scheduler, outcomes, _ = make(prober)
+    scheduler, _, _ = make(prober)
     a, b = target("a"), target("b")
     scheduler.apply({a.key: a, b.key: b})
     await until(lambda: len(prober.starts["a"]) >= 2 and len(prober.starts["b"]) >= 2)
@@ -168,7 +165,7 @@ async def test_apply_keeps_unchanged_timers_and_stops_removed() -> None:
 async def test_gate_skips_the_poll_with_reason_unreachable() -> None:
     prober = FakeProber()
     outcomes: dict[str, list[Outcome]] = defaultdict(list)
-    scheduler = Scheduler({"icmp": prober}, lambda t, o: outcomes[t.key[1]].append(o),  # type: ignore[dict-item]
+    scheduler = Scheduler({"icmp": prober}, lambda t, o: outcomes[t.key[1]].append(o),
                           SelfMetrics(), gate=lambda t: t.key[1] != "gated")
     scheduler.apply({t.key: t for t in [target("gated"), target("open")]})
     await until(lambda: len(outcomes["gated"]) >= 2 and len(outcomes["open"]) >= 2)

@@ -12,21 +12,22 @@ from structlog.testing import capture_logs
 from netwatch.base.exposition import MetricStore
 from netwatch.config.model import MaintenanceWindow
 from netwatch.daemon.inventory_file import read_inventory
-from netwatch.icmp.result import IcmpFamilies, IcmpResult, IcmpSeries
+from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import Inventory
 from netwatch.scheduler.prober import Failed, Outcome
 from netwatch.sites.engine import SiteEngine
 from netwatch.sites.maintenance import window_start
-from netwatch.sites.targets import State
+from netwatch.sites.targets import State, Status
 from netwatch.sites.verdict import DeviceView, Thresholds, evaluate
+from tests.fakes import FakeIcmp
 
 LIMITS = Thresholds(loss_ratio=0.05, rtt_p90=0.150)
 R, A = "rtr", "ap1"
 
 
-def v(name: str, status: str, parent: str | None = None, loss: float | None = 0.0,
+def v(name: str, status: Status, parent: str | None = None, loss: float | None = 0.0,
       p90: float | None = 0.001) -> DeviceView:
-    return DeviceView(name, status, parent, loss, p90)  # type: ignore[arg-type]
+    return DeviceView(name, status, parent, loss, p90)
 
 
 CASES = [
@@ -128,20 +129,13 @@ sites:
 """
 
 
-class FakeIcmp:
-    probe = "icmp"
-
-    def series(self, target: object, labels: str, store: MetricStore) -> IcmpSeries:
-        return IcmpSeries(IcmpFamilies(store), labels)
-
-
 class Harness:
     def __init__(self, tmp_path: Path) -> None:
         path = tmp_path / "netwatch.yml"
         path.write_text(CONFIG)
         self.inventory: Inventory = read_inventory(path)
         self.store = MetricStore()
-        self.state = State(self.store, {"icmp": FakeIcmp()})  # type: ignore[dict-item]
+        self.state = State(self.store, {"icmp": FakeIcmp()})
         self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
         self.sites = SiteEngine(self.store, self.state, clock=lambda: self.now)
         self.state.sync(self.inventory)

@@ -3,8 +3,6 @@ pure helpers (junk detection, credentials kept out of sight)."""
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from netwatch.base.exposition import MetricStore
 from netwatch.config.model import AuthConfig
 from netwatch.scheduler.prober import Failed
@@ -21,6 +19,7 @@ from netwatch.snmp.uptime import (
     pick_uptime,
 )
 from netwatch.snmp.v3 import credential_key
+from tests.metrics import Samples, key, parse
 
 T0 = 1_800_000_000.0
 
@@ -57,18 +56,14 @@ def test_drift_re_anchors_and_source_preference() -> None:
     assert pick_uptime(values) == (HR_SYSTEM_UPTIME, 6, 0.01)
 
 
-def render(series: SnmpSeries, store: MetricStore) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def render(series: SnmpSeries, store: MetricStore) -> Samples:
     for family, text in series.render():
         store.set(family, "t", text)
-    out = {}
-    for parsed in text_string_to_metric_families(store.render().decode()):
-        for s in parsed.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
+    return parse(store.render())
 
 
 DEVICE = 'site="18.71.01.1003",kecamatan="Kedaton",device="rtr",role="router"'
-DEV = (("device", "rtr"), ("kecamatan", "Kedaton"), ("role", "router"), ("site", "18.71.01.1003"))
+DEV = {"site": "18.71.01.1003", "kecamatan": "Kedaton", "device": "rtr", "role": "router"}
 
 
 def test_series_render_partial_and_failed_polls() -> None:
@@ -79,15 +74,16 @@ def test_series_render_partial_and_failed_polls() -> None:
                           'ifname="ether1",iftype="ethernetCsmacd"'), 1)), "mikrotik")
     series.apply(result)
     out = render(series, store)
-    assert out[("netwatch_interface_receive_bytes_total", tuple(sorted(DEV + (("ifname", "ether1"),))))] == 2**60
-    info = tuple(sorted(DEV + (("ifalias", 'to "POP"'), ("ifindex", "1"), ("ifname", "ether1"),
-                               ("iftype", "ethernetCsmacd"))))
-    assert out[("netwatch_interface_info", info)] == 1
+    assert out[key("netwatch_interface_receive_bytes_total", DEV, ifname="ether1")] == 2**60
+    info = key("netwatch_interface_info", DEV, ifalias='to "POP"', ifindex="1", ifname="ether1",
+               iftype="ethernetCsmacd")
+    assert out[info] == 1
     assert "netwatch_interface_receive_bytes_total" in store.render().decode()
-    partial = SnmpResult((("netwatch_device_uptime_seconds", "", 5),), "mikrotik", failure="timeout")
+    partial = SnmpResult((("netwatch_device_uptime_seconds", "", 5),), "mikrotik",
+                         failure="timeout")
     series.apply(partial)
     assert not partial.ok and partial.reason == "timeout"
-    assert set(render(series, store)) == {("netwatch_device_uptime_seconds", DEV)}
+    assert render(series, store) == {key("netwatch_device_uptime_seconds", DEV): 5}
     series.apply(Failed("timeout"))
     assert render(series, store) == {}
 
