@@ -185,7 +185,7 @@ def test_lab_goes_down_cleanly() -> None:
     assert not set(zones) & set(netns.existing())
     for pid in pids:
         assert pid is not None
-        with pytest.raises(ProcessLookupError):
+        with pytest.raises(ProcessLookupError, match="No such process"):
             os.kill(pid, 0)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.150.0.1", SNMP_PORT))  # the agents' port is free again

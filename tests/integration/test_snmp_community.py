@@ -76,7 +76,7 @@ async def test_concurrent_requests_answered_out_of_order(peers: list[Peer]) -> N
     pool = EnginePool()
     try:
         session = await pool.session(*peers[0].target, v2(), timeout=3.0, retries=0)
-        oids = [SYS_NAME[:-1] + (n,) for n in range(50)]
+        oids = [(*SYS_NAME[:-1], n) for n in range(50)]
         replies = await asyncio.gather(*(session.get([oid]) for oid in oids))
     finally:
         pool.close()
@@ -144,7 +144,7 @@ async def test_a_request_to_a_getrequest_echo_is_not_an_answer(peers: list[Peer]
     pool = EnginePool()
     try:
         session = await pool.session(*peers[0].target, v2(), timeout=0.2, retries=0)
-        with pytest.raises(SnmpProtocolError):
+        with pytest.raises(SnmpProtocolError, match="mismatched replies"):
             await session.get([SYS_NAME])
     finally:
         pool.close()
@@ -157,7 +157,7 @@ async def test_closing_the_pool_ends_waiting_requests(peers: list[Peer]) -> None
     waiting = asyncio.ensure_future(session.get([SYS_NAME]))
     await asyncio.sleep(0.05)
     pool.close()
-    with pytest.raises(ProbeTimeout):
+    with pytest.raises(ProbeTimeout, match=r"^no reply"):
         await asyncio.wait_for(waiting, 2.0)
 
 

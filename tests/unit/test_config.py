@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -142,9 +143,12 @@ def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["15", "15 s", "-1s", "0s", "s", "", True])
-def test_bad_durations(text: object) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("text", "message"), [
+    ("15", "not a duration: '15'"), ("15 s", "not a duration: '15 s'"),
+    ("-1s", "not a duration: '-1s'"), ("0s", "duration must be greater than 0"),
+    ("s", "not a duration: 's'"), ("", "not a duration: ''"), (True, "not a duration")])
+def test_bad_durations(text: object, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         parse_duration(text)
 
 

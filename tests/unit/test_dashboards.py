@@ -179,7 +179,7 @@ def test_substitute_replaces_macros_and_variables() -> None:
     expr = 'rate(x{site="$site", d=~"${device}"}[$__rate_interval]) * $__range_s / [$__range]'
     got = substitute(expr, {"site": "18.71.01.1003", "device": ".*"}, 300)
     assert got == 'rate(x{site="18.71.01.1003", d=~".*"}[1m]) * 300 / [300s]'
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"no value for \$nope"):
         substitute("x{a=\"$nope\"}", {}, 60)
 
 
@@ -213,14 +213,16 @@ def test_map_layers_are_shipped_offline_and_cover_the_city() -> None:
     assert "netwatch_site_state" in geomap["targets"][0]["expr"]
 
 
-def test_online_basemap_is_optional(tmp_path: Path) -> None:
+def test_online_basemap_is_optional(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert generate.main(["--basemap", "osm", "--out", str(tmp_path)]) == 0
     online = json.loads((tmp_path / "netwatch-overview.json").read_text())
     geomap = next(p for p in panels(online) if p["type"] == "geomap")
     assert geomap["options"]["basemap"]["type"] == "osm-standard"
     assert [layer["type"] for layer in geomap["options"]["layers"]] == ["geojson", "markers"]
-    with pytest.raises(SystemExit):  # the committed files stay offline
+    with pytest.raises(SystemExit) as refused:  # the committed files stay offline
         generate.main(["--basemap", "osm"])
+    assert refused.value.code == 2
+    assert "the committed dashboards use the offline map" in capsys.readouterr().err
 
 
 def _steps(dash: dict[str, Any], title: str) -> list[tuple[float | None, str]]:

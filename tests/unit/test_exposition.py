@@ -61,14 +61,22 @@ def test_render_while_the_loop_updates() -> None:
                 store.drop_owner((i * 13) % 5000)
             i += 1
 
+    for owner in range(5000):
+        store.set(fam, owner, sample(fam.name, f'd="{owner}"', owner))
     writer = threading.Thread(target=churn)
     writer.start()
+    sizes = []
     try:
         for _ in range(20):
-            list(text_string_to_metric_families(store.render().decode()))
+            families = list(text_string_to_metric_families(store.render().decode()))
+            samples = [s for family in families for s in family.samples]
+            # whole fragments only: owner i % 5000 always holds a line written with value i
+            assert all(int(s.labels["d"]) == s.value % 5000 for s in samples)
+            sizes.append(len(samples))
     finally:
         stop.set()
         writer.join()
+    assert min(sizes) > 0  # no render came out empty
 
 
 def test_families_come_from_the_catalog() -> None:

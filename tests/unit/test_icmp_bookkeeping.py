@@ -17,6 +17,7 @@ from netwatch.icmp.sockets import SCM_TIMESTAMPNS, IcmpSocket
 
 IDENT = 0x5151
 TARGET = "127.0.0.9"
+Received = tuple[bytes, list[tuple[int, int, bytes]], int, tuple[str, int]]  # recvmsg's answer
 
 
 class FakeSocket:
@@ -24,7 +25,7 @@ class FakeSocket:
 
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, str]] = []
-        self.inbox: deque[tuple[bytes, list[tuple[int, int, bytes]], int, tuple[str, int]]] = deque()
+        self.inbox: deque[Received] = deque()
         self.send_error: OSError | None = None
 
     def fileno(self) -> int:
@@ -36,7 +37,7 @@ class FakeSocket:
         self.sent.append((data, address[0]))
         return len(data)
 
-    def recvmsg(self, *_: object) -> tuple[bytes, list[tuple[int, int, bytes]], int, tuple[str, int]]:
+    def recvmsg(self, *_: object) -> Received:
         if not self.inbox:
             raise BlockingIOError
         return self.inbox.popleft()
@@ -62,11 +63,15 @@ def _ip(src: str) -> bytes:
                        socket.inet_aton("127.0.0.1"))
 
 
+Engine = tuple[IcmpEngine, FakeSocket]
+
+
 @pytest.fixture
-async def engine() -> AsyncIterator[tuple[IcmpEngine, FakeSocket]]:
+async def engine() -> AsyncIterator[Engine]:
     fake = FakeSocket()
     eng = IcmpEngine(socket.AF_INET)
-    eng._socket = IcmpSocket(fake, socket.AF_INET, True, IDENT)  # type: ignore[arg-type]
+    eng._socket = IcmpSocket(
+        fake, socket.AF_INET, True, IDENT)  # type: ignore[arg-type]  # a fake of socket.socket
     eng._loop = asyncio.get_running_loop()
     eng._timers = SlotTimers(eng._loop, before_slot=eng._read_if_due)
     eng._reading = True  # nothing registered with the loop: the fake has no file descriptor
@@ -90,10 +95,10 @@ def reply_to(fake: FakeSocket, index: int, delay: float, sent_at: float, *, sour
 
 def sent_time(eng: IcmpEngine, fake: FakeSocket, index: int) -> float:
     seq = struct.unpack_from("!H", fake.sent[index][0], 6)[0]
-    return eng._sent_at[seq]
+    return float(eng._sent_at[seq])
 
 
-async def test_answers_end_the_round_early_with_their_rtts(engine) -> None:
+async def test_answers_end_the_round_early_with_their_rtts(engine: Engine) -> None:
     eng, fake = engine
     future = eng.ping(TARGET, 1, 0.01, 5.0)
     reply_to(fake, 0, 0.000123, sent_time(eng, fake, 0))
@@ -103,7 +108,7 @@ async def test_answers_end_the_round_early_with_their_rtts(engine) -> None:
     assert result.rtts[0] == pytest.approx(0.000123, abs=2e-6)
 
 
-async def test_foreign_identifier_source_or_generation_is_not_an_answer(engine) -> None:
+async def test_foreign_identifier_source_or_generation_is_not_an_answer(engine: Engine) -> None:
     eng, fake = engine
     future = eng.ping(TARGET, 1, 0.01, 0.05)
     sent = sent_time(eng, fake, 0)
@@ -116,7 +121,7 @@ async def test_foreign_identifier_source_or_generation_is_not_an_answer(engine) 
     assert eng.strays == 2  # the foreign identifier is not even ours to count
 
 
-async def test_duplicates_and_late_replies_are_counted_not_answers(engine) -> None:
+async def test_duplicates_and_late_replies_are_counted_not_answers(engine: Engine) -> None:
     eng, fake = engine
     sink = Sink()
     future = eng.ping(TARGET, 2, 0.05, 0.02, sink=sink)
@@ -141,7 +146,7 @@ async def test_duplicates_and_late_replies_are_counted_not_answers(engine) -> No
     assert result.late == 1
 
 
-async def test_reply_after_round_end_reaches_sink_as_late(engine) -> None:
+async def test_reply_after_round_end_reaches_sink_as_late(engine: Engine) -> None:
     eng, fake = engine
     sink = Sink()
     result = await eng.ping(TARGET, 1, 0.01, 0.01, sink=sink)
@@ -151,7 +156,7 @@ async def test_reply_after_round_end_reaches_sink_as_late(engine) -> None:
     assert sink.late == 1 and result.rtts == ()
 
 
-async def test_wrapped_sequence_never_matches_the_old_entry(engine) -> None:
+async def test_wrapped_sequence_never_matches_the_old_entry(engine: Engine) -> None:
     eng, fake = engine
     eng._counter = 0xFFFF - 1  # the next two echoes straddle a wrap of the 16-bit sequence
     old = await eng.ping(TARGET, 1, 0.01, 0.01)
@@ -167,7 +172,7 @@ async def test_wrapped_sequence_never_matches_the_old_entry(engine) -> None:
     assert (await future).ok
 
 
-async def test_a_waiting_echo_keeps_its_sequence_number(engine) -> None:
+async def test_a_waiting_echo_keeps_its_sequence_number(engine: Engine) -> None:
     eng, fake = engine
     waiting = eng.ping(TARGET, 1, 0.01, 5.0)
     seq = struct.unpack_from("!H", fake.sent[0][0], 6)[0]
@@ -177,7 +182,7 @@ async def test_a_waiting_echo_keeps_its_sequence_number(engine) -> None:
     waiting.cancel()
 
 
-async def test_icmp_error_quoting_our_echo_makes_the_round_unreachable(engine) -> None:
+async def test_icmp_error_quoting_our_echo_makes_the_round_unreachable(engine: Engine) -> None:
     eng, fake = engine
     future = eng.ping("198.18.0.7", 1, 0.01, 5.0)
     echo = fake.sent[0][0]
@@ -191,14 +196,14 @@ async def test_icmp_error_quoting_our_echo_makes_the_round_unreachable(engine) -
     assert result.unreachable == 1 and result.reason == "unreachable"
 
 
-async def test_send_failure_for_an_unroutable_address_is_unreachable(engine) -> None:
+async def test_send_failure_for_an_unroutable_address_is_unreachable(engine: Engine) -> None:
     eng, fake = engine
     fake.send_error = OSError(errno.ENETUNREACH, "Network is unreachable")
     result = await asyncio.wait_for(eng.ping(TARGET, 2, 0.001, 5.0), 1)
     assert (result.sent, result.unreachable, result.reason) == (2, 2, "unreachable")
 
 
-async def test_cancelled_round_stops_sending(engine) -> None:
+async def test_cancelled_round_stops_sending(engine: Engine) -> None:
     eng, fake = engine
     future = eng.ping(TARGET, 5, 0.01, 1.0)
     future.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,11 +15,11 @@ from netwatch.cli import main as cli
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.inventory.model import Inventory, TargetKey
 from netwatch.inventory.shard import Shard, groups, owner, select
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def city(pops: int = 40, subpops: int = 40, sites: int = 1200, canaries: int = 3) -> dict:
+def city(pops: int = 40, subpops: int = 40, sites: int = 1200,
+         canaries: int = 3) -> dict[str, Any]:
     """A large generated city: POPs, sub-POPs hanging off POPs, sites behind either or none.
 
     Addresses are only written, never contacted (unit test)."""
@@ -35,7 +36,7 @@ def city(pops: int = 40, subpops: int = 40, sites: int = 1200, canaries: int = 3
     site_list = []
     for i in range(sites):
         upstream = None if i % 3 == 0 else f"pop-{i % pops}" if i % 3 == 1 else f"sub-{i % subpops}"
-        site: dict = {"id": f"18.71.{i // 100:02d}.{1000 + i}", "name": f"Kel {i}",
+        site: dict[str, Any] = {"id": f"18.71.{i // 100:02d}.{1000 + i}", "name": f"Kel {i}",
                       "kecamatan": f"Kec {i % 20}",
                       "devices": [{"name": "rtr", "role": "router", "address": addr(next(serial))},
                                   {"name": "ap1", "role": "ap", "address": addr(next(serial)),
@@ -43,9 +44,9 @@ def city(pops: int = 40, subpops: int = 40, sites: int = 1200, canaries: int = 3
         if upstream:
             site["upstream"] = upstream
         site_list.append(site)
-    return {"defaults": {"snmp": {"enabled": False}},
-            "canaries": [{"name": f"core{i}", "address": addr(next(serial))} for i in range(canaries)],
-            "upstreams": ups, "sites": site_list}
+    cores = [{"name": f"core{i}", "address": addr(next(serial))} for i in range(canaries)]
+    return {"defaults": {"snmp": {"enabled": False}}, "canaries": cores, "upstreams": ups,
+            "sites": site_list}
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +178,9 @@ def test_check_config_shows_the_shard(tmp_path: Path, capsys: pytest.CaptureFixt
         assert re.search(rf"shard:\s+{k}/3: \d+ upstream groups", out)
         line = next(ln for ln in out.splitlines() if ln.strip().startswith("groups:"))
         listed += [g for g in line.split(":", 1)[1].strip().split(", ") if g != "none"]
-        sites = int(re.search(r"sites:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
-        assert sites == len(select(whole, Shard(k, 3)).sites)
+        sites = re.search(r"sites:\s+(\d+)", out)
+        assert sites is not None, out
+        assert int(sites.group(1)) == len(select(whole, Shard(k, 3)).sites)
     assert sorted(listed) == sorted(groups(whole))
 
 

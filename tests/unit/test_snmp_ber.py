@@ -4,6 +4,9 @@ a BerError (never a wrong value)."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import api
@@ -17,7 +20,7 @@ IF_HC_IN = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, 1)
 BIG_ARCS = (1, 3, 6, 1, 4, 1, 41112, 1, 4, 7, 1, 4294967295, 128, 127)
 
 
-def pysnmp_decode(data: bytes) -> object:
+def pysnmp_decode(data: bytes) -> Any:  # a pyasn1 Message: pyasn1 ships no types
     message, rest = decoder.decode(data, asn1Spec=v2c.Message())
     assert rest == b""
     return message
@@ -112,26 +115,28 @@ def test_the_hand_framed_response_is_well_formed() -> None:
     assert ber.decode_message(response_with_value(b"\x04\x01x")).varbinds == [(SYS_DESCR, b"x")]
 
 
-@pytest.mark.parametrize("data", [
-    b"",
-    b"\x30",
-    GOOD[:-1],  # truncated
-    GOOD + b"\x00",  # trailing bytes
-    b"\x30\x80" + GOOD[2:] + b"\x00\x00",  # indefinite length
-    GOOD.replace(b"\x02\x01\x01\x04\x06public", b"\x04\x01\x01\x04\x06public"),  # version not INTEGER
-    GOOD.replace(b"\x06\x08\x2b\x06\x01\x02\x01\x01\x01\x00\x04\x01x",
-                 b"\x06\x08\x2b\x06\x01\x02\x01\x01\x01\x80\x04\x01x"),  # OID ends mid-arc
-    response_with_value(b"\x31\x01x"),  # unknown value type
-    response_with_value(b"\x02\x00"),  # empty INTEGER
-    response_with_value(b"\x04\x05x"),  # value longer than its varbind
-    response_with_value(b"\x04\x01x\x05\x00"),  # a third field in the varbind
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "truncated"),
+    (b"\x30", "truncated"),
+    (GOOD[:-1], "truncated"),
+    (GOOD + b"\x00", "trailing bytes after the message"),
+    (b"\x30\x80" + GOOD[2:] + b"\x00\x00", "indefinite length"),
+    (GOOD.replace(b"\x02\x01\x01\x04\x06public", b"\x04\x01\x01\x04\x06public"),
+     "version: tag 0x04, expected 0x02"),
+    (GOOD.replace(b"\x06\x08\x2b\x06\x01\x02\x01\x01\x01\x00\x04\x01x",
+                  b"\x06\x08\x2b\x06\x01\x02\x01\x01\x01\x80\x04\x01x"),
+     "bad OBJECT IDENTIFIER"),  # the OID ends mid-arc
+    (response_with_value(b"\x31\x01x"), "unknown value type 0x31"),
+    (response_with_value(b"\x02\x00"), "empty INTEGER value"),
+    (response_with_value(b"\x04\x05x"), "truncated"),  # value longer than its varbind
+    (response_with_value(b"\x04\x01x\x05\x00"), "variable binding has extra fields"),
 ])
-def test_malformed_messages_are_errors(data: bytes) -> None:
-    with pytest.raises(ber.BerError):
+def test_malformed_messages_are_errors(data: bytes, message: str) -> None:
+    with pytest.raises(ber.BerError, match=f"^{re.escape(message)}$"):
         ber.decode_message(data)
 
 
 def test_oid_encoding_rejects_what_ber_cannot_say() -> None:
     for bad in [(3, 1), (1, 40), (1,)]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=re.escape(f"cannot encode OID {bad}")):
             ber.encode_oid(bad)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from netwatch.web.server import make_app
@@ -30,8 +31,8 @@ class FakeDaemon:
         return [("18.71.01.1003", "Kedaton", "Kedaton", "down", "rtr <down>")]
 
 
-async def client(daemon: FakeDaemon) -> TestClient:
-    c = TestClient(TestServer(make_app(daemon)))  # type: ignore[arg-type]
+async def client(daemon: FakeDaemon) -> TestClient[web.Request, web.Application]:
+    c = TestClient(TestServer(make_app(daemon)))
     await c.start_server()
     return c
 
