@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, Processes, cpu_seconds, rss_bytes
+from netwatch.lab.stack import free_port
 
 
 @dataclass
@@ -185,14 +186,6 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], bound: float = 20.0) 
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {bound} s")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- blackbox_exporter --------------------------------------------------------------------

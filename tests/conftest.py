@@ -51,9 +51,10 @@ def program(name: str, install: str = "sh scripts/bootstrap.sh test") -> str:
     return path
 
 
-def run_program(*argv: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout, check=False)
+def run_program(*argv: str | Path, stdin: str | None = None,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in argv], input=stdin, capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,7 @@ def missing_binaries() -> str | None:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (the lab, the tests and the benchmarks)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

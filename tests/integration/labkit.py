@@ -1,4 +1,5 @@
-"""The lab and the daemon polling it, started and always stopped together (tests only)."""
+"""The lab and the daemon polling it, started and always stopped together (tests only), and
+the lab timing the end-to-end tests share."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from netwatch.daemon.service import Daemon
 from netwatch.lab import netns
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import Lab
-from netwatch.lab.plan import LabPlan
+from netwatch.lab.plan import LabPlan, Timing
 from tests.conftest import require
+
+# one-second rounds, two rounds to go down, one to come back: verdicts within seconds
+FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0.3,
+              snmp_interval=2.0, snmp_timeout=0.5, down_after=2, up_after=1)
 
 
 @asynccontextmanager

@@ -23,22 +23,19 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from netwatch.config.thresholds import read_thresholds
-from netwatch.config.types import parse_duration
 from netwatch.daemon.service import Daemon
 from netwatch.lab.lab import Lab
-from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
+from netwatch.lab.plan import LabPlan, Trouble, city, with_trouble
 from netwatch.lab.stack import Notification, PromStack, missing_binaries
+from tests import alert_timing
 from tests.conftest import require
-from tests.integration.labkit import lab_and_daemon, scrape_target
+from tests.integration.labkit import FAST, lab_and_daemon, scrape_target
 from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
 # Kedaton and Sukarame: the northern field team; Panjang: the southern one (alertmanager.yml)
 KEDATON, SUKARAME, PANJANG = "18.71.01", "18.71.02", "18.71.04"
-FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0.3,
-              snmp_interval=2.0, snmp_timeout=0.5, down_after=2, up_after=1)
 NORTH = ("noc-telegram", "oncall-whatsapp", "tim-utara-telegram")
 SOUTH = ("noc-telegram", "oncall-whatsapp", "tim-selatan-telegram")
 TEAMS = {"tim-utara-telegram": ("Kedaton", "Sukarame"), "tim-selatan-telegram": ("Panjang",)}
@@ -54,17 +51,6 @@ def scenario() -> LabPlan:
     panjang = [s.id for s in plan.sites if s.kode_kecamatan == PANJANG]
     return with_trouble(plan, [Trouble("down", (kedaton[0],)),
                                Trouble("dark_kecamatan", tuple(panjang[:3]))])
-
-
-def timings() -> dict[str, float]:
-    thresholds = read_thresholds()
-    rules, am = thresholds.rule_values("test"), thresholds.profiles["test"].alertmanager
-    assert am is not None
-    out = {k: parse_duration(rules[k]) for k in
-           ("site_down_for", "area_outage_for", "device_down_for")}
-    out.update(group_wait=parse_duration(am.group_wait),
-               group_interval=parse_duration(am.group_interval))
-    return out
 
 
 @dataclass
@@ -84,22 +70,23 @@ class City:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[City]:
     require(missing_binaries())
-    async with lab_and_daemon(scenario(), healthy_first=True) as (lab, daemon):
-        async with PromStack(tmp_path_factory.mktemp("alerting-e2e"),
-                             [scrape_target(daemon)]) as stack:
-            sites = len(lab.plan.sites)
+    async with lab_and_daemon(scenario(), healthy_first=True) as (lab, daemon), \
+            PromStack(tmp_path_factory.mktemp("alerting-e2e"), [scrape_target(daemon)]) as stack:
+        sites = len(lab.plan.sites)
 
-            async def all_up_in_prometheus() -> bool:
-                got = await stack.query('count(netwatch_site_state{state="up"} == 1)')
-                return bool(got) and float(got[0]["value"][1]) == sites
+        async def all_up_in_prometheus() -> bool:
+            got = await stack.query('count(netwatch_site_state{state="up"} == 1)')
+            return bool(got) and float(got[0]["value"][1]) == sites
 
-            def verdicts() -> str:
-                return str([(g.id, g.state, g.cause) for g in daemon.sites.groups.values()])
+        def verdicts() -> str:
+            return str([(g.id, g.state, g.cause) for g in daemon.sites.groups.values()])
 
-            await until(all_up_in_prometheus, 45,
-                        lambda: f"all {sites} sites up in Prometheus; the daemon: {verdicts()}",
-                        step=0.25)
-            yield City(lab, daemon, stack, timings())
+        await until(all_up_in_prometheus, 45,
+                    lambda: f"all {sites} sites up in Prometheus; the daemon: {verdicts()}",
+                    step=0.25)
+        yield City(lab, daemon, stack, alert_timing.seconds(
+            "site_down_for", "area_outage_for", "device_down_for", "group_wait",
+            "group_interval"))
 
 
 # --- reading what arrived --------------------------------------------------------------------

@@ -4,8 +4,9 @@ No Grafana server here: Grafana's macros get fixed values (grafana/dashgen/queri
 docs/grafana.md): $__rate_interval -> 1m, $__interval -> 15s, $__range -> the time since
 Prometheus started; variables get the lab's values (single-value ones a real kecamatan, site
 and ISP, multi-value ones their All value `.*`). Every variable must list the lab's values
-and every panel query must return data for one of two such sets of values, except the panels that are empty on a healthy city
-(active alerts, sites down): those are checked during a scripted outage.
+and every panel query must return data for one of two such sets of values, except the panels
+that are empty on a healthy city (active alerts, sites down): those are checked during a
+scripted outage.
 """
 
 from __future__ import annotations
@@ -35,18 +36,16 @@ from grafana.dashgen.queries import (
 from netwatch.daemon.service import Daemon
 from netwatch.generators import rules as alerting
 from netwatch.lab.lab import Lab
-from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
+from netwatch.lab.plan import LabPlan, Trouble, city, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries
 from tests.conftest import require
-from tests.integration.labkit import lab_and_daemon, scrape_target
+from tests.integration.labkit import FAST, lab_and_daemon, scrape_target
 from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
 BASE = 190  # loopback 127.190.x.x and up: no other test's lab uses it
 KECAMATAN = ["18.71.01", "18.71.02"]  # Kedaton, Sukarame: 2 sites each
-FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0.3,
-              snmp_interval=2.0, snmp_timeout=0.5, down_after=2, up_after=1)
 # empty on a healthy city: checked during the outage
 OUTAGE_ONLY = {(UID["overview"], "Active alerts"), (UID["overview"], "Sites down or unreachable")}
 # what must exist in Prometheus before the panels can show anything
@@ -160,7 +159,8 @@ async def test_every_variable_lists_the_labs_values(running: City) -> None:
             assert c.values[name] in values[(uid, name)], (uid, name, values[(uid, name)])
     assert (c.values["kelurahan"], c.values["site"]) in seen[(UID["site"], "site")]
     assert values[(UID["site"], "device")] == {"rtr", "ap1"}
-    info = await prom(c.stack, "query", query=f'netwatch_interface_info{{site="{c.values["site"]}"}}')
+    site = c.values["site"]
+    info = await prom(c.stack, "query", query=f'netwatch_interface_info{{site="{site}"}}')
     assert values[(UID["site"], "ifname")] == {r["metric"]["ifname"] for r in info["result"]}
     host, port = c.daemon.addresses[0]
     assert values[(UID["poller"], "instance")] == {f"{host}:{port}"}
@@ -211,7 +211,8 @@ async def test_outage_fills_the_alert_and_down_panels(running: City) -> None:
         assert _sites_in(await run(c, down)) == {c.outage}
         [row] = [r for r in await run(c, down) if r["metric"]["site"] == c.outage]
         assert row["metric"]["state"] == "down" and row["metric"]["kelurahan"]
-        states = {r["metric"]["site"]: r["value"][1] for r in await run(c, by_title["Kelurahan map"])}
+        states = {r["metric"]["site"]: r["value"][1]
+                  for r in await run(c, by_title["Kelurahan map"])}
         assert states.pop(c.outage) == "4"
         assert set(states.values()) <= {"0", "2"}  # the others up (or degraded on a busy host)
     finally:

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -24,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, require
+from netwatch.lab.stack import free_port
+from tests.conftest import ROOT, program, require
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def base_system(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(wheels: Path) -> Iterator[Path]:
-    require(None if shutil.which("systemd-analyze") else "systemd-analyze missing (apt systemd)")
+    program("systemd-analyze", "apt install systemd")
     # not under pytest's 0700 tmp: the unprivileged service user must reach /opt/netwatch
     root = Path(tempfile.mkdtemp(prefix="netwatch-server-", dir="/tmp"))
     try:
@@ -100,7 +100,8 @@ def test_layout(server: Path) -> None:
     assert stat.S_IMODE((etc / "netwatch.yml").stat().st_mode) == 0o644
     assert os.readlink(server / "usr/local/bin/netwatch") == "/opt/netwatch/venv/bin/netwatch"
     # scripts point at the path the server will use, not the temporary one
-    assert (opt / "venv/bin/netwatch").read_text().splitlines()[0] == "#!/opt/netwatch/venv/bin/python"
+    shebang = (opt / "venv/bin/netwatch").read_text().splitlines()[0]
+    assert shebang == "#!/opt/netwatch/venv/bin/python"
     assert str(server) not in (opt / "venv/bin/activate").read_text()
 
 
@@ -216,9 +217,7 @@ def test_uninstall_keeps_config_unless_purged(tmp_path: Path, wheels: Path) -> N
     assert not (root / "etc/netwatch").exists()
 
 
-def test_stack_configures_debians_prometheus(tmp_path: Path) -> None:
-    for tool in ("promtool", "amtool"):
-        require(None if shutil.which(tool) else f"{tool} missing (sh scripts/bootstrap.sh test)")
+def test_stack_configures_debians_prometheus(tmp_path: Path, promtool: str, amtool: str) -> None:
     root = tmp_path / "server"
     (root / "etc/default").mkdir(parents=True)
     # Debian's own /etc/default/prometheus with a flag the admin set: kept, retention added
@@ -233,11 +232,11 @@ def test_stack_configures_debians_prometheus(tmp_path: Path) -> None:
     assert "--web.listen-address=127.0.0.1:9090" in args
     shipped = sorted(p.name for p in (ROOT / "deploy/prometheus/rules").glob("*.yml"))
     installed = sorted(p.name for p in (prom / "rules").glob("*.yml"))
-    assert installed == sorted([*shipped, "site-local.yml"]), "stale netwatch rules stay, or the admin's go"
-    proc = sh("promtool", "check", "config", prom / "prometheus.yml")
+    assert installed == sorted([*shipped, "site-local.yml"]), \
+        "stale netwatch rules stay, or the admin's go"
+    proc = sh(promtool, "check", "config", prom / "prometheus.yml")
     assert f"SUCCESS: {len(shipped) + 1} rule files found" in proc.stdout
-    if (ROOT / "deploy/alertmanager/alertmanager.yml").exists():
-        sh("amtool", "check-config", prom / "alertmanager.yml")
+    sh(amtool, "check-config", prom / "alertmanager.yml")
 
     # the admin's edits survive a second run; netwatch's version lands beside them
     edited = (prom / "prometheus.yml").read_text().replace("replica: prom-1", "replica: prom-2")
@@ -270,12 +269,6 @@ def test_stack_configures_debians_prometheus(tmp_path: Path) -> None:
 DYNAMIC_UID = 61184  # the first uid systemd's DynamicUser= hands out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run_as_service(server: Path, caps: str, config: Path, creds: Path) -> subprocess.Popen[str]:
     """The installed program as the unit starts it: an unprivileged dynamic uid, no new
     privileges, `caps` as the only ambient/bounding capabilities, credentials from a
@@ -296,9 +289,12 @@ def ping_sockets_allowed(gid: int) -> bool:
     return int(low) <= gid <= int(high)
 
 
+ServiceConfig = tuple[Path, Path, int]  # config file, credentials directory, port
+
+
 @pytest.fixture
-def service_config(server: Path) -> Iterator[tuple[Path, Path, int]]:
-    require(None if shutil.which("setpriv") else "setpriv missing (util-linux)")
+def service_config(server: Path) -> Iterator[ServiceConfig]:
+    program("setpriv", "apt install util-linux")
     require(None if os.geteuid() == 0 else "needs root to switch to the service user")
     port = free_port()
     config = server / "etc/netwatch/service-test.yml"
@@ -347,7 +343,8 @@ def canary_metrics(proc: subprocess.Popen[str], port: int) -> str:
     return metrics
 
 
-def test_installed_daemon_needs_only_cap_net_raw(server: Path, service_config) -> None:
+def test_installed_daemon_needs_only_cap_net_raw(server: Path,
+        service_config: ServiceConfig) -> None:
     config, creds, port = service_config
     proc = run_as_service(server, ",+net_raw", config, creds)
     try:
@@ -360,7 +357,8 @@ def test_installed_daemon_needs_only_cap_net_raw(server: Path, service_config) -
     assert code == 0, err[-3000:]
 
 
-def test_installed_daemon_without_the_capability(server: Path, service_config) -> None:
+def test_installed_daemon_without_the_capability(server: Path,
+        service_config: ServiceConfig) -> None:
     config, creds, port = service_config
     proc = run_as_service(server, "", config, creds)
     try:

@@ -11,23 +11,21 @@ from dataclasses import replace
 
 import pytest
 import pytest_asyncio
-from prometheus_client.parser import text_string_to_metric_families
 
 from netwatch.daemon.service import Daemon
 from netwatch.lab import netns
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import SNMP_PORT, Lab
-from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
+from netwatch.lab.plan import LabPlan, Trouble, city, with_trouble
 from tests.conftest import require
-from tests.integration.labkit import lab_and_daemon
+from tests.integration.labkit import FAST, lab_and_daemon
+from tests.metrics import parse, pick
 from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
 # Kedaton (7 sites, POP up), Sukarame (6), Tanjungkarang Barat (7), Panjang (8): 2 sites each
 KECAMATAN = ["18.71.01", "18.71.02", "18.71.03", "18.71.04"]
-FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0.3,
-              snmp_interval=2.0, snmp_timeout=0.5, down_after=2, up_after=1)
 
 
 def scenario() -> LabPlan:
@@ -44,21 +42,6 @@ def scenario() -> LabPlan:
         Trouble("rebooting", (panjang[0],), period=8.0),
         Trouble("saturated", (panjang[1],)),
     ])
-
-
-def samples(body: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    out = {}
-    for family in text_string_to_metric_families(body):
-        for s in family.samples:
-            out[(s.name, frozenset(s.labels.items()))] = s.value
-    return out
-
-
-def value(got: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
-          **labels: str) -> float | None:
-    want = set(labels.items())
-    found = [v for (n, ls), v in got.items() if n == name and want <= ls]
-    return found[0] if found else None
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -89,19 +72,19 @@ async def test_lab_trouble_is_reported(running: tuple[Lab, Daemon]) -> None:
     first_boot = None
 
     def boot_time() -> float | None:
-        return value(samples(daemon.render_metrics().decode()),
+        return pick(parse(daemon.render_metrics()),
                      "netwatch_device_boot_time_seconds", **labels)
 
     await until(lambda: boot_time() is not None, 20, "first boot time of the rebooting router")
     first_boot = boot_time()
     assert first_boot is not None
     await until(lambda: (boot_time() or 0) > first_boot + 4, 30, "boot time moved by a reboot")
-    got = samples(daemon.render_metrics().decode())
+    got = parse(daemon.render_metrics())
     for site in behind:
-        assert value(got, "netwatch_device_suppressed", site=site, device="rtr",
+        assert pick(got, "netwatch_device_suppressed", site=site, device="rtr",
                      reason="upstream_down") == 1
-    assert value(got, "netwatch_site_state", site=dark[0], state="down") == 1
-    assert value(got, "netwatch_site_state", site=behind[0], state="unreachable") == 1
+    assert pick(got, "netwatch_site_state", site=dark[0], state="down") == 1
+    assert pick(got, "netwatch_site_state", site=behind[0], state="unreachable") == 1
 
 
 async def test_lossy_site_loss_equals_the_injected_loss(running: tuple[Lab, Daemon]) -> None:
@@ -109,9 +92,9 @@ async def test_lossy_site_loss_equals_the_injected_loss(running: tuple[Lab, Daem
     site = next(tr for tr in lab.plan.troubles if tr.kind == "lossy").sites[0]
 
     def counts() -> tuple[float, float]:
-        got = samples(daemon.render_metrics().decode())
-        return (value(got, "netwatch_icmp_requests_total", site=site, device="rtr") or 0,
-                value(got, "netwatch_icmp_responses_total", site=site, device="rtr") or 0)
+        got = parse(daemon.render_metrics())
+        return (pick(got, "netwatch_icmp_requests_total", site=site, device="rtr") or 0,
+                pick(got, "netwatch_icmp_responses_total", site=site, device="rtr") or 0)
 
     await until(lambda: counts()[0] >= 25, 20, "25 echoes to the lossy router")
     requests, responses = counts()
@@ -127,13 +110,13 @@ async def test_flapping_site_changes_are_counted(running: tuple[Lab, Daemon]) ->
     site = next(tr for tr in lab.plan.troubles if tr.kind == "flapping").sites[0]
 
     def changes() -> float:
-        got = samples(daemon.render_metrics().decode())
-        return value(got, "netwatch_state_changes_total", site=site, device="rtr",
+        got = parse(daemon.render_metrics())
+        return pick(got, "netwatch_state_changes_total", site=site, device="rtr",
                      probe="icmp") or 0
 
     await until(lambda: changes() >= 2, 30, "two state changes of the flapping router")
-    got = samples(daemon.render_metrics().decode())
-    assert (value(got, "netwatch_site_state_changes_total", site=site) or 0) >= 2
+    got = parse(daemon.render_metrics())
+    assert (pick(got, "netwatch_site_state_changes_total", site=site) or 0) >= 2
 
 
 async def test_saturated_uplink_runs_near_capacity(running: tuple[Lab, Daemon]) -> None:
@@ -143,8 +126,8 @@ async def test_saturated_uplink_runs_near_capacity(running: tuple[Lab, Daemon]) 
     ifname = zone.namespace.ns_if
 
     def transmitted() -> float | None:
-        got = samples(daemon.render_metrics().decode())
-        return value(got, "netwatch_interface_transmit_bytes_total", site=site, device="rtr",
+        got = parse(daemon.render_metrics())
+        return pick(got, "netwatch_interface_transmit_bytes_total", site=site, device="rtr",
                      ifname=ifname)
 
     await until(lambda: transmitted() is not None, 20, "uplink counters of the saturated router")
@@ -159,7 +142,7 @@ async def test_saturated_uplink_runs_near_capacity(running: tuple[Lab, Daemon]) 
     later, until_t = transmitted(), time.monotonic()
     assert first is not None and later is not None
     rate = (later - first) / (until_t - since)
-    capacity = value(samples(daemon.render_metrics().decode()),
+    capacity = pick(parse(daemon.render_metrics()),
                      "netwatch_interface_capacity_bytes", site=site, device="rtr")
     assert capacity == 2.5e6
     assert 0.6 * capacity < rate < 1.1 * capacity, rate

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from netwatch.cli import main as cli
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, MakeNamespace, require
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,8 @@ def test_answering_targets_print_a_table_and_exit_0(capsys: pytest.CaptureFixtur
         assert 0 < low <= avg <= high and mdev >= 0
 
 
-def test_a_silent_target_fails_the_command(make_namespace, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_silent_target_fails_the_command(make_namespace: MakeNamespace,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
     ns = make_namespace(silent=True)
     code = cli.main(["probe", "127.0.0.1", ns.address, "--count", "2", "--interval", "0.02",
                      "--timeout", "0.2"])
@@ -45,13 +46,15 @@ def test_a_silent_target_fails_the_command(make_namespace, capsys) -> None:  # t
     assert rows["127.0.0.1"][:3] == ["2", "2", "0.0%"]
 
 
-def test_no_icmp_permission_exits_2_with_the_fix(make_namespace) -> None:  # type: ignore[no-untyped-def]
+def test_no_icmp_permission_exits_2_with_the_fix(make_namespace: MakeNamespace) -> None:
     ns = make_namespace()
     ns.sysctl("net.ipv4.ping_group_range", "1 0")
-    script = ("import os, sys; from netwatch.cli import main as cli; os.setgid(65534); os.setuid(65534); "
+    script = ("import os, sys; from netwatch.cli import main as cli; "
+              "os.setgid(65534); os.setuid(65534); "
               "sys.exit(cli.main(['probe', '127.0.0.1', '--count', '1']))")
     done = subprocess.run(ns.command([sys.executable, "-c", script]), capture_output=True,
-                          text=True, timeout=30, check=False, cwd=str(ROOT), env={**os.environ, "NO_COLOR": "1"})
+                          text=True, timeout=30, check=False, cwd=str(ROOT),
+                          env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 2
     assert done.stdout == ""
     assert "ping_group_range" in done.stderr and "CAP_NET_RAW" in done.stderr

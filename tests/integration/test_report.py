@@ -34,18 +34,16 @@ from netwatch.generators.report import WIB, Month, Report, collect, to_csv, to_h
 from netwatch.lab import netns
 from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.lab import Lab
-from netwatch.lab.plan import LabPlan, LabSite, Timing, Trouble, city, with_trouble
+from netwatch.lab.plan import LabPlan, LabSite, Trouble, city, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries
 from tests.conftest import require
-from tests.integration.labkit import lab_and_daemon, scrape_target
+from tests.integration.labkit import FAST, lab_and_daemon, scrape_target
 from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
 BASE = 190  # after tests/integration/test_dashboards.py's lab has gone (modules run in turn)
 KECAMATAN = ["18.71.03", "18.71.04"]  # Tanjungkarang Barat, Panjang: 2 sites each
-FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0.3,
-              snmp_interval=5.0, snmp_timeout=0.5, down_after=2, up_after=1)
 PART = 900  # seconds between hourly parts (production: 300); the report reads it from the data
 INFO_EVERY = 3600  # info and target samples, on the report's hourly subquery steps
 CHUNK = 4 * 86400  # seconds of backfill per promtool run (a multiple of its 2 h blocks)
@@ -91,7 +89,7 @@ def openmetrics(month: Month, sites: tuple[LabSite, ...], begin: int, end: int) 
     label = {t: datetime.fromtimestamp(t - 1800, WIB).strftime("%Y%m") for t in grid}
     parts: dict[str, list[str]] = {"available": [], "counted": []}
     info, target = [], []
-    for site, history in zip(sites, histories(month)):
+    for site, history in zip(sites, histories(month), strict=True):
         base = f'site="{site.id}",kecamatan="{site.kecamatan}"'
         meta = f'job="netwatch",instance="backfill",{base}'
         for t in grid:
@@ -141,7 +139,8 @@ def backfill(month: Month, sites: tuple[LabSite, ...], workdir: Path) -> None:
 
 
 def scenario() -> tuple[LabPlan, str, str]:
-    plan = replace(city(KECAMATAN, sites_per_kecamatan=2, base=BASE), timing=FAST)
+    plan = replace(city(KECAMATAN, sites_per_kecamatan=2, base=BASE),
+                   timing=replace(FAST, snmp_interval=5.0))
     outage, resting = plan.sites[0].id, plan.sites[-1].id
     plan = with_trouble(plan, [Trouble("flapping", (outage,), period=1e7)])
     return replace(plan, maintenance=(resting,)), outage, resting
@@ -155,12 +154,6 @@ class Stack:
     last_month: Month
     outage: str
     resting: str
-
-
-async def query(url: str, expr: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as session, \
-            session.get(f"{url}/api/v1/query", params={"query": expr}) as r:
-        return list((await r.json())["data"]["result"])
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -196,7 +189,7 @@ async def test_backfilled_month_is_exact(running: Stack) -> None:
     rows = _rows(report)
     expected = [(hours - 2, hours, 0.99), (hours - 7.5, hours, 0.99),
                 (hours - 5, hours - 4, 0.999), (0.0, 0.0, 0.99)]
-    for site, (available, counted, target) in zip(sites, expected):
+    for site, (available, counted, target) in zip(sites, expected, strict=True):
         row = rows[("kelurahan", site.id)]
         assert (row.kelurahan, row.kecamatan, row.isp) == (site.name, site.kecamatan, site.isp)
         assert row.available_hours == pytest.approx(available, abs=1e-6), site.id
@@ -219,21 +212,21 @@ async def test_live_month_agrees_with_the_rules(running: Stack) -> None:
     this_month = Month.parse(datetime.now(WIB).strftime("%Y-%m"))
 
     async def parts_recorded() -> bool:
-        got = await query(s.prometheus, "site:netwatch_availability:ratio_mtd")
+        got = await s.stack.query("site:netwatch_availability:ratio_mtd")
         return len(got) >= 3
 
     slow = 0.5  # each check queries Prometheus
     await until(parts_recorded, 60, "month-to-date availability of the live lab", slow)
     s.lab.set_reachable(s.outage, False)
-    await until(lambda: _state_is(s.prometheus, s.outage, "down"), 30, "outage site down", slow)
-    await until(lambda: _parts_cover_outage(s.prometheus, s.outage), 30, "outage in the parts",
+    await until(lambda: _state_is(s.stack, s.outage, "down"), 30, "outage site down", slow)
+    await until(lambda: _parts_cover_outage(s.stack, s.outage), 30, "outage in the parts",
                 slow)
     s.lab.set_reachable(s.outage, True)
-    await until(lambda: _state_is(s.prometheus, s.outage, "up"), 30, "outage site back up", slow)
+    await until(lambda: _state_is(s.stack, s.outage, "up"), 30, "outage site back up", slow)
     report = await collect(s.prometheus, this_month)
     rows = _rows(report)
     mtd = {r["metric"]["site"]: float(r["value"][1])
-           for r in await query(s.prometheus, "site:netwatch_availability:ratio_mtd")}
+           for r in await s.stack.query("site:netwatch_availability:ratio_mtd")}
     for site in s.lab.plan.sites:
         row = rows[("kelurahan", site.id)]
         if site.id == s.resting:
@@ -246,12 +239,12 @@ async def test_live_month_agrees_with_the_rules(running: Stack) -> None:
     assert report.city.sites == 3
 
 
-async def _state_is(url: str, site: str, state: str) -> bool:
-    return bool(await query(url, f'netwatch_site_state{{site="{site}", state="{state}"}} == 1'))
+async def _state_is(stack: PromStack, site: str, state: str) -> bool:
+    return bool(await stack.query(f'netwatch_site_state{{site="{site}", state="{state}"}} == 1'))
 
 
-async def _parts_cover_outage(url: str, site: str) -> bool:
-    got = await query(url, f'site:netwatch_availability:ratio_mtd{{site="{site}"}} < 0.95')
+async def _parts_cover_outage(stack: PromStack, site: str) -> bool:
+    got = await stack.query(f'site:netwatch_availability:ratio_mtd{{site="{site}"}} < 0.95')
     return bool(got)
 
 

@@ -1,18 +1,17 @@
 """Scale-out on existing engines, end to end on this machine.
 
 Two `netwatch run --shard K/2` daemons poll the lab's city (126 kelurahan, each behind its
-kecamatan's POP: 20 upstream groups, all on 127.x); a real Prometheus (Debian's, with the retention flag deploy/ ships) scrapes both as
-job="netwatch" and remote_writes to Debian's VictoriaMetrics. A query there must see every
-site exactly once, from the shard rendezvous hashing gave it, and the canary from both.
+kecamatan's POP: 20 upstream groups, all on 127.x); a real Prometheus (Debian's, with the
+retention flag deploy/ ships) scrapes both as job="netwatch" and remote_writes to Debian's
+VictoriaMetrics. A query there must see every site exactly once, from the shard rendezvous
+hashing gave it, and the canary from both.
 Everything listens on free loopback ports with temporary data directories.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,18 +27,13 @@ import yaml
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.inventory.shard import Shard, select
 from netwatch.lab.plan import LabDevice, city
-from tests.conftest import ROOT, require
+from netwatch.lab.stack import free_port
+from tests.conftest import ROOT, program
 
 pytestmark = pytest.mark.integration
 
 SHARDS = 2
 WAIT = 45.0  # bound of each wait; the whole test takes ~15 s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def lab_city() -> dict[str, Any]:
@@ -119,7 +113,7 @@ def wait_until(stack: Stack, what: str, probe: Callable[[], Any]) -> Any:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     for binary in ("victoria-metrics", "prometheus"):
-        require(None if shutil.which(binary) else f"{binary} missing (sh scripts/bootstrap.sh test)")
+        program(binary)
     running = Stack(tmp_path)
     try:
         yield running
@@ -136,7 +130,7 @@ def debian_prometheus_args() -> list[str]:
 def prometheus_config(shard_ports: list[int], vm_port: int) -> dict[str, Any]:
     """deploy/prometheus/prometheus.yml with the shards as targets, fast intervals, and
     remote_write to VictoriaMetrics (rules and Alertmanager left out: not under test)."""
-    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    config: dict[str, Any] = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", scrape_timeout="900ms", evaluation_interval="1s")
     config.pop("rule_files", None)
     config.pop("alerting", None)
@@ -184,7 +178,8 @@ def test_two_shards_through_prometheus_into_victoriametrics(stack: Stack, tmp_pa
     for k, config in enumerate(configs, start=1):
         stack.start(f"netwatch-{k}", [sys.executable, "-m", "netwatch", "--log-format", "json",
                                       "run", "--shard", f"{k}/{SHARDS}", str(config)])
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config(shard_ports, vm_port)))
+    prometheus_yml = yaml.safe_dump(prometheus_config(shard_ports, vm_port))
+    (tmp_path / "prometheus.yml").write_text(prometheus_yml)
     stack.start("prometheus", [
         "prometheus", *debian_prometheus_args(), f"--config.file={tmp_path / 'prometheus.yml'}",
         f"--storage.tsdb.path={tmp_path / 'prom-data'}",

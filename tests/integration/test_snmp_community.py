@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from pyasn1.codec.ber import encoder
@@ -59,11 +59,19 @@ def peers() -> Iterator[list[Peer]]:
         peer.stop()
 
 
+@pytest.fixture
+async def pool() -> AsyncIterator[EnginePool]:
+    engines = EnginePool()
+    yield engines
+    engines.close()
+
+
 def v2(community: str = "public") -> AuthConfig:
     return AuthConfig.model_validate({"version": "2c", "community": community})
 
 
-async def test_concurrent_requests_answered_out_of_order(peers: list[Peer]) -> None:
+async def test_concurrent_requests_answered_out_of_order(peers: list[Peer],
+                                                         pool: EnginePool) -> None:
     held: list[tuple[ber.Message, tuple[str, int]]] = []
 
     def answer_in_reverse(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
@@ -73,49 +81,37 @@ async def test_concurrent_requests_answered_out_of_order(peers: list[Peer]) -> N
                 sock.sendto(response(req, str(req.varbinds[0][0][-1]).encode()), addr)
 
     peers.append(Peer(f"{BASE}.1", answer_in_reverse))
-    pool = EnginePool()
-    try:
-        session = await pool.session(*peers[0].target, v2(), timeout=3.0, retries=0)
-        oids = [(*SYS_NAME[:-1], n) for n in range(50)]
-        replies = await asyncio.gather(*(session.get([oid]) for oid in oids))
-    finally:
-        pool.close()
+    session = await pool.session(*peers[0].target, v2(), timeout=3.0, retries=0)
+    oids = [(*SYS_NAME[:-1], n) for n in range(50)]
+    replies = await asyncio.gather(*(session.get([oid]) for oid in oids))
     assert replies == [[(oid, str(oid[-1]).encode())] for oid in oids]
 
 
-async def test_ipv6_targets_share_their_own_socket(peers: list[Peer]) -> None:
+async def test_ipv6_targets_share_their_own_socket(peers: list[Peer], pool: EnginePool) -> None:
     def answer(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
         sock.sendto(response(request, sock.getsockname()[0].encode()), peer)
 
     peers.append(Peer("::1", answer))
     peers.append(Peer(f"{BASE}.7", answer))
-    pool = EnginePool()
-    try:
-        v6 = await pool.session(*peers[0].target, v2(), timeout=2.0, retries=0)
-        v4 = await pool.session(*peers[1].target, v2(), timeout=2.0, retries=0)
-        assert await v6.get([SYS_NAME]) == [(SYS_NAME, b"::1")]
-        assert await v4.get([SYS_NAME]) == [(SYS_NAME, f"{BASE}.7".encode())]
-    finally:
-        pool.close()
+    v6 = await pool.session(*peers[0].target, v2(), timeout=2.0, retries=0)
+    v4 = await pool.session(*peers[1].target, v2(), timeout=2.0, retries=0)
+    assert await v6.get([SYS_NAME]) == [(SYS_NAME, b"::1")]
+    assert await v4.get([SYS_NAME]) == [(SYS_NAME, f"{BASE}.7".encode())]
 
 
-async def test_retry_resends_the_same_request(peers: list[Peer]) -> None:
+async def test_retry_resends_the_same_request(peers: list[Peer], pool: EnginePool) -> None:
     def answer_second(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
         if len(peers[0].requests) >= 2:
             sock.sendto(response(request, b"late but fine"), peer)
 
     peers.append(Peer(f"{BASE}.2", answer_second))
-    pool = EnginePool()
-    try:
-        session = await pool.session(*peers[0].target, v2(), timeout=0.3, retries=2)
-        assert await session.get([SYS_NAME]) == [(SYS_NAME, b"late but fine")]
-    finally:
-        pool.close()
+    session = await pool.session(*peers[0].target, v2(), timeout=0.3, retries=2)
+    assert await session.get([SYS_NAME]) == [(SYS_NAME, b"late but fine")]
     assert len(peers[0].requests) == 2 and peers[0].requests[0] == peers[0].requests[1]
 
 
 async def test_replies_from_elsewhere_or_for_another_community_do_not_count(
-        peers: list[Peer]) -> None:
+        peers: list[Peer], pool: EnginePool) -> None:
     impostor = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     impostor.bind((f"{BASE}.4", 0))
 
@@ -124,35 +120,30 @@ async def test_replies_from_elsewhere_or_for_another_community_do_not_count(
         sock.sendto(response(request, b"other", community=b"secret"), peer)
 
     peers.append(Peer(f"{BASE}.3", answer_wrongly))
-    pool = EnginePool()
     try:
         session = await pool.session(*peers[0].target, v2(), timeout=0.3, retries=1)
         with pytest.raises(SnmpProtocolError, match="undecodable"):
             await session.get([SYS_NAME])
         assert pool.junk == {f"{BASE}.3": 2}  # the wrong community, once per try; not the impostor
     finally:
-        pool.close()
         impostor.close()
 
 
-async def test_a_request_to_a_getrequest_echo_is_not_an_answer(peers: list[Peer]) -> None:
+async def test_a_request_to_a_getrequest_echo_is_not_an_answer(peers: list[Peer],
+                                                               pool: EnginePool) -> None:
     """An agent (or a loop) sending our GET back is not a response: no value, a timeout."""
     def echo(request: ber.Message, peer: tuple[str, int], sock: socket.socket) -> None:
         sock.sendto(peers[0].requests[-1], peer)
 
     peers.append(Peer(f"{BASE}.5", echo))
-    pool = EnginePool()
-    try:
-        session = await pool.session(*peers[0].target, v2(), timeout=0.2, retries=0)
-        with pytest.raises(SnmpProtocolError, match="mismatched replies"):
-            await session.get([SYS_NAME])
-    finally:
-        pool.close()
+    session = await pool.session(*peers[0].target, v2(), timeout=0.2, retries=0)
+    with pytest.raises(SnmpProtocolError, match="mismatched replies"):
+        await session.get([SYS_NAME])
 
 
-async def test_closing_the_pool_ends_waiting_requests(peers: list[Peer]) -> None:
+async def test_closing_the_pool_ends_waiting_requests(peers: list[Peer],
+                                                      pool: EnginePool) -> None:
     peers.append(Peer(f"{BASE}.6", lambda request, peer, sock: None))
-    pool = EnginePool()
     session = await pool.session(*peers[0].target, v2(), timeout=30.0, retries=0)
     waiting = asyncio.ensure_future(session.get([SYS_NAME]))
     await asyncio.sleep(0.05)
@@ -166,7 +157,8 @@ def test_a_v2c_fleet_never_loads_pysnmp() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import netwatch.daemon.service, netwatch.snmp.prober, netwatch.snmp.session;"
+    code = ("import sys; "
+            "import netwatch.daemon.service, netwatch.snmp.prober, netwatch.snmp.session; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pysnmp', 'pyasn1'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)

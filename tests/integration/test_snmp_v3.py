@@ -76,7 +76,7 @@ async def test_wrong_password_is_auth_and_secrets_stay_hidden(
     wrong = v3(USERS[0], auth_password="not-the-key")
     store = MetricStore()
     with capture_logs() as logs:
-        with pytest.raises(SnmpAuthError, match=r"^SNMPv3: "):
+        with pytest.raises(SnmpAuthError, match=r"^SNMPv3: Wrong SNMP PDU digest$"):
             await poll(snmp_prober, agents[0], wrong, "wrong")
         good = await poll(snmp_prober, agents[0], v3(USERS[0]), "good")
     target = adhoc_target(agents[0].address, v3(USERS[0]), port=agents[0].port)

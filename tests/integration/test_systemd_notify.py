@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -33,6 +34,7 @@ from netwatch.base.errors import StartupError
 from netwatch.daemon import sdnotify, service
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
+from netwatch.lab.stack import free_port
 from tests.conftest import require
 
 pytestmark = pytest.mark.integration
@@ -45,12 +47,6 @@ def daemon_missing() -> str | None:
         if importlib.util.find_spec(module) is None:
             return f"{module} is not there yet: the daemon cannot start"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -100,25 +96,34 @@ class NotifySocket:
         self.sock.close()
 
 
-def city_config(port: int, sites: int) -> dict:
+def city_config(port: int, sites: int) -> dict[str, Any]:
     return {
         "listen": f"127.0.0.1:{port}",
         "defaults": {"icmp": {"interval": "1s", "count": 1, "timeout": "500ms"},
                      "snmp": {"enabled": False}},
         "canaries": [{"name": "core", "address": "127.0.0.1"}],
         "sites": [{"id": f"18.71.01.{1001 + i}", "name": f"Kel {i}", "kecamatan": "Kedaton",
-                   "devices": [{"name": "rtr", "role": "router", "address": f"127.0.80.{i + 1}"}]}
+                   "devices": [{"name": "rtr", "role": "router",
+                                "address": f"127.0.80.{i + 1}"}]}
                   for i in range(sites)],
     }
 
 
+Started = tuple[subprocess.Popen[bytes], NotifySocket, Path, int]  # and its config, its port
+
+
+class StartDaemon(Protocol):
+    def __call__(self, address: str | None = None, watchdog_usec: int | None = None,
+                 sites: int = 2) -> Started: ...
+
+
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[bytes], NotifySocket, Path, int]]]:
+def daemon(tmp_path: Path) -> Iterator[StartDaemon]:
     require(daemon_missing())
     started: list[tuple[subprocess.Popen[bytes], NotifySocket]] = []
 
     def start(address: str | None = None, watchdog_usec: int | None = None,
-              sites: int = 2) -> tuple[subprocess.Popen[bytes], NotifySocket, Path, int]:
+              sites: int = 2) -> Started:
         address = address or str(tmp_path / "notify")
         listener = NotifySocket(address)
         port = free_port()
@@ -129,10 +134,10 @@ def daemon(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[byte
         env.pop("WATCHDOG_PID", None)
         if watchdog_usec:
             env["WATCHDOG_USEC"] = str(watchdog_usec)
-        log = (tmp_path / "daemon.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "netwatch", "--log-format", "json",
-                                 "run", str(config)], env=env, stdout=log, stderr=log,
-                                cwd=tmp_path)
+        with (tmp_path / "daemon.log").open("wb") as log:  # the child keeps its own copy
+            proc = subprocess.Popen([sys.executable, "-m", "netwatch", "--log-format", "json",
+                                     "run", str(config)], env=env, stdout=log, stderr=log,
+                                    cwd=tmp_path)
         started.append((proc, listener))
         return proc, listener, config, port
 
@@ -149,14 +154,15 @@ def daemon(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[byte
 
 def get(port: int, path: str) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+    return body.decode()
 
 
 def monotonic_usec() -> int:
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
 
-def test_lifecycle_ready_watchdog_reload_stop(daemon) -> None:
+def test_lifecycle_ready_watchdog_reload_stop(daemon: StartDaemon) -> None:
     proc, notify, config, port = daemon(watchdog_usec=400_000)
 
     ready = notify.wait_for(lambda m: "READY=1" in m, "READY=1")
@@ -196,7 +202,7 @@ def test_lifecycle_ready_watchdog_reload_stop(daemon) -> None:
     assert proc.wait(20) == 0
 
 
-def test_abstract_socket_and_no_watchdog_unless_asked(daemon) -> None:
+def test_abstract_socket_and_no_watchdog_unless_asked(daemon: StartDaemon) -> None:
     proc, notify, _, _ = daemon(address=f"@netwatch-test-{uuid.uuid4().hex[:12]}")
     notify.wait_for(lambda m: "READY=1" in m, "READY=1 on an abstract socket")
     proc.send_signal(signal.SIGTERM)
@@ -215,7 +221,8 @@ def test_outside_systemd_nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> Non
     assert sdnotify.watchdog_period() == 15.0
 
 
-async def test_watchdog_stops_when_polls_stall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_watchdog_stops_when_polls_stall(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """No prober for the targets: the scheduler makes no progress, like a wedged one."""
     address = str(tmp_path / "notify")
     notify = NotifySocket(address)

@@ -7,14 +7,14 @@ same with the real daemon.)"""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from netwatch.config.thresholds import read_thresholds
-from netwatch.config.types import parse_duration
 from netwatch.lab.stack import PromStack, free_port, missing_binaries
+from tests import alert_timing
 from tests.conftest import require
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,8 @@ def _exposition() -> str:
     for kec, sites in SITES.items():
         for site, state in sites:
             labels = JOBLESS.format(site=site, kec=kec)
-            lines += [f'netwatch_site_state{{{labels},state="{s}"}} {int(s == state)}' for s in STATES]
+            lines += [f'netwatch_site_state{{{labels},state="{s}"}} {int(s == state)}'
+                      for s in STATES]
             lines.append(f'netwatch_site_info{{{labels},kelurahan="K{site[-2:]}",latitude="",'
                          f'longitude="",isp="isp-a",upstream=""}} 1')
             router_up = int(state not in ("down", "unreachable"))
@@ -54,7 +55,7 @@ def _exposition() -> str:
 
 
 @pytest.fixture
-async def exporter() -> str:
+async def exporter() -> AsyncIterator[str]:
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(text=_exposition())
 
@@ -68,18 +69,9 @@ async def exporter() -> str:
     await runner.cleanup()
 
 
-def _test_timings() -> dict[str, float]:
-    thresholds = read_thresholds()
-    values, am = thresholds.rule_values("test"), thresholds.profiles["test"].alertmanager
-    assert am is not None
-    return {"site_down_for": parse_duration(values["site_down_for"]),
-            "area_outage_for": parse_duration(values["area_outage_for"]),
-            "group_interval": parse_duration(am.group_interval)}
-
-
 async def test_one_notification_per_incident(tmp_path: Path, exporter: str) -> None:
     require(missing_binaries())
-    timing = _test_timings()
+    timing = alert_timing.seconds("site_down_for", "area_outage_for", "group_interval")
     assert timing["area_outage_for"] < timing["site_down_for"]
     async with PromStack(tmp_path, [exporter]) as pipeline:
         started = time.monotonic()

@@ -30,7 +30,8 @@ CONTRACT = catalog.sample_names()
 PROMETHEUS_OWN = {"up"}
 SEVERITIES = {"critical", "warning", "info"}
 ALERT_NAME = re.compile(r"^Netwatch[A-Z][A-Za-z]+$")
-RECORD_NAME = re.compile(r"^(device|uplink|interface|site|kecamatan|isp|city):netwatch_[a-z_]+:[a-z0-9_]+$")
+RECORD_NAME = re.compile(
+    r"^(device|uplink|interface|site|kecamatan|isp|city):netwatch_[a-z_]+:[a-z0-9_]+$")
 QUERY_IN_TEMPLATE = re.compile(r"`([^`]*)`")
 
 
@@ -271,7 +272,8 @@ def test_rules_select_the_netwatch_job_and_hard_code_no_sites() -> None:
     for rule in _rules("expr"):
         expr = rule["expr"]
         for selector in re.findall(r"\b(netwatch_[a-z_]+|up)\{([^}]*)\}", expr):
-            assert 'job="netwatch"' in selector[1], f"{rule.get('alert') or rule['record']}: {selector}"
+            name = rule.get("alert") or rule["record"]
+            assert 'job="netwatch"' in selector[1], f"{name}: {selector}"
         assert not re.search(r"site=~?\"", expr), "no hard-coded sites in rules"
         assert not re.search(r"kecamatan=~?\"", expr), "no hard-coded kecamatan in rules"
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from netwatch.config.thresholds import read_thresholds
 from netwatch.generators import rules as alerting
+from tests import alert_timing
 from tests.conftest import ROOT, run_program
 
 AM_DIR = ROOT / "deploy" / "alertmanager"
@@ -54,8 +54,10 @@ def test_newer_only_keys_stay_in_comments() -> None:
 
 
 @pytest.mark.parametrize(("labels", "receivers"), [
-    (["severity=critical", "kecamatan=Kedaton"], "noc-telegram,oncall-whatsapp,tim-utara-telegram"),
-    (["severity=critical", "kecamatan=Panjang"], "noc-telegram,oncall-whatsapp,tim-selatan-telegram"),
+    (["severity=critical", "kecamatan=Kedaton"],
+     "noc-telegram,oncall-whatsapp,tim-utara-telegram"),
+    (["severity=critical", "kecamatan=Panjang"],
+     "noc-telegram,oncall-whatsapp,tim-selatan-telegram"),
     (["severity=critical", "alertname=NetwatchScrapeDown"], "noc-telegram,oncall-whatsapp"),
     (["severity=warning", "kecamatan=Kedaton"], "noc-telegram"),
     (["severity=info", "kecamatan=Kedaton"], "noc-email"),
@@ -132,7 +134,8 @@ def _expand(pattern: str) -> list[str]:
 def test_placeholders_are_obviously_placeholders() -> None:
     text = CONFIG.read_text()
     code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
-    for host in re.findall(r"https?://([^/:\s'\"]+)", code) + re.findall(r"smarthost: ([^:\s]+)", code):
+    hosts = re.findall(r"https?://([^/:\s'\"]+)", code) + re.findall(r"smarthost: ([^:\s]+)", code)
+    for host in hosts:
         assert host == "api.telegram.org" or host.endswith(".example.invalid"), host
     for address in re.findall(r"[\w.+-]+@([\w.-]+)", code):
         assert address.endswith("example.invalid"), address
@@ -198,7 +201,7 @@ def test_test_variant_keeps_routes_and_shortens_waits(amtool: str, tmp_path: Pat
     for route in routes:
         assert "mute_time_intervals" not in route and "active_time_intervals" not in route
         for key in alerting.AM_TIMINGS:
-            assert route.get(key) in (None, *_profile_timings().values())
+            assert route.get(key) in (None, *alert_timing.alertmanager_waits().values())
     assert [r["name"] for r in config["receivers"]] == [r["name"] for r in _config()["receivers"]]
     for receiver in config["receivers"]:
         assert receiver["webhook_configs"] == [
@@ -210,8 +213,3 @@ def test_test_variant_keeps_routes_and_shortens_waits(amtool: str, tmp_path: Pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert " - 1 templates" in result.stdout  # the real templates, by absolute path
 
-
-def _profile_timings() -> dict[str, str]:
-    timings = read_thresholds().profiles["test"].alertmanager
-    assert timings is not None
-    return timings.model_dump()

@@ -105,7 +105,8 @@ def test_valid_config_resolves_layers(monkeypatch: pytest.MonkeyPatch) -> None:
     srv = inv.devices[("18.71.01.1003", "srv")]
     assert rtr.icmp is not None and rtr.icmp.count == 5 and rtr.icmp.deadline == 12.0
     assert ap1.icmp is not None and ap1.icmp.count == 3  # device override
-    assert rtr.snmp is not None and rtr.snmp.profile == "mikrotik" and rtr.snmp.auth_name == "city-v2"
+    assert rtr.snmp is not None
+    assert rtr.snmp.profile == "mikrotik" and rtr.snmp.auth_name == "city-v2"
     assert ap1.snmp is not None and ap1.snmp.auth_name == "city-v3" and ap1.snmp.profile == "unifi"
     assert ap1.snmp.auth.auth_password is not None
     assert ap1.snmp.auth.auth_password.reveal() == "authpass123"  # from the file, newline cut

@@ -114,7 +114,8 @@ def help_text(binary: str) -> str:
 
 def test_flags_exist_in_debian_binaries() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
-    for service, binary in (("prometheus", "prometheus"), ("alertmanager", "prometheus-alertmanager")):
+    for service, binary in (("prometheus", "prometheus"),
+                            ("alertmanager", "prometheus-alertmanager")):
         flags = help_text(binary)
         for arg in compose["services"][service]["command"]:
             flag = arg.split("=", 1)[0]

@@ -104,4 +104,5 @@ def test_header_problems_and_templates() -> None:
     assert caught.value.problems[0].startswith("header: missing column(s) kecamatan, lat, lon")
     with pytest.raises(ImportError_, match=r"--devices: 'rtr' is not name:role\[:parent\]"):
         parse_template("rtr")
-    assert [t.parent for t in parse_template("rtr:router,ap1:ap,ap2:ap:ap1")] == [None, "rtr", "ap1"]
+    parents = [t.parent for t in parse_template("rtr:router,ap1:ap,ap2:ap:ap1")]
+    assert parents == [None, "rtr", "ap1"]

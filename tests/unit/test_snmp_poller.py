@@ -102,7 +102,7 @@ async def test_cisco_64_bit_counters_and_sensor_scaling() -> None:
     values = read_values(RECORDINGS / "ios.snmprec")
     result, _ = await poll(recorded("ios"))
     rx = series(result, "netwatch_interface_receive_bytes_total")
-    assert rx['ifname="Gi0/8"'] == values[IF_HC_IN + (10108,)] == 415790189932477 > 2**32
+    assert rx['ifname="Gi0/8"'] == values[(*IF_HC_IN, 10108)] == 415790189932477 > 2**32
     xe, _ = await poll(recorded("iosxe_isr4321"))
     temps = series(xe, "netwatch_device_temperature_celsius")
     assert temps['sensor="subslot 0/0 transceiver 0 Temperature Sensor"'] == 34.558  # 34558 e-3
@@ -157,7 +157,7 @@ async def test_reboot_refreshes_lookups_and_moves_boot_time() -> None:
     client = recorded("routeros")
     first, state = await poll(client)
     (boot,) = series(first, "netwatch_device_boot_time_seconds").values()
-    client.set(IF_NAME + (3,), b"uplink")  # renamed: invisible until a refresh
+    client.set((*IF_NAME, 3), b"uplink")  # renamed: invisible until a refresh
     second, _ = await poll(client, state)
     assert 'ifname="WAN"' in series(second, "netwatch_interface_oper_up")
     client.set(SYS_UPTIME, 500)
@@ -171,12 +171,12 @@ async def test_if_table_last_change_and_new_rows_refresh_labels() -> None:
     client = recorded("routeros")
     client.set(IF_LAST_CHANGE, 100)
     _, state = await poll(client)
-    client.set(IF_NAME + (3,), b"uplink")
+    client.set((*IF_NAME, 3), b"uplink")
     client.set(IF_LAST_CHANGE, 200)
     result, _ = await poll(client, state)
     assert 'ifname="uplink"' in series(result, "netwatch_interface_oper_up")
-    client.set(IF_HC_IN + (99,), 5)  # a new interface appears in a polled column
-    client.set(IF_NAME + (99,), b"ether99")
+    client.set((*IF_HC_IN, 99), 5)  # a new interface appears in a polled column
+    client.set((*IF_NAME, 99), b"ether99")
     await poll(client, state)
     result, _ = await poll(client, state)
     assert series(result, "netwatch_interface_receive_bytes_total")['ifname="ether99"'] == 5
@@ -188,7 +188,8 @@ async def test_missing_objects_and_missing_system_group() -> None:
     result, _ = await poll(RecordedClient(system_only))
     assert result.ok and result.profile == "mikrotik"
     assert {name for name, _, _ in result.samples} == {
-        "netwatch_device_info", "netwatch_device_boot_time_seconds", "netwatch_device_uptime_seconds"}
+        "netwatch_device_info", "netwatch_device_boot_time_seconds",
+        "netwatch_device_uptime_seconds"}
     with pytest.raises(SnmpProtocolError, match="without the SNMPv2-MIB system group"):
         await poll(RecordedClient({parse_oid("1.3.6.1.4.1.1.1.0"): 1}))
 
@@ -198,7 +199,7 @@ async def test_a_refresh_that_fails_is_tried_again() -> None:
     _, state = await poll(client)
     client.set(SYS_UPTIME, 500)  # rebooted, and an interface renamed meanwhile
     client.set(HR_UPTIME, 500)
-    client.set(IF_NAME + (3,), b"uplink")
+    client.set((*IF_NAME, 3), b"uplink")
     client.fail_after = len(client.requests) + 1  # the GET works, the lookup walk does not
     failed, _ = await poll(client, state)
     assert failed.reason == "timeout"

@@ -72,7 +72,8 @@ BASE = "name: {name}\ndescription: test\n"
      "identity.model.0: Value error, an identity source needs exactly one of oid, first, value"),
     ("extends: missing\n", "extends unknown profile 'missing'"),
 ])
-def test_invalid_profile_is_refused_with_its_reason(tmp_path: Path, body: str, message: str) -> None:
+def test_invalid_profile_is_refused_with_its_reason(tmp_path: Path, body: str,
+                                                    message: str) -> None:
     write(tmp_path, "bad", BASE.format(name="bad") + body)
     with pytest.raises(ProfileError) as caught:
         load_directory(tmp_path)

@@ -105,7 +105,8 @@ def test_junk_detection_and_secret_free_credential_key() -> None:
     assert not looks_like_snmp(b"\x00garbage")
     assert not looks_like_snmp(b"\x30\x10short")
     auth = AuthConfig.model_validate({"version": "3", "username": "noc", "auth_protocol": "SHA",
-                                      "auth_password": "s3cret-auth", "priv_password": "s3cret-priv"})
+                                      "auth_password": "s3cret-auth",
+                                      "priv_password": "s3cret-priv"})
     key = credential_key(auth)
     assert "s3cret" not in key and key == credential_key(auth)
     other = auth.model_copy(update={"priv_password": AuthConfig.model_validate(
