@@ -246,13 +246,16 @@ def truth_buckets(delay: float) -> list[float]:
     return sorted(set(coarse + fine + late))
 
 
+Histograms = dict[str, list[tuple[float, float]]]  # per address: (upper bound, cumulative)
+
+
 def run_smokeping(procs: Processes, addresses: list[str], interval: float, window: float,
-                  buckets: list[float], warmup: float) -> tuple[ProbeRun, dict[str, list[tuple[float, float]]]]:
+                  buckets: list[float], warmup: float) -> tuple[ProbeRun, Histograms]:
     """smokeping_prober pinging every address each `interval` (privileged ICMP); returns the
     run and, per address, its RTT histogram as (upper bound, cumulative count)."""
     run = ProbeRun("smokeping_prober")
     binary = shutil.which("prometheus-smokeping-prober")
-    histograms: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    histograms: Histograms = defaultdict(list)
     if binary is None:
         run.note = "not installed"
         return run, histograms

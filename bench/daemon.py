@@ -74,6 +74,11 @@ class Recorder:
         """No poll started a second or more late in the last SETTLED_FOR seconds."""
         return time.monotonic() - self.last_late > SETTLED_FOR
 
+    async def settle(self, end: float) -> None:
+        """Until settled (a quiet spell: time passing, no event), or time.monotonic() >= end."""
+        while not self.settled() and time.monotonic() < end:  # noqa: ASYNC110 (time, not an event)
+            await asyncio.sleep(1)
+
     def wrap(self, record: Any) -> Any:
         def tapped(target: Any, outcome: Any) -> Any:
             if self.measuring:
@@ -167,11 +172,11 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
 
     logs.configure("error", json=True)  # dead targets going down are warnings, not news
     loaded = time.perf_counter()
-    inventory = read_inventory_apart(config)  # as `netwatch run` loads: the parse in a child process
+    inventory = read_inventory_apart(config)  # as `netwatch run` loads: parsed in a child
     load_s = time.perf_counter() - loaded
     daemon = Daemon(config, inventory, listen="127.0.0.1:0")
     recorder = Recorder(classes)
-    daemon.state.record = recorder.wrap(daemon.state.record)  # type: ignore[method-assign]
+    daemon.state.record = recorder.wrap(daemon.state.record)  # type: ignore[method-assign]  # tap
     started = time.monotonic()
     await daemon.start()
     watch = Watch(daemon)
@@ -182,8 +187,7 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
     try:
         async with aiohttp.ClientSession(auto_decompress=False) as http:
             await asyncio.sleep(warmup)  # every timer has fired once
-            while not recorder.settled() and time.monotonic() - started < settle_max:
-                await asyncio.sleep(1)  # a start-up backlog (polls running late) clears first
+            await recorder.settle(started + settle_max)  # a start-up backlog clears first
             settled_after = time.monotonic() - started
             watch.rss.clear()
             watch.lags.clear()
@@ -214,7 +218,8 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
         "icmp_targets": inventory.count("icmp"), "snmp_targets": inventory.count("snmp"),
         "config_load_s": load_s, "settled_after": settled_after, "wall": wall, "cpu": cpu,
         "cores": cpu / wall, "polls": polls,
-        "echoes": recorder.echoes, "per10k": cpu / recorder.echoes * 1e4 if recorder.echoes else None,
+        "echoes": recorder.echoes,
+        "per10k": cpu / recorder.echoes * 1e4 if recorder.echoes else None,
         "snmp_polls": snmp_polls, "snmp_values": recorder.snmp_values,
         "polls_by_class": dict(recorder.polls), "failed_by_class": dict(recorder.failed),
         "lateness": {p: stats(v) for p, v in recorder.lateness.items()},

@@ -159,6 +159,8 @@ async def measure(n: int, repeats: int) -> dict[str, Any]:
     from netwatch.daemon.inventory_file import read_inventory
     from netwatch.daemon.service import Daemon
     from netwatch.icmp.prober import IcmpProber
+    from netwatch.inventory.model import Probe
+    from netwatch.scheduler.prober import Prober
     from netwatch.snmp.prober import SnmpProber
     from netwatch.web.server import make_app
 
@@ -170,8 +172,8 @@ async def measure(n: int, repeats: int) -> dict[str, Any]:
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         inventory = read_inventory(path)
         load_s = time.perf_counter() - wall0
-        probers = {"icmp": IcmpProber(), "snmp": SnmpProber()}
-        daemon = Daemon(path, inventory, probers=probers)  # type: ignore[arg-type]
+        probers: dict[Probe, Prober] = {"icmp": IcmpProber(), "snmp": SnmpProber()}
+        daemon = Daemon(path, inventory, probers=probers)
         daemon.state.sync(inventory)  # what Daemon._apply does, minus starting the scheduler
         daemon.sites.sync(inventory)
         build(daemon, samples)

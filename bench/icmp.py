@@ -1,11 +1,11 @@
 """ICMP benchmark: N loopback targets (127.x.y.z), count 3, in two modes (issue 2, item 9).
 
     burst      every target polled at once through IcmpProber: wall time of one round
-    scheduled  the real netwatch.daemon.service.Daemon on a generated config at a 15 s interval, scraped
-               once per interval (gzip, as Prometheus asks): CPU cores used on average,
-               lateness, skipped polls (bench/daemon.py measures; with root, 25 "RTT truth"
-               targets answering after exactly 20 ms ride along, and --dead 0.2 swaps 20 %
-               of the targets for silent ones in a namespace)
+    scheduled  the real netwatch.daemon.service.Daemon on a generated config at a 15 s
+               interval, scraped once per interval (gzip, as Prometheus asks): CPU cores
+               used on average, lateness, skipped polls (bench/daemon.py measures; with root,
+               25 "RTT truth" targets answering after exactly 20 ms ride along, and --dead 0.2
+               swaps 20 % of the targets for silent ones in a namespace)
 
 Each (mode, N) runs in a fresh process so RSS figures are its own. Reported: CPU seconds per
 10,000 echoes (everything in the process: scheduling, state, histograms, rendering), RTT
@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -45,6 +45,11 @@ from bench.common import (
 )
 from bench.daemon import run_fleet
 
+if TYPE_CHECKING:  # annotations only: the functions below import netwatch where they run
+    from netwatch.icmp.prober import IcmpProber
+    from netwatch.icmp.result import IcmpResult
+    from netwatch.inventory.model import IcmpPolicy, Target
+
 COUNT = 3
 INTERVAL = 15.0
 TRUTH_DELAY = 0.020
@@ -56,13 +61,13 @@ def _quiet_logs() -> None:
     logs.configure("warning", json=True)
 
 
-def _recording_prober(rtts: list[float], sent: list[int]):  # type: ignore[no-untyped-def]
+def _recording_prober(rtts: list[float], sent: list[int]) -> IcmpProber:
     from netwatch.icmp.prober import IcmpProber
 
     class RecordingProber(IcmpProber):
         """Keeps every raw RTT and counts echoes (a list append per round)."""
 
-        async def poll(self, target):  # type: ignore[no-untyped-def]
+        async def poll(self, target: Target) -> IcmpResult:
             result = await super().poll(target)
             rtts.extend(result.rtts)
             sent[0] += result.sent
@@ -98,7 +103,8 @@ async def burst(n: int) -> dict[str, object]:
             "truth_p50": percentile(errors, 50), "truth_p99": percentile(errors, 99)}
 
 
-async def _truth_round(prober, targets, policy) -> list[float]:  # type: ignore[no-untyped-def]
+async def _truth_round(prober: IcmpProber, targets: list[Target],
+                       policy: IcmpPolicy) -> list[float]:
     """RTT truth: the lab echo responder answers after exactly TRUTH_DELAY inside a namespace;
     polled in one round with all loopback targets, measured minus TRUTH_DELAY is the error
     under load. Needs root (namespaces); [] otherwise."""
@@ -145,7 +151,7 @@ def scheduled(n: int, window: float, truth: Sequence[str] = (), dead: Sequence[s
               warmup: float = INTERVAL + 1) -> dict[str, Any]:
     """The daemon polling n targets: n - len(dead) loopback ones and the dead, plus truth."""
     loopback = loopback_addresses(n - len(dead))
-    classes = {a: "truth" for a in truth} | {a: "dead" for a in dead}
+    classes = dict.fromkeys(truth, "truth") | dict.fromkeys(dead, "dead")
     result = run_fleet([*loopback, *dead, *truth], [], classes, warmup=warmup, window=window,
                        icmp_interval=INTERVAL, count=COUNT)
     result.update(mode="scheduled", n=n, dead=len(dead), truth=len(truth))

@@ -13,7 +13,9 @@ TRUTH = 0.020
 
 
 def _ms(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 1e3:.{digits}f}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x * 1e3:.{digits}f}"
 
 
 class Report:
@@ -45,7 +47,8 @@ class Report:
         print(f"  {'tool':<15} {'CPU per device poll, ms: median (min-max)':>42}  "
               f"{'vs netwatch':>18}  notes")
         for tool, spread in spreads.items():
-            print(f"  {tool:<15} {spread.text(1e3, 2):>42}  {ratio(spread, nw).text(1, 2) + 'x':>18}"
+            versus = ratio(spread, nw)
+            print(f"  {tool:<15} {spread.text(1e3, 2):>42}  {versus.text(1, 2) + 'x':>18}"
                   f"  {notes.get(tool, '')}")
         self.data["snmp"] = {"spreads": spreads, "notes": notes,
                              "vs_exporter": ratio(nw, spreads["snmp_exporter"])}
@@ -61,10 +64,10 @@ class Report:
 
     def icmp_scale(self, r: dict[str, Any]) -> None:
         self._add_row("icmp_scale",
-                      f"  {'targets':>13} {'cores':>6} {'CPU/10k':>8} {'late p99':>9} {'skipped':>7}"
-                      f" {'in flight':>9} {'tasks':>17} {'RSS/peak MB':>11} {'/metrics gz':>15}"
-                      f" {'plain':>15} {'RTT p99':>8} {'truth +p99':>10} {'lag max':>8}"
-                      f" {'others/s':>8}", r)
+                      f"  {'targets':>13} {'cores':>6} {'CPU/10k':>8} {'late p99':>9}"
+                      f" {'skipped':>7} {'in flight':>9} {'tasks':>17} {'RSS/peak MB':>11}"
+                      f" {'/metrics gz':>15} {'plain':>15} {'RTT p99':>8} {'truth +p99':>10}"
+                      f" {'lag max':>8} {'others/s':>8}", r)
         late = r["lateness"].get("icmp", {})
         rtt, truth = r["rtt"].get("loopback", {}), r["rtt"].get("truth", {})
         who = f"{r['n']:,}" + (f" ({r['dead']:,} dead)" if r["dead"] else "")
@@ -79,10 +82,10 @@ class Report:
 
     def snmp_scale(self, r: dict[str, Any]) -> None:
         self._add_row("snmp_scale",
-                      f"  {'devices':>17} {'cores':>6} {'ms/poll':>7} {'polls/due':>11} {'failed':>6}"
-                      f" {'late p99':>9} {'skipped':>7} {'in flight':>9} {'tasks':>14} "
-                      f"{'RSS/peak MB':>11} {'/metrics plain':>16} {'series':>8} {'agents':>7}"
-                      f" {'caught up':>9}", r)
+                      f"  {'devices':>17} {'cores':>6} {'ms/poll':>7} {'polls/due':>11}"
+                      f" {'failed':>6} {'late p99':>9} {'skipped':>7} {'in flight':>9}"
+                      f" {'tasks':>14} {'RSS/peak MB':>11} {'/metrics plain':>16} {'series':>8}"
+                      f" {'agents':>7} {'caught up':>9}", r)
         late = r["lateness"].get("snmp", {})
         who = f"{r['live'] + r['dead']:,}" + (f" ({r['dead']:,} dead)" if r["dead"] else "")
         polled = r["polls_by_class"].get("snmp/snmp", 0)
@@ -114,8 +117,9 @@ class Report:
                          "max": _ms(max(excess, default=math.nan)),
                          "cpu": f"{cpu / wall:.2f} cores" if wall else ""})
 
-    def truth_histogram(self, tool: str, load: str, histograms: dict[str, list[tuple[float, float]]],
-                        truth: list[str], cpu: float, wall: float, note: str) -> None:
+    def truth_histogram(self, tool: str, load: str,
+                        histograms: dict[str, list[tuple[float, float]]], truth: list[str],
+                        cpu: float, wall: float, note: str) -> None:
         merged: dict[float, float] = {}
         for address in truth:
             for le, n in histograms.get(address, []):
@@ -128,7 +132,9 @@ class Report:
                 return "n/a"
             wanted = p / 100 * total
             le = next(le for le, n in cumulative if n >= wanted)
-            return "<=" + _ms(le - TRUTH, 1) if math.isfinite(le) else f">{_ms(cumulative[-2][0] - TRUTH, 0)}"
+            if math.isfinite(le):
+                return "<=" + _ms(le - TRUTH, 1)
+            return f">{_ms(cumulative[-2][0] - TRUTH, 0)}"  # beyond the last finite bucket
 
         self._truth_row({"tool": tool, "load": load + (f"; {note}" if note else ""),
                          "n": int(total), "p50": bound(50), "p99": bound(99), "max": bound(100),

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import cpu_seconds, delete_routed, routed_namespace, run_json
 from bench.daemon import run_fleet
 from netwatch.base.exposition import MetricStore
-from netwatch.config.model import AuthConfig
+from netwatch.config.model import AuthConfig, Config
 from netwatch.inventory.model import Inventory, Target
 from netwatch.lab import netns
 from netwatch.lab.agents import Agent, AgentSet
@@ -102,10 +102,8 @@ def targets(endpoints: Sequence[Endpoint], interval: float = 60.0) -> list[Targe
 
 
 def recorder(prober: SnmpProber, all_targets: list[Target]) -> State:
-    state = State(MetricStore(), {"snmp": prober})  # type: ignore[dict-item]
-    inventory = Inventory(config=None, timezone="Asia/Jakarta")  # type: ignore[arg-type]
-    inventory.targets = {t.key: t for t in all_targets}
-    state.sync(inventory)
+    state = State(MetricStore(), {"snmp": prober})
+    state.sync(Inventory(Config(), "Asia/Jakarta", targets={t.key: t for t in all_targets}))
     return state
 
 
@@ -159,7 +157,7 @@ async def steady_requests(endpoint: Endpoint) -> tuple[list[tuple[str, list[str]
         await prober.poll(target)  # refresh: system group, profile, lookups
         entry = prober._entries[target.key]  # bench-only peek at the prober's session
         recording = RecordingSession(entry.session)
-        entry.session = recording  # type: ignore[assignment]
+        entry.session = recording
         result = await prober.poll(target)
         entry.session = recording.inner
     finally:
@@ -203,7 +201,8 @@ async def burst(endpoints: list[Endpoint], rounds: int, profile: bool) -> dict[s
 def where_time_goes(stats: pstats.Stats) -> str:
     """Own time per source file (netwatch's modules by name, the rest by package)."""
     by_file: dict[str, float] = defaultdict(float)
-    for (path, _line, _func), row in stats.stats.items():  # type: ignore[attr-defined]
+    entries = stats.stats.items()  # type: ignore[attr-defined]  # not in typeshed, but public
+    for (path, _line, _func), row in entries:
         if "/netwatch/" in path:
             name = "netwatch/" + path.split("/netwatch/", 1)[1]
         elif "site-packages/" in path:

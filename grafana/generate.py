@@ -25,13 +25,13 @@ from pathlib import Path
 from netwatch.base.errors import ConfigError
 from netwatch.config.thresholds import ThresholdsFile, read_thresholds
 
-HERE = Path(__file__).resolve().parent
-if str(HERE.parent) not in sys.path:  # run as a script: make `grafana.dashgen` importable
-    sys.path.insert(0, str(HERE.parent))
+# run as a script: make `grafana.dashgen` importable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grafana.dashgen import dashboards
 from grafana.dashgen.geo import BASEMAPS
 
+HERE = Path(__file__).resolve().parent
 OUT = HERE / "dashboards"
 
 
@@ -51,7 +51,7 @@ def stale(out: Path = OUT, thresholds: ThresholdsFile | None = None) -> list[str
     have = {p.name for p in out.glob("*.json")}
     problems = [n for n, text in want.items()
                 if not (out / n).is_file() or (out / n).read_text(encoding="utf-8") != text]
-    return sorted(problems + [n for n in have - set(want)])
+    return sorted(problems + list(have - set(want)))
 
 
 def write(out: Path, basemap: str, thresholds: ThresholdsFile | None = None) -> list[Path]:

@@ -168,7 +168,7 @@ def transform(id_val: str, **options: object) -> DataTransformerConfig:
 
 def organize(rename: dict[str, str], hide: Sequence[str] = ("Time",)) -> DataTransformerConfig:
     """Hide columns, rename the rest, and keep the order in which `rename` lists them."""
-    return transform("organize", excludeByName={h: True for h in hide},
+    return transform("organize", excludeByName=dict.fromkeys(hide, True),
                      renameByName=rename,
                      indexByName={name: i for i, name in enumerate(rename)})
 

@@ -87,9 +87,9 @@ def _site_table(levels: Levels) -> object:
     ]
     refs = [chr(ord("A") + i) for i in range(len(columns))]
     targets = [query(named(f"({expr})", K), ref=ref, instant=True, table=True)
-               for ref, (_, expr) in zip(refs, columns)]
+               for ref, (_, expr) in zip(refs, columns, strict=True)]
     rename = {"kelurahan": "kelurahan", "site": "site",
-              **{f"Value #{ref}": name for ref, (name, _) in zip(refs, columns)}}
+              **{f"Value #{ref}": name for ref, (name, _) in zip(refs, columns, strict=True)}}
     color = {"custom__cellOptions": {"type": "color-text"}}
     return table_panel(
         "Sites side by side", targets, "percentunit", AVAILABILITY,

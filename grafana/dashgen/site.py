@@ -34,7 +34,7 @@ from .panels import stat_panel, table_panel, timeline_panel, timeseries_panel
 
 S = '{site="$site"}'
 D = 'site="$site", device=~"$device"'
-I = f'{D}, ifname=~"$ifname"'
+IFACE = f'{D}, ifname=~"$ifname"'
 BUCKETS = f'sum by (le) (rate(netwatch_icmp_rtt_seconds_bucket{{{D}}}[$__rate_interval]))'
 # the site's label lines up kelurahan (text) and kode (value) in query_result's output
 SITE_REGEX = '/kelurahan="(?<text>[^"]*)".*site="(?<value>[^"]*)"/'
@@ -116,16 +116,16 @@ def _smokeping(levels: Levels) -> tuple[object, object]:
 
 def _interfaces(levels: Levels) -> list[tuple[object, int]]:
     traffic = timeseries_panel("Traffic", [
-        query(f"rate(netwatch_interface_receive_bytes_total{{{I}}}[$__rate_interval]) * 8",
+        query(f"rate(netwatch_interface_receive_bytes_total{{{IFACE}}}[$__rate_interval]) * 8",
               legend="{{device}} {{ifname}} in", ref="A"),
-        query(f"rate(netwatch_interface_transmit_bytes_total{{{I}}}[$__rate_interval]) * 8",
+        query(f"rate(netwatch_interface_transmit_bytes_total{{{IFACE}}}[$__rate_interval]) * 8",
               legend="{{device}} {{ifname}} out", ref="B")],
         "bps", NEUTRAL, description="Bits per second; out is drawn below zero.",
         overrides=[])
     traffic = traffic.override_by_regexp(".* out$", [
         *override("", custom__transform="negative-Y")[1]])
     errors = timeseries_panel("Errors and discards", [
-        query(f"rate(netwatch_interface_{d}_{what}_total{{{I}}}[$__rate_interval])",
+        query(f"rate(netwatch_interface_{d}_{what}_total{{{IFACE}}}[$__rate_interval])",
               legend=f"{{{{device}}}} {{{{ifname}}}} {d[:2]} {what}", ref=chr(ord("A") + i))
         for i, (d, what) in enumerate((d, w) for d in ("receive", "transmit")
                                       for w in ("errors", "discards"))],
@@ -137,7 +137,7 @@ def _interfaces(levels: Levels) -> list[tuple[object, int]]:
         description="Uplink traffic / contracted capacity (or ifSpeed) over 5 minutes.",
         min_val=0)
     status = timeline_panel("Interface status", [query(
-        f"netwatch_interface_oper_up{{{I}}}", legend="{{device}} {{ifname}}")], "none",
+        f"netwatch_interface_oper_up{{{IFACE}}}", legend="{{device}} {{ifname}}")], "none",
         steps("red", (1, "green")), flag_mappings(("up", "green"), ("down", "red")),
         description="ifOperStatus of each interface.")
     return [(traffic, 12), (util, 12), (errors, 12), (status, 12)]
@@ -206,6 +206,6 @@ def build(levels: Levels) -> db.Dashboard:
     grid.line(8, *interfaces[:2])
     grid.line(8, *interfaces[2:])
     grid.row("Device health")
-    for height, line in zip((5, 7, 7), _health()):
+    for height, line in zip((5, 7, 7), _health(), strict=True):
         grid.line(height, *line)
     return dash
