@@ -97,8 +97,9 @@ def test_weekly_window_across_week_boundary(local: str, active: bool) -> None:
 
 def test_weekly_window_uses_local_time_not_utc() -> None:
     window = _weekly(["mon"], "06:00", 3600)
-    # Monday 06:30 WIB is Sunday 23:30 UTC
-    assert window_start(window, datetime(2026, 12, 6, 23, 30, tzinfo=UTC), JAKARTA) is not None
+    # Monday 06:30 WIB is Sunday 23:30 UTC: inside the window that began at 06:00 WIB
+    started = window_start(window, datetime(2026, 12, 6, 23, 30, tzinfo=UTC), JAKARTA)
+    assert started == datetime(2026, 12, 7, 6, 0, tzinfo=JAKARTA)
     assert window_start(window, datetime(2026, 12, 7, 6, 30, tzinfo=UTC), JAKARTA) is None
 
 
