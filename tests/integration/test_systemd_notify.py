@@ -302,9 +302,9 @@ async def test_a_reload_whose_prober_cannot_start_still_says_ready(
         document["auths"] = {"v2": {"version": "2c", "community": "public"}}
         document["defaults"]["snmp"] = {"auth": "v2"}
         config.write_text(yaml.safe_dump(document))
-        real_make_prober = service.make_prober
+        real = service.make_prober
         monkeypatch.setattr(service, "make_prober",
-                            lambda probe: _NoStart() if probe == "snmp" else real_make_prober(probe))
+                            lambda probe: _NoStart() if probe == "snmp" else real(probe))
         ok, message = await daemon.reload()
         assert not ok and "cannot open the SNMP sockets" in message
         reloading = notify.wait_for(lambda m: "RELOADING=1" in m, "RELOADING=1")
