@@ -7,9 +7,11 @@ programs the tests run, and namespace hygiene.
     run_program(path, *args)         run it from the checkout, output captured as text
     make_namespace(silent=True)      a namespace removed after the test, also on failure
 
-Helpers with one job each live beside this file: tests/waiting.py (bounded waits),
-tests/metrics.py (reading exposition text), tests/fakes.py (fakes for pure logic);
-tests/integration/conftest.py holds the probers the integration tests share.
+Helpers with one job each live beside this file: waiting.py (bounded waits), metrics.py
+(reading exposition text), scrapecheck.py (a scrape against the catalog and promtool),
+fakes.py (fakes for pure logic), alert_timing.py (the alerting tests' timing profile);
+integration/conftest.py holds the probers the integration tests share, integration/labkit.py
+the lab and daemon started together.
 """
 
 from __future__ import annotations

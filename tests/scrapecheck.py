@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from netwatch.base.catalog import METRICS, Metric
-from tests.conftest import require
+from tests.conftest import program, run_program
 
 
 def _entry(family_name: str) -> Metric | None:
@@ -51,9 +48,6 @@ def catalog_problems(body: str) -> tuple[set[str], list[str]]:
 
 def promtool_problems(body: str) -> str:
     """`promtool check metrics` findings (lint included); empty when clean."""
-    promtool = shutil.which("promtool")
-    require(None if promtool else "needs promtool (apt-get install prometheus)")
-    assert promtool is not None
-    check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
-                           text=True, timeout=60)
+    promtool = program("promtool", "apt install prometheus")
+    check = run_program(promtool, "check", "metrics", stdin=body, timeout=60)
     return "" if check.returncode == 0 else check.stdout + check.stderr

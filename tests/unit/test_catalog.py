@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from netwatch.base.catalog import DEVICE, METRICS, Metric, Origin, of
 from netwatch.base.exposition import MetricStore
@@ -26,6 +25,7 @@ from netwatch.snmp.poller import DeviceState, poll_device
 from netwatch.snmp.prober import SnmpProber
 from netwatch.snmp.recorded import RecordedClient
 from netwatch.snmp.result import SnmpResult
+from tests.metrics import key, labelled, parse
 from tests.scrapecheck import catalog_problems
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "netwatch" / "lab" / "recordings"
@@ -81,18 +81,17 @@ def test_self_metrics_render_through_the_store() -> None:
     exported, problems = catalog_problems(body)
     assert problems == []
     assert exported == {m.name for m in of("self")}
-    got = {(s.name, tuple(sorted(s.labels.items()))): s.value
-           for f in text_string_to_metric_families(body) for s in f.samples}
+    got = parse(body)
     bucket = "netwatch_poll_lateness_seconds_bucket"
     # `le` as prometheus-client wrote it before the store rendered these: same series
-    assert got[(bucket, (("le", "1.0"), ("probe", "icmp")))] == 1
-    assert got[(bucket, (("le", "10.0"), ("probe", "icmp")))] == 2
-    assert got[(bucket, (("le", "+Inf"), ("probe", "snmp")))] == 0
-    assert len([k for k in got if k[0] == bucket]) == 2 * (len(LATENESS_BUCKETS) + 1)
-    assert got[("netwatch_poll_lateness_seconds_sum", (("probe", "icmp"),))] == 7.003
-    assert got[("netwatch_polls_skipped_total", (("probe", "snmp"),))] == 2
-    assert got[("netwatch_targets", (("probe", "icmp"),))] == 3
-    assert got[("netwatch_config_last_reload_successful", ())] == 1
+    assert got[key(bucket, le="1.0", probe="icmp")] == 1
+    assert got[key(bucket, le="10.0", probe="icmp")] == 2
+    assert got[key(bucket, le="+Inf", probe="snmp")] == 0
+    assert len(labelled(got, bucket)) == 2 * (len(LATENESS_BUCKETS) + 1)
+    assert got[key("netwatch_poll_lateness_seconds_sum", probe="icmp")] == 7.003
+    assert got[key("netwatch_polls_skipped_total", probe="snmp")] == 2
+    assert got[key("netwatch_targets", probe="icmp")] == 3
+    assert got[key("netwatch_config_last_reload_successful")] == 1
 
 
 def _config(recordings: list[str]) -> str:

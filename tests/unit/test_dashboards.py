@@ -245,7 +245,8 @@ def test_colours_come_from_the_thresholds_file() -> None:
         (values.rule_number("event_loop_lag_seconds"), "red")
 
 
-def test_a_thresholds_override_recolours_the_dashboards(tmp_path: Path) -> None:
+def test_a_thresholds_override_recolours_the_dashboards(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     override = tmp_path / "thresholds.yml"
     override.write_text("degraded: {loss_ratio: 0.1, rtt_p90: 300ms}\n"
                         "dashboards: {loss_warn_ratio: 0.04, rtt_p90_warn: 200ms}\n")
@@ -253,8 +254,10 @@ def test_a_thresholds_override_recolours_the_dashboards(tmp_path: Path) -> None:
     assert _steps(city[UID["site"]], "Loss 5m") == [(None, "green"), (0.04, "yellow"),
                                                     (0.1, "red")]
     assert _steps(city[UID["kecamatan"]], "RTT p90 (5m)")[1:] == [(0.2, "yellow"), (0.3, "red")]
-    with pytest.raises(SystemExit):  # the committed files keep the packaged values
+    with pytest.raises(SystemExit) as refused:  # the committed files keep the packaged values
         generate.main(["--thresholds", str(override)])
+    assert refused.value.code == 2
+    assert "the committed dashboards use the packaged thresholds" in capsys.readouterr().err
     out = tmp_path / "dashboards"
     assert generate.main(["--thresholds", str(override), "--out", str(out)]) == 0
     assert generate.main(["--thresholds", str(override), "--out", str(out), "--check"]) == 0
