@@ -176,6 +176,7 @@ async def measure(config: Path, classes: dict[str, str], warmup: float, window: 
     load_s = time.perf_counter() - loaded
     daemon = Daemon(config, inventory, listen="127.0.0.1:0")
     recorder = Recorder(classes)
+    # the benchmark's tap on every outcome: an instance attribute over the method
     daemon.state.record = recorder.wrap(daemon.state.record)  # type: ignore[method-assign]  # tap
     started = time.monotonic()
     await daemon.start()
