@@ -40,7 +40,10 @@ def label_text(names: Iterable[str], values: Iterable[str]) -> str:
 
 
 def fmt(value: float) -> str:
-    """A sample value as Prometheus writes it."""
+    """A sample value as Prometheus writes it, and the one place any module turns a value into
+    text: the shortest text that reads back as the value rounded to 15 significant digits, so
+    arithmetic noise never shows (1 - 0.8 is 0.2, not 0.19999999999999996; 214 x 0.1 is
+    21.4). 15 digits is what a double always holds exactly; integers stay exact."""
     if isinstance(value, int):
         return str(value)
     if value != value:
@@ -49,7 +52,10 @@ def fmt(value: float) -> str:
         return "+Inf" if value > 0 else "-Inf"
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return repr(value)
+    rounded = float(f"{value:.15g}")
+    if rounded.is_integer() and abs(rounded) < 1e15:
+        return str(int(rounded))
+    return repr(rounded)
 
 
 def sample(name: str, labels: str, value: float) -> str:

@@ -111,8 +111,8 @@ def _number(source: Source, raw: Value, extra: Iterable[Value | None]) -> float 
 
 def _finish(source: Source, value: float, factor: float) -> float | None:
     if not (isinstance(value, int) and source.scale == 1 and factor == 1 and not source.offset):
-        # 0.06, not 0.060000000000000005
-        value = float(f"{value * source.scale * factor + source.offset:.12g}")
+        # the exposition's fmt() writes 0.06, not 0.060000000000000005
+        value = value * source.scale * factor + source.offset
     # else counters stay exact integers (a Counter64 exceeds a float's 2^53)
     if source.valid is not None and not source.valid[0] <= value <= source.valid[1]:
         return None

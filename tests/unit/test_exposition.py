@@ -14,7 +14,11 @@ from netwatch.base.exposition import MetricStore, escape_label, fmt, label_text,
 
 @pytest.mark.parametrize(("value", "text"), [
     (1, "1"), (0.5, "0.5"), (2.0, "2"), (1e-05, "1e-05"), (math.inf, "+Inf"),
-    (-math.inf, "-Inf"), (math.nan, "NaN"), (1e20, "1e+20")])
+    (-math.inf, "-Inf"), (math.nan, "NaN"), (1e20, "1e+20"),
+    # arithmetic noise never shows: 15 significant digits, shortest text
+    (1 - 0.8, "0.2"), (214 * 0.1, "21.4"), (0.1 + 0.2, "0.3"), (6 * 0.01, "0.06"),
+    (0.999999999999999999, "1"), (1 / 3, "0.333333333333333"), (-2.675e-7, "-2.675e-07"),
+    (2**53 + 1, "9007199254740993"), (1.5e300, "1.5e+300"), (123456789.123, "123456789.123")])
 def test_fmt(value: float, text: str) -> None:
     assert fmt(value) == text
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.base.errors import SnmpProtocolError
+from netwatch.base.exposition import fmt
 from netwatch.snmp import profiles
 from netwatch.snmp.oid import Oid, Value, parse_oid
 from netwatch.snmp.poller import DeviceState, poll_device
@@ -105,10 +106,11 @@ async def test_cisco_64_bit_counters_and_sensor_scaling() -> None:
     assert rx['ifname="Gi0/8"'] == values[(*IF_HC_IN, 10108)] == 415790189932477 > 2**32
     xe, _ = await poll(recorded("iosxe_isr4321"))
     temps = series(xe, "netwatch_device_temperature_celsius")
-    assert temps['sensor="subslot 0/0 transceiver 0 Temperature Sensor"'] == 34.558  # 34558 e-3
+    # 34558 e-3 and 12059 milli: the values are float products, their text the clean numbers
+    assert fmt(temps['sensor="subslot 0/0 transceiver 0 Temperature Sensor"']) == "34.558"
     assert temps['sensor="Slot 6 - Temp: Internal"'] == 28
     volts = series(xe, "netwatch_device_voltage_volts")
-    assert volts['sensor="Slot 6 - V: 12v"'] == 12.059  # 12059 milli
+    assert fmt(volts['sensor="Slot 6 - V: 12v"']) == "12.059"
     (info,) = series(xe, "netwatch_device_info")
     assert 'model="ISR4321/K9"' in info and 'os_version="17.6.4"' in info
 
