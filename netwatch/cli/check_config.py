@@ -1,4 +1,8 @@
-"""`netwatch check-config CONFIG`: validate and summarise, or list every error (exit 2)."""
+"""`netwatch check-config CONFIG`: validate and summarise, or list every error (exit 2).
+
+Warnings (stderr, exit 0) are what the check cannot settle or what is valid but likely a
+mistake: a `{credential: NAME}` that systemd resolves at start, a config that monitors
+nothing but its canaries."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from netwatch.base.errors import ConfigError
+from netwatch.base.errors import ConfigError, ConfigIssue
 from netwatch.cli.shard_arg import shard_arg
 
 
@@ -24,8 +28,9 @@ def _run(args: argparse.Namespace) -> int:
     from netwatch.inventory import shard
     from netwatch.inventory.model import PROBES
 
+    warnings: list[ConfigIssue] = []
     try:
-        inventory = read_inventory(args.config, args.shard)
+        inventory = read_inventory(args.config, args.shard, warnings)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         print(f"{len(exc.issues)} error(s) in {args.config}", file=sys.stderr)
@@ -34,7 +39,12 @@ def _run(args: argparse.Namespace) -> int:
     profiles = Counter(d.snmp.profile for d in devices if d.snmp is not None)
     roles = Counter(d.labels.role for d in devices)
     kecamatan = {s.kecamatan for s in inventory.sites.values()}
-    print(f"{args.config}: OK")
+    if not inventory.sites:
+        warnings.append(ConfigIssue(args.config, 0, (), "no sites: only the canaries are "
+                                    "polled (add sites: or sites_files:)"))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{args.config}: OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
     if args.shard is not None:
         owned = sorted(shard.groups(inventory))
         print(f"  {'shard:':<15}{args.shard}: {len(owned)} upstream groups (canaries: every shard)")

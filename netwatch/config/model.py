@@ -12,7 +12,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from netwatch.config.types import Address, Bandwidth, Duration, Ident, Name, Secret
+from netwatch.config.types import (
+    Address,
+    Bandwidth,
+    DeferredCredential,
+    Duration,
+    Ident,
+    Name,
+    Secret,
+)
 
 Role = Literal["router", "ap", "switch", "server", "upstream"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -110,7 +118,8 @@ class AuthConfig(Strict):
             raise ValueError(f"security_level {level} {verb} priv_password")
         for secret_name in ("auth_password", "priv_password"):
             secret = getattr(self, secret_name)
-            if secret is not None and len(secret.reveal()) < 8:
+            if secret is not None and not isinstance(secret, DeferredCredential) \
+                    and len(secret.reveal()) < 8:
                 raise ValueError(f"{secret_name} must be at least 8 characters (RFC 3414)")
         return self
 

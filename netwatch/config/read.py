@@ -1,6 +1,8 @@
 """Read a config file (and its `sites_files`), validate it, and report every problem by line.
 
     read_config(path) -> (Config, SourceMap)     raises ConfigError
+    read_config(path, warnings=[]) -> ...        the same for `check-config`: what only the
+                                                 running service can settle is a warning
 
 Pydantic's error locations are mapped back to the YAML marks, so each problem reads
 `FILE:LINE: sites[3].devices[0].address: not an IP address or host name`.
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from netwatch.base.errors import ConfigError, ConfigIssue
 from netwatch.config.model import Config, SitesFile
+from netwatch.config.types import DEFER_CREDENTIALS, DeferredCredential
 from netwatch.config.yamlload import LoadedYaml, PathKey, load_yaml_file
 
 
@@ -90,6 +93,20 @@ def describe_error(error: dict[str, Any], model: type[BaseModel], loc: PathKey) 
     return text[:1].lower() + text[1:]
 
 
+def _deferred_credentials(config: Config, sources: SourceMap) -> list[ConfigIssue]:
+    found = []
+    for name, auth in config.auths.items():
+        for field_name in ("community", "auth_password", "priv_password"):
+            secret = getattr(auth, field_name)
+            if isinstance(secret, DeferredCredential):
+                found.append(sources.issue(
+                    ("auths", name, field_name),
+                    f"credential {secret.name!r} is resolved by systemd at start "
+                    "($CREDENTIALS_DIRECTORY is not set here, so it is not checked; "
+                    "`netwatch run` outside systemd refuses it)"))
+    return found
+
+
 def _fields_at(model: type[BaseModel], loc: PathKey) -> list[str]:
     """Field names of the model found at `loc` (for 'did you mean' hints)."""
     current: Any = model
@@ -123,11 +140,12 @@ def clean_loc(loc: tuple[Any, ...]) -> PathKey:
 
 
 def validate_document(
-    model: type[BaseModel], loaded: LoadedYaml, base_dir: Path
+    model: type[BaseModel], loaded: LoadedYaml, base_dir: Path, *, defer_credentials: bool = False
 ) -> tuple[BaseModel | None, list[ConfigIssue]]:
     """Validate one YAML document against a model; map every error to file and line."""
+    context = {"base_dir": str(base_dir), DEFER_CREDENTIALS: defer_credentials}
     try:
-        return model.model_validate(loaded.data, context={"base_dir": str(base_dir)}), []
+        return model.model_validate(loaded.data, context=context), []
     except ValidationError as exc:
         issues = []
         for error in exc.errors(include_url=False):
@@ -140,17 +158,25 @@ def validate_document(
         return None, issues
 
 
-def read_config(path: str | Path) -> tuple[Config, SourceMap]:
-    """Load and validate the config and every sites file; raise ConfigError with all issues."""
+def read_config(path: str | Path,
+                warnings: list[ConfigIssue] | None = None) -> tuple[Config, SourceMap]:
+    """Load and validate the config and every sites file; raise ConfigError with all issues.
+
+    With a `warnings` list (check-config), a `{credential: NAME}` that only systemd can
+    resolve (no $CREDENTIALS_DIRECTORY here) is a warning there instead of an error; without
+    one (`run`), it is an error: no silent fallback."""
     path = Path(path)
     main = load_yaml_file(path)
     if not isinstance(main.data, dict):
         raise ConfigError([ConfigIssue(str(path), 1, (), "the config must be a mapping")])
-    config, issues = validate_document(Config, main, path.parent)
+    config, issues = validate_document(Config, main, path.parent,
+                                       defer_credentials=warnings is not None)
     if config is None:
         raise ConfigError(issues)
     assert isinstance(config, Config)
     sources = SourceMap(main, str(path))
+    if warnings is not None:
+        warnings.extend(_deferred_credentials(config, sources))
     sites = list(config.sites)
     for index in range(len(sites)):
         sources.add_site(main, ("sites", index))

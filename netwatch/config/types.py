@@ -189,6 +189,33 @@ class Secret:
         }
 
 
+class DeferredCredential(Secret):
+    """A `{credential: NAME}` read where systemd has not passed credentials in (check-config on
+    the admin's shell): systemd resolves it when it starts the service, so the check can only
+    warn. It has no value; revealing it is a bug (`run` never defers: it refuses instead)."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str) -> None:
+        super().__init__("", f"credential:{name}")
+
+    @property
+    def name(self) -> str:
+        return self.source.partition(":")[2]
+
+    def reveal(self) -> str:
+        raise RuntimeError(f"{self.source} was deferred to systemd and has no value here")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DeferredCredential) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+
+DEFER_CREDENTIALS = "defer_credentials"  # validation context key: check-config, not `run`
+
+
 def _read_secret_file(path: Path, what: str) -> str:
     try:
         text = path.read_text(encoding="utf-8")
@@ -220,9 +247,13 @@ def _resolve_secret(value: Any, info: ValidationInfo) -> Secret:
         if kind == "credential":
             directory = os.environ.get("CREDENTIALS_DIRECTORY")
             if not directory:
+                if (info.context or {}).get(DEFER_CREDENTIALS):
+                    return DeferredCredential(name)
+                # no fallback to a file: a daemon started outside systemd must be told
                 raise ValueError(
-                    f"credential {name!r}: $CREDENTIALS_DIRECTORY is not set "
-                    "(use systemd LoadCredential=, or {env:}/{file:} outside systemd)"
+                    f"credential {name!r}: $CREDENTIALS_DIRECTORY is not set: systemd passes "
+                    "credentials to the service it starts (LoadCredential=); outside systemd, "
+                    "set it to a directory holding the file, or use {env:} or {file:}"
                 )
             return Secret(_read_secret_file(Path(directory) / name, "credential"),
                           f"credential:{name}")

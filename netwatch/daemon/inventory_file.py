@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netwatch.base.errors import ConfigError, NetwatchError
+from netwatch.base.errors import ConfigError, ConfigIssue, NetwatchError
 from netwatch.config.read import read_config
 from netwatch.config.thresholds import read_thresholds
 from netwatch.inventory.build import build_inventory
@@ -31,9 +31,11 @@ class LoadError(NetwatchError):
     """The loading child failed for a reason other than the config (a bug, no memory)."""
 
 
-def read_inventory(path: str | Path, shard: Shard | None = None) -> Inventory:
-    """The whole config (and its thresholds file) validated, then the part this shard polls."""
-    config, sources = read_config(path)
+def read_inventory(path: str | Path, shard: Shard | None = None,
+                   warnings: list[ConfigIssue] | None = None) -> Inventory:
+    """The whole config (and its thresholds file) validated, then the part this shard polls.
+    `warnings` (check-config): collect what only the running service can settle."""
+    config, sources = read_config(path, warnings)
     thresholds = read_thresholds(Path(config.thresholds) if config.thresholds else None)
     return select(build_inventory(config, sources, profiles.available(), thresholds), shard)
 

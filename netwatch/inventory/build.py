@@ -16,7 +16,7 @@ netwatch.yml's `defaults.state.degraded` and a site's `state.degraded`.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -78,6 +78,7 @@ class _Builder:
         self.degraded = thresholds.degraded
         self.sources = sources
         self.issues: list[ConfigIssue] = []
+        self._repeats: dict[ConfigIssue, int] = {}
         self.inventory = Inventory(config=config, timezone=config.timezone)
         self.known_profiles = {"auto", *profiles}
         self.addresses: dict[str, PathKey] = {}
@@ -88,7 +89,17 @@ class _Builder:
         return self._shared.setdefault(value, value)  # type: ignore[return-value]
 
     def fail(self, path: PathKey, message: str) -> None:
-        self.issues.append(self.sources.issue(path, message))
+        # one error per cause: a policy at a defaults (or site) line is merged for every
+        # device below it; its error is reported once, with the count of devices it affects
+        issue = self.sources.issue(path, message)
+        seen = self._repeats.get(issue)
+        self._repeats[issue] = (seen or 0) + 1
+        if seen is None:
+            self.issues.append(issue)
+
+    def _counted_issues(self) -> list[ConfigIssue]:
+        return [replace(i, message=f"{i.message} (affects {n} devices)")
+                if (n := self._repeats[i]) > 1 else i for i in self.issues]
 
     # --- policies -------------------------------------------------------------
     def icmp_policy(self, layers: list[tuple[PathKey, IcmpSection | None]]) -> IcmpPolicy | None:
@@ -266,7 +277,7 @@ class _Builder:
                                       site.upstream, site.sla_target, tuple(site.maintenance),
                                       state, names)
         if self.issues:
-            raise ConfigError(self.issues)
+            raise ConfigError(self._counted_issues())
         return inv
 
     def _check_upstream_ref(self, path: PathKey, name: str) -> None:

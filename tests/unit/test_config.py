@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.base.errors import ConfigError
+from netwatch.base.errors import ConfigError, ConfigIssue
 from netwatch.cli.main import main
-from netwatch.config.types import Secret, parse_bandwidth, parse_duration
+from netwatch.config.types import DeferredCredential, Secret, parse_bandwidth, parse_duration
 from netwatch.config.yamlload import load_yaml_text
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.snmp import profiles
@@ -63,6 +63,13 @@ INVALID = {
     "timezone": ["FILE:2: timezone: unknown time zone 'WIB' (e.g. Asia/Jakarta)"],
     "sites-file": ["{dir}/invalid-sites-file.d/more.yml:6: sites[0].devices[0].address: "
                    "not an IP address or host name"],
+    "defaults-once": ["FILE:3: defaults.snmp: SNMP is enabled but no auth is named (set "
+                      "snmp.auth to an entry under auths:, or snmp.enabled: false) "
+                      "(affects 4 devices)"],
+    "credential": ["FILE:5: auths.city-v2.community: credential 'snmp-community': "
+                   "$CREDENTIALS_DIRECTORY is not set: systemd passes credentials to the "
+                   "service it starts (LoadCredential=); outside systemd, set it to a directory "
+                   "holding the file, or use {env:} or {file:}"],
     "thresholds-file": ["FILE:2: thresholds: no such file: /etc/netwatch/no-such-thresholds.yml"],
     "thresholds": ["{dir}/invalid-thresholds.d/thresholds.yml:3: degraded.loss_ratio: "
                    "must be at most 1",
@@ -80,6 +87,7 @@ def test_every_invalid_fixture_is_listed() -> None:
 @pytest.mark.parametrize("name", sorted(INVALID))
 def test_invalid_config_message(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NETWATCH_TEST_UNSET_VARIABLE", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     path = FIXTURES / f"invalid-{name}.yml"
     with pytest.raises(ConfigError) as caught:
         read_inventory(path)
@@ -93,6 +101,47 @@ def test_check_config_exits_non_zero_and_prints_errors(capsys: pytest.CaptureFix
     assert main(["check-config", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:9: sites[0].devices[0].address: not an IP address or host name" in err
+
+
+def test_check_config_warns_where_systemd_resolves_the_credential(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    # the same file `run` refuses (above): check-config on the admin's shell cannot see the
+    # credentials systemd will pass in, so it says so and checks the rest
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    path = FIXTURES / "invalid-credential.yml"
+    assert main(["check-config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert f"{path}: OK (1 warning(s))" in out
+    assert (f"warning: {path}:5: auths.city-v2.community: credential 'snmp-community' is "
+            "resolved by systemd at start") in err
+    warnings: list[ConfigIssue] = []
+    inv = read_inventory(path, warnings=warnings)
+    secret = inv.config.auths["city-v2"].community
+    assert isinstance(secret, DeferredCredential) and len(warnings) == 1
+    with pytest.raises(RuntimeError, match="deferred to systemd"):
+        secret.reveal()  # no silent fallback: the deferred secret has no value
+    # where the directory is set (the service, or the admin pointing at it), it is read
+    (tmp_path / "snmp-community").write_text("public-city\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    warnings.clear()
+    inv = read_inventory(path, warnings=warnings)
+    community = inv.config.auths["city-v2"].community
+    assert warnings == [] and community is not None and community.reveal() == "public-city"
+    # set but missing the file: an error for check-config too
+    (tmp_path / "snmp-community").unlink()
+    assert main(["check-config", str(path)]) == 2
+    assert "credential" in capsys.readouterr().err
+
+
+def test_check_config_warns_about_a_config_without_sites(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "netwatch.yml"
+    path.write_text("canaries: [{name: core, address: 127.0.0.1}]\n")
+    assert main(["check-config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "OK (1 warning(s))" in out
+    assert f"warning: {path}: no sites: only the canaries are polled" in err
 
 
 def test_valid_config_resolves_layers(monkeypatch: pytest.MonkeyPatch) -> None:
