@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 mode=${1:-run}
 
 run_pkgs="python3 python3-venv python3-pip iproute2 nftables ca-certificates"
-test_pkgs="snmpd snmp prometheus prometheus-alertmanager victoria-metrics systemd fping"
+# the Debian package: built with debhelper, checked with lintian, installed into a Debian 12
+# root made by mmdebstrap (tests/integration/test_deb.py)
+test_pkgs="snmpd snmp prometheus prometheus-alertmanager victoria-metrics systemd fping
+           debhelper lintian mmdebstrap"
 pkgs=$run_pkgs
 [ "$mode" = test ] && pkgs="$run_pkgs $test_pkgs"
 
