@@ -3,7 +3,11 @@ test (ICMP: its late and duplicate replies must not reach the next test), always
 
 from __future__ import annotations
 
+import re
+import subprocess
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -11,7 +15,7 @@ import pytest_asyncio
 from netwatch.base.errors import StartupError
 from netwatch.icmp.prober import IcmpProber
 from netwatch.snmp.prober import SnmpProber
-from tests.conftest import unavailable
+from tests.conftest import ROOT, program, unavailable
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -31,3 +35,19 @@ async def icmp_prober() -> AsyncIterator[IcmpProber]:
         unavailable(f"ICMP not permitted here: {exc}")
     yield prober
     await prober.close()
+
+
+@pytest.fixture(scope="session")
+def deb() -> Path:
+    """The Debian package of this checkout, built once per run by scripts/build-deb.sh."""
+    program("dpkg-buildpackage", "sh scripts/bootstrap.sh test (debhelper)")
+    started = time.monotonic()
+    proc = subprocess.run(["sh", "scripts/build-deb.sh"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    path = Path(proc.stdout.strip().splitlines()[-1])
+    print(f"build-deb.sh: {path.name} ({path.stat().st_size / 1e6:.1f} MB) "
+          f"in {time.monotonic() - started:.0f} s")
+    assert path.parent == ROOT / "dist"
+    assert re.fullmatch(r"netwatch_[\w.+~-]+_amd64\.deb", path.name)
+    return path

@@ -41,18 +41,6 @@ def run(*args: str | Path, timeout: float = 600, check: bool = True,
     return proc
 
 
-@pytest.fixture(scope="module")
-def deb() -> Path:
-    program("dpkg-buildpackage", "sh scripts/bootstrap.sh test (debhelper)")
-    started = time.monotonic()
-    path = Path(run("sh", "scripts/build-deb.sh").stdout.strip().splitlines()[-1])
-    print(f"build-deb.sh: {path.name} ({path.stat().st_size / 1e6:.1f} MB) "
-          f"in {time.monotonic() - started:.0f} s")
-    assert path.parent == ROOT / "dist" and re.fullmatch(r"netwatch_[\w.+~-]+_amd64\.deb",
-                                                         path.name)
-    return path
-
-
 def chroot(root: Path, *args: str, check: bool = True,
            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive",

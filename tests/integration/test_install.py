@@ -1,9 +1,11 @@
-"""deploy/install.sh into a temporary root, then systemd's own checks of the installed unit.
+"""The Debian package's files unpacked into a temporary root, then systemd's own checks of the
+unit, netwatch-setup (credentials, the Prometheus stack) and the installed daemon run the way
+the unit runs it.
 
 The temporary root stands for the server: a copy of the parts of Debian the unit relies on
-(systemd's units, python3, kill), then netwatch installed by the script from a wheel
-directory built from this checkout (dependencies from the package index or pip's cache).
-Nothing is written outside the temporary directories and nothing is started.
+(systemd's units, python3, kill), then the package's files (`dpkg-deb --extract`; apt and the
+maintainer scripts are test_deb.py's part). Nothing is written outside the temporary
+directories and nothing is started but the daemon under test.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -28,8 +29,9 @@ from tests.conftest import ROOT, program, require
 
 pytestmark = pytest.mark.integration
 
-SCRIPT = ROOT / "deploy" / "install.sh"
+SETUP = ROOT / "deploy" / "netwatch-setup"
 UNIT = "netwatch.service"
+PYTHON = "usr/lib/netwatch/bin/python3"
 MAX_EXPOSURE = 2.0
 
 
@@ -43,20 +45,11 @@ def sh(*args: str | Path, check: bool = True, stdin: str | None = None,
     return proc
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Wheels of this checkout and its dependencies, as an admin would carry to a server."""
-    out = tmp_path_factory.mktemp("wheels")
-    sh(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-       "--wheel-dir", out, ROOT)
-    assert any(p.name.startswith("netwatch-") for p in out.iterdir())
-    return out
-
-
 def base_system(root: Path) -> None:
     """What a Debian 12 server already has and the unit refers to (merged /usr)."""
     (root / "usr" / "bin").mkdir(parents=True)
     (root / "usr" / "lib" / "systemd").mkdir(parents=True)
+    (root / "etc" / "systemd" / "system").mkdir(parents=True)
     (root / "bin").symlink_to("usr/bin")
     (root / "lib").symlink_to("usr/lib")
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
@@ -67,14 +60,15 @@ def base_system(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(wheels: Path) -> Iterator[Path]:
+def server(deb: Path) -> Iterator[Path]:
     program("systemd-analyze", "apt install systemd")
-    # not under pytest's 0700 tmp: the unprivileged service user must reach /opt/netwatch
+    # not under pytest's 0700 tmp: the unprivileged service user must reach /usr/lib/netwatch
     root = Path(tempfile.mkdtemp(prefix="netwatch-server-", dir="/tmp"))
     try:
         root.chmod(0o755)
         base_system(root)
-        sh("sh", SCRIPT, "--root", root, "--wheels", wheels, "install")
+        sh("dpkg-deb", "--extract", deb, root)
+        (root / "etc/netwatch/credentials").mkdir(mode=0o700)  # what postinst makes
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -92,25 +86,12 @@ def exposure(root: Path, unit: str) -> float:
     return float(match.group(1))
 
 
-def test_layout(server: Path) -> None:
-    opt, etc = server / "opt/netwatch", server / "etc/netwatch"
-    assert (server / "etc/systemd/system" / UNIT).read_text() == \
-        (ROOT / "deploy/systemd" / UNIT).read_text()
-    assert stat.S_IMODE((etc / "credentials").stat().st_mode) == 0o700
-    assert stat.S_IMODE((etc / "netwatch.yml").stat().st_mode) == 0o644
-    assert os.readlink(server / "usr/local/bin/netwatch") == "/opt/netwatch/venv/bin/netwatch"
-    # scripts point at the path the server will use, not the temporary one
-    shebang = (opt / "venv/bin/netwatch").read_text().splitlines()[0]
-    assert shebang == "#!/opt/netwatch/venv/bin/python"
-    assert str(server) not in (opt / "venv/bin/activate").read_text()
-
-
 def test_installed_program_checks_the_starter_config(server: Path) -> None:
-    python = server / "opt/netwatch/venv/bin/python"
+    python = server / PYTHON
     where = sh(python, "-c", "import netwatch; print(netwatch.__file__)").stdout
-    assert where.startswith(str(server / "opt/netwatch/venv/lib")), where
-    out = sh(python, "-m", "netwatch", "check-config", server / "etc/netwatch/netwatch.yml").stdout
-    assert "OK" in out and re.search(r"canaries:\s+1", out)
+    assert where.startswith(str(server / "usr/lib/netwatch/lib")), where
+    proc = sh(python, "-m", "netwatch", "check-config", server / "etc/netwatch/netwatch.yml")
+    assert "OK" in proc.stdout and re.search(r"canaries:\s+1", proc.stdout)
 
 
 def test_systemd_verify_passes(server: Path) -> None:
@@ -120,14 +101,14 @@ def test_systemd_verify_passes(server: Path) -> None:
 
 def test_systemd_verify_catches_a_broken_install(server: Path, tmp_path: Path) -> None:
     # the same check fails when the program the unit starts is missing: it is a real check
-    venv = server / "opt/netwatch/venv"
+    venv = server / "usr/lib/netwatch"
     moved = tmp_path / "venv"
     venv.rename(moved)
     try:
         proc = analyze("verify", f"--root={server}", UNIT)
     finally:
         moved.rename(venv)
-    assert proc.returncode != 0 and "/opt/netwatch/venv/bin/python" in proc.stderr
+    assert proc.returncode != 0 and "/usr/lib/netwatch/bin/python3" in proc.stderr
 
 
 def test_security_exposure_is_low(server: Path) -> None:
@@ -141,7 +122,7 @@ def test_security_exposure_is_low(server: Path) -> None:
 
 def test_security_check_tells_a_bare_unit_apart(server: Path) -> None:
     bare = server / "etc/systemd/system/bare.service"
-    bare.write_text("[Service]\nExecStart=/opt/netwatch/venv/bin/python -m netwatch run x\n")
+    bare.write_text("[Service]\nExecStart=/usr/lib/netwatch/bin/python3 -m netwatch run x\n")
     try:
         assert exposure(server, "bare.service") > 5.0
     finally:
@@ -149,12 +130,12 @@ def test_security_check_tells_a_bare_unit_apart(server: Path) -> None:
 
 
 def test_credentials_become_load_credential_lines(server: Path) -> None:
-    sh("sh", SCRIPT, "--root", server, "add-credential", "v3-auth", stdin="s3cret-auth-pass\n")
+    sh("sh", SETUP, "--root", server, "add-credential", "v3-auth", stdin="s3cret-auth-pass\n")
     creds = server / "etc/netwatch/credentials"
     assert stat.S_IMODE((creds / "v3-auth").stat().st_mode) == 0o600
     (creds / "bad name").write_text("x")
     try:
-        sh("sh", SCRIPT, "--root", server, "credentials")
+        sh("sh", SETUP, "--root", server, "credentials")
     finally:
         (creds / "bad name").unlink()
     dropin = (server / "etc/systemd/system/netwatch.service.d/credentials.conf").read_text()
@@ -170,7 +151,7 @@ def test_credentials_become_load_credential_lines(server: Path) -> None:
         "auths:\n  city-v3: {version: 3, username: noc, security_level: authNoPriv,\n"
         "            auth_protocol: SHA256, auth_password: {credential: v3-auth}}\n"))
     try:
-        python = server / "opt/netwatch/venv/bin/python"
+        python = server / PYTHON
         proc = subprocess.run([str(python), "-m", "netwatch", "check-config", str(config)],
                               capture_output=True, text=True, cwd="/", timeout=60,
                               env={**os.environ, "CREDENTIALS_DIRECTORY": str(creds)})
@@ -180,57 +161,24 @@ def test_credentials_become_load_credential_lines(server: Path) -> None:
         config.write_text(original)
 
 
-def test_upgrade_keeps_config_and_refuses_a_config_it_rejects(server: Path, wheels: Path) -> None:
-    config = server / "etc/netwatch/netwatch.yml"
-    original = config.read_text()
-    config.write_text(original + "\n# local edit\n")
-    sh("sh", SCRIPT, "--root", server, "--wheels", wheels, "upgrade")
-    assert config.read_text().endswith("# local edit\n")
-    assert (server / "opt/netwatch/venv.previous/bin/python").exists()
-    venv_id = (server / "opt/netwatch/venv").stat().st_ino
-
-    config.write_text(original + "\nbogus_key: 1\n")
-    try:
-        proc = sh("sh", SCRIPT, "--root", server, "--wheels", wheels, "upgrade", check=False)
-    finally:
-        config.write_text(original)
-    assert proc.returncode != 0
-    assert "bogus_key" in proc.stderr and "nothing was changed" in proc.stderr
-    assert (server / "opt/netwatch/venv").stat().st_ino == venv_id
-    assert not (server / "opt/netwatch/venv.new").exists()
-
-    sh("sh", SCRIPT, "--root", server, "rollback")
-    assert (server / "opt/netwatch/venv").stat().st_ino != venv_id
-    assert (server / "opt/netwatch/venv.previous").stat().st_ino == venv_id
-
-
-def test_uninstall_keeps_config_unless_purged(tmp_path: Path, wheels: Path) -> None:
+def test_stack_configures_debians_prometheus(tmp_path: Path, deb: Path, promtool: str,
+                                            amtool: str) -> None:
     root = tmp_path / "server"
-    root.mkdir()
-    sh("sh", SCRIPT, "--root", root, "--wheels", wheels, "install")
-    sh("sh", SCRIPT, "--root", root, "uninstall")
-    assert not (root / "opt/netwatch").exists()
-    assert not (root / "etc/systemd/system" / UNIT).exists()
-    assert not (root / "usr/local/bin/netwatch").is_symlink()
-    assert (root / "etc/netwatch/netwatch.yml").exists()
-    sh("sh", SCRIPT, "--root", root, "uninstall", "--purge")
-    assert not (root / "etc/netwatch").exists()
-
-
-def test_stack_configures_debians_prometheus(tmp_path: Path, promtool: str, amtool: str) -> None:
-    root = tmp_path / "server"
+    base_system(root)
+    sh("dpkg-deb", "--extract", deb, root)
+    shared = root / "usr/share/netwatch"
     (root / "etc/default").mkdir(parents=True)
     # Debian's own /etc/default/prometheus with a flag the admin set: kept, retention added
     (root / "etc/default/prometheus").write_text('ARGS="--web.listen-address=127.0.0.1:9090"\n')
     (root / "etc/prometheus/rules").mkdir(parents=True)
     (root / "etc/prometheus/rules/netwatch-old.yml").write_text("groups: []\n")
     (root / "etc/prometheus/rules/site-local.yml").write_text("groups: []\n")
-    sh("sh", SCRIPT, "--root", root, "stack")
+    sh("sh", SETUP, "--root", root, "stack")
     prom = root / "etc/prometheus"
     args = (root / "etc/default/prometheus").read_text()
     assert re.search(r'^ARGS=".*--storage\.tsdb\.retention\.time=40d.*"$', args, re.M)
     assert "--web.listen-address=127.0.0.1:9090" in args
-    shipped = sorted(p.name for p in (ROOT / "deploy/prometheus/rules").glob("*.yml"))
+    shipped = sorted(p.name for p in (shared / "prometheus/rules").glob("*.yml"))
     installed = sorted(p.name for p in (prom / "rules").glob("*.yml"))
     assert installed == sorted([*shipped, "site-local.yml"]), \
         "stale netwatch rules stay, or the admin's go"
@@ -241,25 +189,25 @@ def test_stack_configures_debians_prometheus(tmp_path: Path, promtool: str, amto
     # the admin's edits survive a second run; netwatch's version lands beside them
     edited = (prom / "prometheus.yml").read_text().replace("replica: prom-1", "replica: prom-2")
     (prom / "prometheus.yml").write_text(edited)
-    sh("sh", SCRIPT, "--root", root, "stack")
+    sh("sh", SETUP, "--root", root, "stack")
     assert (prom / "prometheus.yml").read_text() == edited
     assert (prom / "prometheus.yml.netwatch-new").read_text() == \
-        (ROOT / "deploy/prometheus/prometheus.yml").read_text()
+        (shared / "prometheus/prometheus.yml").read_text()
     assert (root / "etc/default/prometheus").read_text() == args
 
-    # a city's thresholds file: the installed netwatch renders the rules with it
-    python = root / "opt/netwatch/venv/bin/python"  # stands for the installed venv
-    python.parent.mkdir(parents=True)
-    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    python.chmod(0o755)
-    (root / "etc/netwatch").mkdir(parents=True)
-    (root / "etc/netwatch/thresholds.yml").write_text("rules: {site_down_for: 7m}\n")
-    sh("sh", SCRIPT, "--root", root, "stack")
+    # a city's thresholds file: the installed netwatch renders the rules with it, its
+    # runbook_base_url in every alert
+    (root / "etc/netwatch/thresholds.yml").write_text(
+        "runbook_base_url: https://noc.bandarlampungkota.example/runbooks.md\n"
+        "rules: {site_down_for: 7m}\n")
+    sh("sh", SETUP, "--root", root, "stack")
     alerts = (prom / "rules/netwatch-alerts.yml").read_text()
     assert "for: 7m" in alerts and "/etc/netwatch/thresholds.yml over it" in alerts
+    assert "https://noc.bandarlampungkota.example/runbooks.md#netwatchsitedown" in alerts
+    assert "netwatch.example.invalid" not in alerts
     sh("promtool", "check", "rules", *sorted((prom / "rules").glob("netwatch-*.yml")))
     (root / "etc/netwatch/thresholds.yml").write_text("rules: {site_down_fo: 7m}\n")
-    proc = sh("sh", SCRIPT, "--root", root, "stack", check=False)
+    proc = sh("sh", SETUP, "--root", root, "stack", check=False)
     assert proc.returncode != 0 and "rules.site_down_fo: unknown rule setting" in proc.stderr
     assert "for: 7m" in (prom / "rules/netwatch-alerts.yml").read_text()  # left as it was
 
@@ -277,7 +225,7 @@ def run_as_service(server: Path, caps: str, config: Path, creds: Path) -> subpro
         [shutil.which("setpriv") or "setpriv", f"--reuid={DYNAMIC_UID}", f"--regid={DYNAMIC_UID}",
          "--clear-groups", f"--inh-caps=-all{caps}", f"--ambient-caps=-all{caps}",
          f"--bounding-set=-all{caps}", "--no-new-privs",
-         str(server / "opt/netwatch/venv/bin/python"), "-m", "netwatch", "--log-format", "json",
+         str(server / PYTHON), "-m", "netwatch", "--log-format", "json",
          "run", str(config)],
         cwd="/", text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
