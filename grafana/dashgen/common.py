@@ -207,6 +207,13 @@ def dashboard_links(current: str) -> list[Any]:
             .tooltip(TITLE[kind]) for kind in UID if kind != current]
 
 
+def runbook_link(base_url: str) -> db.DashboardLink:
+    """The runbooks (one heading per alert, docs/runbooks.md) where the city serves them: the
+    thresholds file's `runbook_base_url`, the same the alert rules' runbook_url starts with."""
+    return (db.DashboardLink("Runbooks").type(DashboardLinkType.LINK).url(base_url)
+            .icon("doc").target_blank(True).tooltip("What to do for each alert"))
+
+
 def new_dashboard(kind: str, description: str, time: tuple[str, str] = ("now-6h", "now"),
                   refresh: str = "1m") -> db.Dashboard:
     return (db.Dashboard(TITLE[kind]).uid(UID[kind]).description(description).tags(TAGS)

@@ -266,6 +266,18 @@ def test_a_thresholds_override_recolours_the_dashboards(
     assert generate.main(["--thresholds", str(override), "--out", str(out)]) == 2
 
 
+def test_every_dashboard_links_the_runbooks_of_the_thresholds_file(tmp_path: Path) -> None:
+    packaged = read_thresholds().runbook_base_url
+    for dash in DASHBOARDS.values():
+        [link] = [ln for ln in dash["links"] if ln["title"] == "Runbooks"]
+        assert link["url"] == packaged and link["targetBlank"] is True
+    override = tmp_path / "thresholds.yml"
+    override.write_text("runbook_base_url: https://noc.bandarlampungkota.example/runbooks.md\n")
+    city = dashboards(thresholds=read_thresholds(override))
+    assert {ln["url"] for d in city.values() for ln in d["links"] if ln["title"] == "Runbooks"} \
+        == {"https://noc.bandarlampungkota.example/runbooks.md"}
+
+
 def test_sla_dashboard_is_a_calendar_month_in_wib() -> None:
     sla = DASHBOARDS[UID["sla"]]
     assert sla["time"] == {"from": "now/M", "to": "now/M"}
