@@ -46,6 +46,9 @@ extra="[lab]"
 [ "$mode" = test ] && extra="[test]"
 stamp=".venv/.installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    # pip is quiet: say what the pause is (the demo's first run waits here ~20 s)
+    echo "bootstrap: installing netwatch and its Python packages into .venv (first run: ~20 s)..." >&2
     .venv/bin/pip install -q --disable-pip-version-check -e ".$extra"
+    echo "bootstrap: .venv ready" >&2
     touch "$stamp"
 fi

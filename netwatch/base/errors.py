@@ -3,6 +3,7 @@
     NetwatchError
     ├── ConfigError          a config file is unreadable or invalid (carries every issue found)
     ├── StartupError         the daemon cannot start (no ICMP permission, port in use, ...)
+    │   └── ListenError          its listen address is taken or not this machine's
     └── ProbeError           one poll of one target failed; `reason` is its metric label
         ├── ProbeTimeout         no answer within the timeout/deadline       reason="timeout"
         ├── Unreachable          the network said no (ICMP unreachable, ...)  reason="unreachable"
@@ -62,6 +63,15 @@ class ConfigError(NetwatchError):
 
 class StartupError(NetwatchError):
     """The daemon cannot start; the message says what to fix."""
+
+
+class ListenError(StartupError):
+    """The listen address cannot be bound; callers say how to change it (config or flag)."""
+
+    def __init__(self, listen: str, reason: str) -> None:
+        self.listen, self.reason = listen, reason
+        super().__init__(f"cannot listen on {listen}: {reason} "
+                         "(another netwatch running? change listen: in the config)")
 
 
 class ProbeError(NetwatchError):

@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 
 from netwatch.base import memory
-from netwatch.base.errors import ConfigError, StartupError
+from netwatch.base.errors import ConfigError, ListenError, StartupError
 from netwatch.base.exposition import MetricStore
 from netwatch.base.selfmetrics import SelfMetrics
 from netwatch.daemon import sdnotify
@@ -93,8 +93,7 @@ class Daemon:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise StartupError(f"cannot listen on {self.listen}: {exc.strerror} "
-                               "(another netwatch running? change listen: in the config)") from None
+            raise ListenError(self.listen, exc.strerror or str(exc)) from None
         self.addresses = [a[:2] for a in self._runner.addresses]
 
     async def run_until_stopped(self) -> None:

@@ -3,6 +3,11 @@
 Starts the lab (the Bandar Lampung city on loopback, trouble in namespaces when root), then
 the daemon polling it with the real ICMP and SNMP code, serving /metrics on loopback. Ctrl-C
 (or --duration) stops everything and checks that nothing is left behind.
+
+The banner with the URLs would scroll away under the daemon's log lines: a status line with
+the site counts and the URLs follows every STATUS_EVERY seconds. The links are the ones that
+work with Debian's versions: Prometheus 2.42 serves its alerts page at /classic/alerts, and
+Debian's Alertmanager 0.25 has no web UI (its API and `amtool` show the alerts).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the CLI imports this module for its parser only: keep start-up light
     from netwatch.daemon.service import Daemon
     from netwatch.lab.lab import Lab
+
+STATUS_EVERY = 120.0  # seconds between status lines
 
 
 def _banner(lab: Lab, daemon: Daemon, extra: list[str]) -> str:
@@ -35,8 +42,35 @@ def _banner(lab: Lab, daemon: Daemon, extra: list[str]) -> str:
     return "\n".join(lines)
 
 
+def status_line(daemon: Daemon, links: str) -> str:
+    """`netwatch demo 09:45: 126 sites: 118 up, 3 down, ... | http://...` (the URLs again)."""
+    from collections import Counter
+    from datetime import datetime
+
+    states = Counter(row[3] for row in daemon.status_rows())
+    order = ("down", "unreachable", "degraded", "maintenance", "unknown", "up")
+    counts = ", ".join(f"{states[s]} {s}" for s in order if states[s])
+    return (f"netwatch demo {datetime.now():%H:%M}: {sum(states.values())} sites: {counts} | "
+            f"{links}")
+
+
+async def _repeat_status(daemon: Daemon, links: str) -> None:
+    while True:
+        await asyncio.sleep(STATUS_EVERY)
+        print(status_line(daemon, links), file=sys.stderr, flush=True)
+
+
+def _site_lookup(daemon: Daemon) -> Any:
+    def lookup(site: str) -> tuple[str, str]:
+        for row in daemon.status_rows():
+            if row[0] == site:
+                return row[1], row[4]
+        return "", ""
+    return lookup
+
+
 async def _run(args: argparse.Namespace, lab: Lab) -> int:
-    from netwatch.base.errors import StartupError
+    from netwatch.base.errors import ListenError, StartupError
     from netwatch.daemon.inventory_file import read_inventory
     from netwatch.daemon.service import Daemon
 
@@ -44,10 +78,17 @@ async def _run(args: argparse.Namespace, lab: Lab) -> int:
     daemon = Daemon(lab.config_path, inventory)
     try:
         await daemon.start()
+    except ListenError as exc:
+        print(f"netwatch demo: cannot listen on {exc.listen}: {exc.reason} (another netwatch "
+              "running? choose another port: --listen 127.0.0.1:9431)", file=sys.stderr)
+        return 1
     except StartupError as exc:
         print(f"netwatch demo: {exc}", file=sys.stderr)
         return 1
+    from netwatch.lab.alertlog import AlertLog
+
     extra: list[str] = []
+    links = f"status page http://{daemon.listen}/"
     stack = None
     if args.with_prometheus:
         from netwatch.lab.stack import PromStack, missing_binaries
@@ -58,33 +99,31 @@ async def _run(args: argparse.Namespace, lab: Lab) -> int:
             await daemon.shutdown()
             return 1
         stack = PromStack(lab.workdir / "stack", [daemon.listen], profile="production",
-                          scrape_interval="5s", on_notification=_print_notification)
+                          scrape_interval="5s",
+                          on_notification=AlertLog(lookup=_site_lookup(daemon)))
         (lab.workdir / "stack").mkdir(exist_ok=True)
         try:
             await stack.__aenter__()
         except BaseException:
             await daemon.shutdown()
             raise
-        extra = [f"  prometheus    {stack.prometheus_url}  (alerts: {stack.prometheus_url}/alerts)",
-                 f"  alertmanager  {stack.alertmanager_url}  (notifications are printed here)"]
+        alerts = f"{stack.prometheus_url}/classic/alerts"
+        extra = [f"  alerts        {alerts}  (Prometheus)",
+                 f"  alertmanager  {stack.alertmanager_url}/api/v2/alerts  (JSON; or `amtool "
+                 f"--alertmanager.url={stack.alertmanager_url} alert query`)",
+                 "  notifications printed here: one line when an alert fires or resolves"]
+        links += f" | alerts {alerts}"
     print(_banner(lab, daemon, extra), file=sys.stderr, flush=True)
     if args.duration:
         asyncio.get_running_loop().call_later(args.duration, daemon.stop)
+    repeat = asyncio.create_task(_repeat_status(daemon, links), name="demo status line")
     try:
         await daemon.run_until_stopped()
     finally:
+        repeat.cancel()
         if stack is not None:
             await stack.close()
     return 0
-
-
-def _print_notification(notification: Any) -> None:
-    """Alertmanager's notifications stay on this machine: show them on the terminal."""
-    for alert in notification.alerts():
-        labels, notes = alert["labels"], alert.get("annotations", {})
-        where = labels.get("site") or labels.get("kecamatan") or ""
-        print(f"[{notification.receiver}] {labels.get('alertname')} {where}: "
-              f"{notes.get('summary', '')}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

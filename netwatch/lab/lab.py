@@ -191,8 +191,10 @@ class Lab:
                 devices = self._start_snmpd_router(zone, devices)
             if kind == "rebooting":
                 assert zone is not None
+                # the lab's own start is not a reboot (it would raise NetwatchDeviceRebooted):
+                # the devices keep their recorded uptime until the script reboots them
                 for device in devices:
-                    self._start_sim(f"boot-{community(device)}", [device], zone, rebooting=True)
+                    self._start_sim(f"boot-{community(device)}", [device], zone)
                 continue
             if devices:
                 self._start_sim(zone_name or "loopback", devices, zone)

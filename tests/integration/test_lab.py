@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 import pytest_asyncio
 
+from netwatch.config.thresholds import read_thresholds
 from netwatch.daemon.service import Daemon
 from netwatch.lab import netns
 from netwatch.lab.agents import snmpsim_available
@@ -78,6 +79,9 @@ async def test_lab_trouble_is_reported(running: tuple[Lab, Daemon]) -> None:
     await until(lambda: boot_time() is not None, 20, "first boot time of the rebooting router")
     first_boot = boot_time()
     assert first_boot is not None
+    # the lab's own start is no reboot: NetwatchDeviceRebooted (boot < 15 min ago) stays quiet
+    assert first_boot < time.time() - read_thresholds().rule_number(
+        "device_rebooted_window_seconds")
     await until(lambda: (boot_time() or 0) > first_boot + 4, 30, "boot time moved by a reboot")
     got = parse(daemon.render_metrics())
     for site in behind:
