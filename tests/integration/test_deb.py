@@ -1,10 +1,9 @@
 """The Debian package as an admin meets it: built by scripts/build-deb.sh, checked by lintian,
 installed with apt into a throwaway Debian 12 root (mmdebstrap), then upgraded and purged.
 
-The root is a minimal Debian 12 (`--variant=apt`) with its package lists, cached as a tarball
-under /var/cache/netwatch-tests for a week (it takes ~15 s to make); each run unpacks a fresh
-copy, so apt resolves the package's dependencies (python3, ...) from Debian's mirror as on a
-real server, and dpkg runs the maintainer scripts. There is no systemd running in the root:
+The root (tests/integration/debroot.py) is a fresh minimal Debian 12; apt resolves the
+package's dependencies (python3, ...) from Debian's mirror as on a real server, and dpkg runs
+the maintainer scripts. There is no systemd running in the root:
 the unit is enabled, not started (as in any chroot); systemd's own checks of the unit are in
 test_install.py.
 """
@@ -14,63 +13,22 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, program, require
+from tests.conftest import program
+from tests.integration.debroot import chroot, fresh_root, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
-
-CACHE = Path("/var/cache/netwatch-tests/bookworm-apt.tar")
-CACHE_DAYS = 7
-MIRROR = "http://deb.debian.org/debian"
-
-
-def run(*args: str | Path, timeout: float = 600, check: bool = True,
-        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout, input=stdin)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
-                             f"{proc.stderr[-3000:]}")
-    return proc
-
-
-def chroot(root: Path, *args: str, check: bool = True,
-           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive",
-           "LANG=C.UTF-8"]
-    return run("chroot", root, *env, *args, check=check, stdin=stdin)
-
-
-def base_tarball() -> Path:
-    fresh = CACHE.exists() and time.time() - CACHE.stat().st_mtime < CACHE_DAYS * 86400
-    if not fresh:
-        program("mmdebstrap", "sh scripts/bootstrap.sh test")
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        partial = CACHE.with_suffix(".partial.tar")
-        run("mmdebstrap", "--quiet", "--variant=apt", "--mode=root",
-            "--skip=cleanup/apt/lists", "bookworm", partial, MIRROR)
-        partial.rename(CACHE)
-    return CACHE
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Path]:
-    require(None if os.geteuid() == 0 else "needs root (chroot, file owners)")
-    tarball = base_tarball()
-    root = Path(tempfile.mkdtemp(prefix="netwatch-deb-", dir="/var/tmp"))
-    try:
-        run("tar", "-xf", tarball, "-C", root)
-        shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")  # apt reaches the mirror
+    with fresh_root() as root:
         yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_lintian_finds_no_errors_or_warnings(deb: Path) -> None:
