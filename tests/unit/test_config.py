@@ -134,6 +134,19 @@ def test_check_config_warns_where_systemd_resolves_the_credential(
     assert "credential" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("example", ["netwatch.example.yml", "bandarlampung.yml"])
+def test_example_configs_pass_check_config_outside_systemd(
+        example: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # as the README runs them, on the admin's shell: credentials are systemd's at start
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    path = FIXTURES.parents[3] / "config" / example
+    assert main(["check-config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert f"{path}: OK" in out
+    assert all("resolved by systemd at start" in line for line in err.splitlines()), err
+
+
 def test_check_config_warns_about_a_config_without_sites(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "netwatch.yml"
