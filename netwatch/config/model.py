@@ -140,6 +140,15 @@ class UplinkConfig(Strict):
     capacity: Bandwidth | None = Field(None, description="contracted capacity, e.g. 20Mbit")
 
 
+class RadioConfig(Strict):
+    """A backhaul radio: one series per radio peer (the `peer` label), for at most
+    `max_peers` peers; the rest are counted in netwatch_radio_peers_over_limit. Without it,
+    a radio's peers are aggregated (clients; min, median and max signal)."""
+
+    per_peer: bool = Field(False, description="one series per radio peer (backhaul links)")
+    max_peers: int = Field(16, ge=1, le=256, description="peers that get their own series")
+
+
 class DeviceConfig(Strict):
     name: Name
     role: Role
@@ -147,6 +156,7 @@ class DeviceConfig(Strict):
     parent: Name | None = Field(None, description="device of the same site this one sits behind")
     profile: str | None = Field(None, description="SNMP profile (shortcut for snmp.profile)")
     uplink: UplinkConfig | None = None
+    radio: RadioConfig | None = None
     icmp: IcmpSection | None = None
     snmp: SnmpSection | None = None
 
@@ -272,6 +282,7 @@ __all__ = [
     "IcmpSection",
     "Location",
     "MaintenanceWindow",
+    "RadioConfig",
     "SiteConfig",
     "SitesFile",
     "SnmpSection",

@@ -178,13 +178,20 @@ class _Builder:
         if seen != path:
             self.fail((*path, "address"),
                       f"address {cfg.address} is already used by {format_path(seen)}")
+        snmp = self.snmp_policy([*layers.snmp, ((*path, "snmp"), device_snmp)])
+        if cfg.radio is not None and cfg.radio.per_peer:
+            if snmp is None:
+                self.fail((*path, "radio", "per_peer"),
+                          "per-peer radio series need SNMP, which is off for this device")
+            else:
+                snmp = self.share(replace(snmp, max_peers=cfg.radio.max_peers))
         return Device(
             labels=DeviceLabels(owner, kecamatan, cfg.name, cfg.role),
             address=cfg.address,
             parent=cfg.parent,
             uplink=cfg.uplink,
             icmp=self.icmp_policy([*layers.icmp, ((*path, "icmp"), cfg.icmp)]),
-            snmp=self.snmp_policy([*layers.snmp, ((*path, "snmp"), device_snmp)]),
+            snmp=snmp,
             state=state,
             group=group,
         )

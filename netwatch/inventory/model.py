@@ -41,6 +41,7 @@ class SnmpPolicy:
     profile: str
     auth_name: str
     auth: AuthConfig
+    max_peers: int = 0  # radio peers with their own series (0: not a backhaul radio)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,21 +7,36 @@
 (column OID -> {index: value}); `lookups` holds the cached label/filter/factor columns.
 Order of evaluation: scalars, then tables (each with the profile's own entries before its
 parents'), then entries marked `fallback`; the first entry to produce a series keeps it.
+
+Per-peer metrics (radio peers of a backhaul link) are decoded only when a `PeerLimit` is
+given, and only for the peers it admits: the first `cap` peers seen stay admitted while
+they are present (a new peer does not push an old one out), the rest are counted.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from netwatch.base.exposition import label_text
 from netwatch.snmp.oid import Oid, Value, as_text, format_oid
-from netwatch.snmp.profile import Filter, LabelSource, MetricSpec, Profile, Source, TableSpec
+from netwatch.snmp.profile import (
+    PEER,
+    Filter,
+    LabelSource,
+    MetricSpec,
+    Profile,
+    Source,
+    TableSpec,
+    per_peer,
+)
 
 Column = dict[Oid, Value]  # index -> value
 TableData = dict[Oid, Column]  # column OID -> rows
 Sample = tuple[str, str, float]  # metric name, label text (escaped, no braces), value
 LabelSpecs = dict[str, list[LabelSource]]
+MAX_CACHED_ROWS = 50_000
 
 
 @dataclass(slots=True)
@@ -35,18 +50,50 @@ class Lookups:
         return None if rows is None else rows.get(index)
 
 
+@dataclass(slots=True)
+class PeerLimit:
+    """Which radio peers of one device get per-peer series (kept between polls)."""
+
+    cap: int
+    admitted: dict[str, None] = field(default_factory=dict)  # in order of admission
+    over: int = 0  # peers present in the last poll but not admitted
+
+    def update(self, present: Iterable[str]) -> None:
+        """Peers gone free their place; new ones take free places in the order seen."""
+        current = dict.fromkeys(present)
+        kept = {peer: None for peer in self.admitted if peer in current}
+        for peer in current:
+            if len(kept) >= self.cap:
+                break
+            kept.setdefault(peer, None)
+        self.admitted = kept
+        self.over = len(current) - len(kept)
+
+
+def _label_oids(specs: Iterable[LabelSpecs | None]) -> list[Oid]:
+    return [s.oid for labels in specs if labels for sources in labels.values()
+            for s in sources if s.oid is not None]
+
+
 def lookup_oids(table: TableSpec) -> list[Oid]:
     """Every column a table reads once per refresh rather than every poll."""
-    found: list[Oid] = []
-    specs: list[LabelSpecs] = [table.labels, *(m.labels for m in table.metrics)]
-    if table.info is not None:
+    specs: list[LabelSpecs | None] = [table.labels, *(m.labels for m in table.metrics)]
+    if table.info is not None and not table.info.polled:
         specs.append(table.info.labels)
-    for labels in specs:
-        found += [s.oid for sources in labels.values() for s in sources if s.oid is not None]
+    if table.peer is not None:
+        specs.append({PEER: table.peer})
+    found = _label_oids(specs)
     for metric in table.metrics:
         found += [f.oid for f in metric.when]
         found += [f.oid for s in metric.sources for f in s.scale_by]
     return list(dict.fromkeys(found))
+
+
+def polled_info_oids(table: TableSpec) -> list[Oid]:
+    """Label columns of an _info read every poll (InfoSpec.polled)."""
+    if table.info is None or not table.info.polled:
+        return []
+    return list(dict.fromkeys(_label_oids([table.info.labels])))
 
 
 def polled_oids(source: Source) -> list[Oid]:
@@ -59,8 +106,7 @@ def _passes(filters: list[Filter], lookups: Lookups, index: Oid) -> bool:
         value = lookups.value(f.oid, index)
         if value is None:
             return False
-        wanted = value if isinstance(value, int) else as_text(value)
-        if wanted not in f.in_:
+        if not f.keeps(value if isinstance(value, int) else as_text(value)):
             return False
     return True
 
@@ -93,7 +139,7 @@ def _factor(source: Source, lookups: Lookups, index: Oid) -> float | None:
 
 def _number(source: Source, raw: Value, extra: Iterable[Value | None]) -> float | None:
     """Apply map, add/subtract; the caller scales. None when something is missing."""
-    if not isinstance(raw, int):
+    if not isinstance(raw, int) or raw in source.missing:
         return None
     value: float = raw
     if source.map is not None:
@@ -123,14 +169,20 @@ def _aggregate(kind: str, values: list[float]) -> float:
     if kind == "sum":
         return sum(values)
     if kind == "avg":
-        return sum(values) / len(values)
+        return float(f"{sum(values) / len(values):.12g}")
     if kind == "min":
         return min(values)
     if kind == "max":
         return max(values)
+    if kind == "median":
+        return statistics.median(values)
     if kind == "count":
         return float(len(values))
     return values[0]
+
+
+def _mac(parts: Iterable[int]) -> str:
+    return ":".join(f"{b:02x}" for b in parts)
 
 
 class Decoder:
@@ -142,10 +194,15 @@ class Decoder:
         self.lookups = lookups
         self._rows: dict[tuple[int, Oid], tuple[str, float] | None] = {}
         self._label_cache: dict[tuple[str, str, Oid], str] = {}
+        self._polled: TableData = {}  # the table being decoded (labels of polled _info)
+        self._peers: dict[tuple[str, Oid], str] = {}
+        self._known: dict[str, set[Oid] | None] = {}
+        self._shared: dict[str, dict[str, set[str]]] = {}
+        self._shared = {t.name: self._shared_values(t) for t in profile.tables if t.unique}
+        self._label_cache.clear()  # labels read while `_shared` was being built
 
     # --- labels -----------------------------------------------------------------------
-    def label(self, table: TableSpec, name: str, sources: list[LabelSource], index: Oid,
-              depth: int = 0) -> str:
+    def label(self, sources: list[LabelSource], index: Oid, depth: int = 0) -> str:
         for source in sources:
             text = self._label_source(source, index, depth)
             if text:
@@ -155,18 +212,27 @@ class Decoder:
     def _label_source(self, source: LabelSource, index: Oid, depth: int) -> str:
         if source.value is not None:
             return source.value
+        if source.part is not None:
+            index = index[source.part[0]:source.part[1]]
+            if len(index) != source.part[1] - source.part[0]:
+                return ""
         if source.index:
-            return format_oid(index)
+            return _mac(index) if source.format == "mac" and len(index) == 6 else \
+                format_oid(index)
         if source.ref is not None:
             other, _, label = source.ref.partition(".")
             table = self.profile.table(other)
-            if table is None or depth > 3:
+            if table is None or depth > 3 or not self._has_row(table, index):
                 return ""
             return self.table_label(table, label, index, depth + 1)
         assert source.oid is not None
-        raw = self.lookups.value(source.oid, index)
+        raw = self._polled.get(source.oid, {}).get(index)
+        if raw is None:
+            raw = self.lookups.value(source.oid, index)
         if raw is None:
             return ""
+        if source.format == "mac" and isinstance(raw, bytes) and len(raw) == 6:
+            return _mac(raw)
         if source.map is not None:
             key = raw if isinstance(raw, int) else as_text(raw)
             mapped = source.map.get(key)
@@ -174,24 +240,62 @@ class Decoder:
                 return mapped
         return as_text(raw)
 
+    def _has_row(self, table: TableSpec, index: Oid) -> bool:
+        """Whether a referenced table has the row, so that a ref to a missing row falls
+        through to the label's next source (a table without lookup columns: assume so)."""
+        if table.name not in self._known:
+            oids = lookup_oids(table)
+            self._known[table.name] = {index for oid in oids
+                                       for index in self.lookups.columns.get(oid, {})
+                                       } if oids else None
+        rows = self._known[table.name]
+        return rows is None or index in rows
+
+    def _shared_values(self, table: TableSpec) -> dict[str, set[str]]:
+        """Per `unique` label, the values more than one known row has."""
+        indexes: dict[Oid, None] = {}
+        for oid in lookup_oids(table):
+            indexes.update(dict.fromkeys(self.lookups.columns.get(oid, {})))
+        shared: dict[str, set[str]] = {}
+        for name in table.unique:
+            seen: set[str] = set()
+            twice: set[str] = set()
+            for index in indexes:
+                text = self.label(table.labels[name], index)
+                (twice if text in seen else seen).add(text)
+            shared[name] = twice
+        return shared
+
     def table_label(self, table: TableSpec, name: str, index: Oid, depth: int = 0) -> str:
         key = (table.name, name, index)
         text = self._label_cache.get(key)
         if text is None:
-            text = self.label(table, name, table.labels[name], index, depth)
+            text = self.label(table.labels[name], index, depth)
+            if text and text in self._shared.get(table.name, {}).get(name, ()):
+                text = f"{text}#{format_oid(index)}"  # the row's own index tells it apart
             self._label_cache[key] = text
         return text
 
-    def _row_labels(self, table: TableSpec | None, extra: LabelSpecs, index: Oid) -> str:
+    def _row_labels(self, table: TableSpec | None, extra: LabelSpecs, index: Oid,
+                    peer: bool = False) -> str:
         names: dict[str, str] = {}
         if table is not None:
             for name in table.labels:
                 names[name] = self.table_label(table, name, index)
+            if peer and table.peer is not None:
+                names[PEER] = self.label(table.peer, index)
         for name, sources in extra.items():
-            names[name] = self.label(table, name, sources, index) if table else (
-                sources[0].value or "")
+            names[name] = self.label(sources, index) if table else (sources[0].value or "")
         ordered = sorted(names)
         return label_text(ordered, (names[n] for n in ordered))
+
+    def peer_of(self, table: TableSpec, index: Oid) -> str:
+        """A row's peer as the cap counts it: the table's labels and the peer label."""
+        key = (table.name, index)
+        text = self._peers.get(key)
+        if text is None:
+            text = self._peers[key] = self._row_labels(table, {}, index, peer=True)
+        return text
 
     def _row(self, table: TableSpec, metric: MetricSpec, source: Source,
              index: Oid) -> tuple[str, float] | None:
@@ -199,23 +303,27 @@ class Decoder:
         key = (id(source), index)
         if key in self._rows:
             return self._rows[key]
+        if len(self._rows) > MAX_CACHED_ROWS:  # clients come and go between refreshes
+            self._rows.clear()
+            self._peers.clear()
         info: tuple[str, float] | None = None
         if _passes(metric.when, self.lookups, index):
             factor = _factor(source, self.lookups, index)
             if factor is not None:
-                info = (self._row_labels(table, metric.labels, index), factor)
+                info = (self._row_labels(table, metric.labels, index, per_peer(metric)),
+                        factor)
         self._rows[key] = info
         return info
 
     # --- evaluation -------------------------------------------------------------------
-    def _entries(self) -> Iterator[tuple[TableSpec | None, MetricSpec]]:
+    def _entries(self, peers: bool) -> Iterator[tuple[TableSpec | None, MetricSpec]]:
         for fallback in (False, True):
             for spec in self.profile.scalars:
                 if spec.fallback is fallback:
                     yield None, spec
             for table in self.profile.tables:
                 for spec in table.metrics:
-                    if spec.fallback is fallback:
+                    if spec.fallback is fallback and (peers or not per_peer(spec)):
                         yield table, spec
 
     def _scalar(self, spec: MetricSpec, scalars: dict[Oid, Value]) -> list[tuple[str, float]]:
@@ -232,8 +340,8 @@ class Decoder:
                 return [(self._row_labels(None, spec.labels, ()), value)]
         return []
 
-    def _table(self, table: TableSpec, spec: MetricSpec,
-               data: TableData) -> list[tuple[str, float]]:
+    def _table(self, table: TableSpec, spec: MetricSpec, data: TableData,
+               admitted: dict[str, None] | None) -> list[tuple[str, float]]:
         groups: dict[str, list[float]] = {}
         done: set[Oid] = set()
         for source in spec.sources:
@@ -243,6 +351,8 @@ class Decoder:
             extras = [data.get(o, {}) for o in (*source.add, *source.subtract)]
             for index, raw in column.items():
                 if index in done:
+                    continue
+                if admitted is not None and self.peer_of(table, index) not in admitted:
                     continue
                 row = self._row(table, spec, source, index)
                 if row is None:
@@ -256,15 +366,29 @@ class Decoder:
                     groups.setdefault(row[0], []).append(value)
         return [(labels, _aggregate(spec.aggregate, values)) for labels, values in groups.items()]
 
-    def decode(self, scalars: dict[Oid, Value], tables: dict[str, TableData]) -> list[Sample]:
+    def _present_peers(self, tables: dict[str, TableData]) -> list[str]:
+        found: dict[str, None] = {}
+        for table in self.profile.tables:
+            if table.peer is None or not any(per_peer(m) for m in table.metrics):
+                continue
+            for column in tables.get(table.name, {}).values():
+                found.update(dict.fromkeys(self.peer_of(table, index) for index in column))
+        return list(found)
+
+    def decode(self, scalars: dict[Oid, Value], tables: dict[str, TableData],
+               peers: PeerLimit | None = None) -> list[Sample]:
+        """Samples of one poll; per-peer metrics only with `peers` (a backhaul device)."""
+        if peers is not None:
+            peers.update(self._present_peers(tables))
         seen: set[tuple[str, str]] = set()
         out: list[Sample] = []
-        for table, spec in self._entries():
+        for table, spec in self._entries(peers is not None):
             if table is None:
                 rows = self._scalar(spec, scalars)
             else:
                 data = tables.get(table.name)
-                rows = self._table(table, spec, data) if data else []
+                admitted = peers.admitted if peers is not None and per_peer(spec) else None
+                rows = self._table(table, spec, data, admitted) if data else []
             for labels, value in rows:
                 key = (spec.metric, labels)
                 if key not in seen:
@@ -273,21 +397,34 @@ class Decoder:
         out.extend(self._infos(tables))
         return out
 
+    def _info_labels(self, table: TableSpec, own: LabelSpecs, index: Oid) -> str:
+        """The row's labels, or "" when every label of the _info itself is empty (an SSID
+        the device does not report is no SSID "")."""
+        if own and not any(self.label(sources, index) for sources in own.values()):
+            return ""
+        return self._row_labels(table, own, index)
+
     def _infos(self, tables: dict[str, TableData]) -> list[Sample]:
         out: list[Sample] = []
         for table in self.profile.tables:
             if table.info is None:
                 continue
+            data = tables.get(table.name, {})
             indexes: dict[Oid, None] = {}
             for oid in lookup_oids(table):
                 indexes.update(dict.fromkeys(self.lookups.columns.get(oid, {})))
-            for column in tables.get(table.name, {}).values():
+            for column in data.values():
                 indexes.update(dict.fromkeys(column))
+            polled = table.info.polled
+            self._polled = data if polled else {}
             for index in indexes:
                 key = (table.name, "", index)
-                labels = self._label_cache.get(key)
+                labels = None if polled else self._label_cache.get(key)
                 if labels is None:
-                    labels = self._row_labels(table, table.info.labels, index)
-                    self._label_cache[key] = labels
-                out.append((table.info.metric, labels, 1.0))
+                    labels = self._info_labels(table, table.info.labels, index)
+                    if not polled:
+                        self._label_cache[key] = labels
+                if labels:
+                    out.append((table.info.metric, labels, 1.0))
+            self._polled = {}
         return out

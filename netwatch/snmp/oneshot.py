@@ -112,6 +112,11 @@ def report(address: str, result: SnmpResult, setting: str) -> str:
     return "\n".join(lines)
 
 
+def _count(value: float | None) -> str:
+    """A counter as printed: "-" when the device does not report it (0 is a reading)."""
+    return "-" if value is None else str(int(value))
+
+
 def _table(interfaces: dict[str, _Interface]) -> list[str]:
     if not interfaces:
         return ["  (no interfaces)"]
@@ -123,8 +128,8 @@ def _table(interfaces: dict[str, _Interface]) -> list[str]:
         speed = v.get("netwatch_interface_speed_bytes")
         rows.append((name, row.alias[:24], f"{oper}/{admin}",
                      _human(speed * 8, "bit/s") if speed else "-",
-                     str(int(v.get("netwatch_interface_receive_bytes_total", 0))),
-                     str(int(v.get("netwatch_interface_transmit_bytes_total", 0)))))
+                     _count(v.get("netwatch_interface_receive_bytes_total")),
+                     _count(v.get("netwatch_interface_transmit_bytes_total"))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(c.ljust(w) if i < 4 else c.rjust(w)
                              for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()

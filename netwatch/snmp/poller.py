@@ -7,8 +7,13 @@ A steady-state poll is one GET (uptime, ifTableLastChange, the profile's scalars
 GETBULK per table (only the columns metrics use, max-repetitions = rows + 1). A refresh
 (first poll, reboot, ifTableLastChange moved, new rows, hourly) also reads the system group,
 detects the profile when it is `auto`, reads identity and the lookup columns (labels,
-filters, factors), and forgets which OIDs the device lacked. Whatever is read before a
-failure is returned with the failure's reason.
+filters, factors), and forgets which OIDs the device lacked. A refresh that the poll itself
+finds due (the uptime went back, ifTableLastChange moved) reads the system group in that
+same poll, so detection and identity never run on a GET that lacked it. Whatever is read
+before a failure is returned with the failure's reason.
+
+Per-peer radio metrics are polled and decoded only when `state.peers` is set (a device
+configured as backhaul); otherwise their columns are not even asked for.
 """
 
 from __future__ import annotations
@@ -26,17 +31,19 @@ from netwatch.snmp.client import SnmpClient, first_below, get_values, walk_colum
 from netwatch.snmp.decode import (
     Decoder,
     Lookups,
+    PeerLimit,
     Sample,
     TableData,
     filtered_rows,
     lookup_oids,
+    polled_info_oids,
     polled_oids,
 )
 from netwatch.snmp.detect import detect
 from netwatch.snmp.oid import MISSING, Oid, Value, VarBind, as_text, is_present
-from netwatch.snmp.profile import Profile, TableSpec
+from netwatch.snmp.profile import MetricSpec, Profile, TableSpec, per_peer
 from netwatch.snmp.result import SnmpResult
-from netwatch.snmp.uptime import SOURCES, SYS_UPTIME, BootClock, pick_uptime
+from netwatch.snmp.uptime import SNMP_ENGINE_TIME, SOURCES, SYS_UPTIME, BootClock, pick_uptime
 
 SYS_DESCR: Oid = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
@@ -65,6 +72,17 @@ class DeviceState:
     empty_tables: set[str] = field(default_factory=set)
     choice: dict[tuple[str, int], int] = field(default_factory=dict)  # metric -> source used
     rows: dict[str, int] = field(default_factory=dict)
+    peers: PeerLimit | None = None  # backhaul devices: which radio peers get series
+
+    def limit_peers(self, cap: int) -> None:
+        """Per-peer series for at most `cap` peers (0: none, the device is no backhaul)."""
+        if cap <= 0:
+            self.peers = None
+        elif self.peers is None or self.peers.cap != cap:
+            self.peers = PeerLimit(cap)
+
+    def polls(self, metric: MetricSpec) -> bool:
+        return self.peers is not None or not per_peer(metric)
 
 
 class _Counting:
@@ -128,7 +146,10 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
     try:
         async with asyncio.timeout_at(ends):
             if _track_uptime(state, scalars, now()):
-                state.refresh_due = refresh = True  # stays due if this refresh fails
+                state.refresh_due = True  # stays due if this refresh fails
+                if not refresh:  # found due only now: this GET lacked the system group
+                    scalars.update(await get_values(counting, SYSTEM_GROUP))
+                refresh = True
             if refresh:
                 await _refresh(counting, state, profiles, scalars, now())
             assert state.profile is not None
@@ -145,7 +166,7 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
         failure = exc
     if state.profile is None or state.decoder is None:
         raise failure or SnmpProtocolError("no profile")
-    samples = state.decoder.decode(scalars, tables) + _computed(state)
+    samples = state.decoder.decode(scalars, tables, state.peers) + _computed(state)
     return SnmpResult(tuple(samples), state.profile.name, counting.values, counting.requests,
                       failure.reason if failure else None, str(failure or ""))
 
@@ -155,7 +176,9 @@ def _track_uptime(state: DeviceState, scalars: dict[Oid, Value], at: float) -> b
     rebooted = False
     picked = pick_uptime(scalars)
     if picked is not None:
-        rebooted = state.clock.update(*picked, at)
+        engine = scalars.get(SNMP_ENGINE_TIME)
+        rebooted = state.clock.update(*picked, at, float(engine) if isinstance(
+            engine, int) and picked[0] != SNMP_ENGINE_TIME else None)
     elif state.clock.source is not None:
         state.clock = BootClock()  # the uptime we followed is gone: look for others again
         rebooted = True
@@ -170,6 +193,9 @@ def _computed(state: DeviceState) -> list[Sample]:
     if state.clock.boot_time is not None and state.clock.uptime is not None:
         out.append(("netwatch_device_boot_time_seconds", "", state.clock.boot_time))
         out.append(("netwatch_device_uptime_seconds", "", state.clock.uptime))
+    if state.peers is not None and state.profile is not None and any(
+            per_peer(m) for t in state.profile.tables for m in t.metrics):
+        out.append(("netwatch_radio_peers_over_limit", "", state.peers.over))
     return out
 
 
@@ -242,12 +268,15 @@ async def _poll_table(client: SnmpClient, state: DeviceState, table: TableSpec,
     walk: list[Oid] = []
     gets: list[tuple[Oid, Oid]] = []  # (column, index)
     for position, metric in enumerate(table.metrics):
+        if not state.polls(metric):
+            continue
         source = metric.sources[state.choice.get((table.name, position), 0)]
         rows = filtered_rows(metric, state.decoder.lookups)
         if rows is None:
             walk += polled_oids(source)
         else:
             gets += [(column, index) for column in polled_oids(source) for index in rows]
+    walk += polled_info_oids(table) if walk or gets else []
     hint = state.rows.get(table.name, DEFAULT_ROWS)
     if walk:
         await walk_columns(client, list(dict.fromkeys(walk)), hint, data, table.max_rows)
@@ -288,7 +317,8 @@ async def _fall_back(client: SnmpClient, state: DeviceState, table: TableSpec,
     for position, metric in enumerate(table.metrics):
         key = (table.name, position)
         chosen = state.choice.get(key, 0)
-        if data.get(metric.sources[chosen].oid) or chosen + 1 >= len(metric.sources):
+        if data.get(metric.sources[chosen].oid) or chosen + 1 >= len(metric.sources) or \
+                not state.polls(metric):
             continue
         state.choice[key] = chosen + 1
         source = metric.sources[chosen + 1]

@@ -46,10 +46,11 @@ SWEEP_EVERY = 300.0  # seconds between sweeps of targets no longer polled
 def adhoc_target(address: str, auth: AuthConfig, port: int = 161, profile: str = "auto",
                  timeout: float = 2.0, retries: int = 1, deadline: float | None = None,
                  site: str = "adhoc", name: str = "device", role: Role = "router",
-                 interval: float = 60.0) -> Target:
+                 interval: float = 60.0, max_peers: int = 0) -> Target:
     """A Target outside any inventory (`netwatch probe --snmp`, tests, benchmarks)."""
     deadline = deadline if deadline is not None else max(timeout * (retries + 1) * 4, 5.0)
-    policy = SnmpPolicy(interval, timeout, retries, deadline, port, profile, "adhoc", auth)
+    policy = SnmpPolicy(interval, timeout, retries, deadline, port, profile, "adhoc", auth,
+                        max_peers)
     device = Device(DeviceLabels(site, "", name, role), address, None, None, None, policy,
                     StatePolicy(1, 1, 0.05, 0.15), site)
     return Target((site, name, "snmp"), "snmp", address, policy, device)
@@ -126,6 +127,7 @@ class SnmpProber:
             entry.session = await self._pool.session(target.address, policy.port, policy.auth,
                                                      policy.timeout, policy.retries)
         before = entry.state.profile
+        entry.state.limit_peers(policy.max_peers)
         result = await poll_device(entry.session, entry.state, self.profiles,
                                    poll_budget(policy.deadline))
         if entry.state.profile is not before and entry.state.profile is not None:

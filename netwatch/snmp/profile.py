@@ -24,7 +24,8 @@ from netwatch.snmp.oid import Oid, parse_oid
 
 OidField = Annotated[tuple[int, ...], BeforeValidator(parse_oid)]
 IdentityField = Literal["vendor", "model", "os_version"]
-Aggregate = Literal["first", "sum", "avg", "min", "max", "count"]
+Aggregate = Literal["first", "sum", "avg", "min", "max", "median", "count"]
+PEER = "peer"  # the label of per-peer metrics (catalog): exported for backhaul devices only
 
 
 class ProfileError(NetwatchError):
@@ -51,7 +52,9 @@ class Factor(_Strict):
 class Source(_Strict):
     """Where a value comes from and how it becomes the metric's unit:
     value = (map(raw) + sum(add) - sum(subtract)) x scale x factors + offset, kept when
-    within `valid`. `add`/`subtract` OIDs are polled too (for tables: columns, same index)."""
+    within `valid`. `add`/`subtract` OIDs are polled too (for tables: columns, same index).
+    Raw values listed in `missing` are the MIB's way of saying "no value" (MikroTik's SNR 0):
+    nothing is exported for them."""
 
     oid: OidField
     object: str = Field("", description="MIB object name, shown in HELP and docs")
@@ -59,6 +62,7 @@ class Source(_Strict):
     offset: float = 0.0
     map: dict[int, float] | None = None
     map_default: float | None = None
+    missing: list[int] = []
     add: list[OidField] = []
     subtract: list[OidField] = []
     scale_by: list[Factor] = []
@@ -74,6 +78,10 @@ class LabelSource(_Strict):
     ref: str | None = None  # "table.label": another table's label for the same index
     map: dict[int | str, str] | None = None  # raw value -> text (unmapped: the raw text)
     prefix: str = ""  # put before a non-empty value, e.g. "vap" + index
+    # index and ref: use these components of the row index, [start, end) (MikroTik's
+    # registration table is indexed by MAC (6 parts) then ifIndex: ifIndex is part [6, 7])
+    part: tuple[int, int] | None = None
+    format: Literal["mac"] | None = None  # six bytes or six index parts as aa:bb:cc:dd:ee:ff
 
     @model_validator(mode="after")
     def _exactly_one(self) -> LabelSource:
@@ -82,6 +90,10 @@ class LabelSource(_Strict):
             raise ValueError("a label source needs exactly one of oid, index, value, ref")
         if self.ref is not None and self.ref.count(".") != 1:
             raise ValueError("ref must read TABLE.LABEL")
+        if self.part is not None and not (self.index or self.ref is not None):
+            raise ValueError("part is for index and ref sources")
+        if self.part is not None and not 0 <= self.part[0] < self.part[1]:
+            raise ValueError("part must read [START, END] with 0 <= START < END")
         return self
 
 
@@ -89,10 +101,23 @@ LabelSpecs = dict[str, Annotated[list[LabelSource], BeforeValidator(_as_list)]]
 
 
 class Filter(_Strict):
-    """Keep a row only when the column's value is one of `in` (ints, or text/OIDs)."""
+    """Keep a row only when the column's value is one of `in`, or none of `not_in` (ints,
+    or text/OIDs)."""
 
     oid: OidField
-    in_: list[int | str] = Field(alias="in", min_length=1)
+    in_: list[int | str] | None = Field(None, alias="in", min_length=1)
+    not_in: list[int | str] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_list(self) -> Filter:
+        if (self.in_ is None) == (self.not_in is None):
+            raise ValueError("a filter needs exactly one of in, not_in")
+        return self
+
+    def keeps(self, value: int | str) -> bool:
+        if self.in_ is not None:
+            return value in self.in_
+        return value not in (self.not_in or ())
 
 
 class MetricSpec(_Strict):
@@ -117,17 +142,28 @@ class MetricSpec(_Strict):
 
 
 class InfoSpec(_Strict):
+    """An _info series per row. Its label columns are cached like the table's, unless
+    `polled` (values that change between refreshes, e.g. an LTE modem's cell id)."""
+
     metric: str
     labels: LabelSpecs = {}
+    polled: bool = False
 
 
 class TableSpec(_Strict):
     """Rows sharing an index. Label, filter and factor columns are read once and cached
-    (refreshed on reboot, ifTableLastChange, new rows or hourly); metric columns each poll."""
+    (refreshed on reboot, ifTableLastChange, new rows or hourly); metric columns each poll.
+
+    `peer` names the remote radio of each row (tables of radio peers): metrics whose catalog
+    entry takes the `peer` label get it, and are exported only for devices configured as
+    backhaul, capped per device. `unique` lists labels that must tell rows apart: rows that
+    share a value (an ifName listed twice) get `#INDEX` appended, so no row is merged away."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     object: str = ""
     labels: LabelSpecs = {}
+    peer: Annotated[list[LabelSource], BeforeValidator(_as_list)] | None = None
+    unique: list[str] = []
     info: InfoSpec | None = None
     metrics: list[MetricSpec] = []
     max_rows: int = Field(2000, ge=1, le=100_000)
@@ -204,6 +240,12 @@ class Profile:
         return found
 
 
+def per_peer(metric: MetricSpec) -> bool:
+    """Whether the catalog gives the metric a `peer` label (backhaul devices only)."""
+    entry = METRICS.get(metric.metric)
+    return entry is not None and PEER in entry.labels
+
+
 def _mappable(name: str, info: bool) -> Metric | None:
     """The catalog's entry for a metric profiles may map (`info`: the _info metric of a
     table, else a value), or None."""
@@ -221,12 +263,16 @@ def _check_labels(metric: Metric, labels: set[str], where: str) -> list[str]:
     return [f"{where}: {metric.name} takes labels {sorted(wanted)}, this gives {sorted(labels)}"]
 
 
-def _check_metric(spec: MetricSpec, inherited: set[str], where: str, table: bool) -> list[str]:
+def _check_metric(spec: MetricSpec, inherited: set[str], where: str, table: bool,
+                  peer: bool = False) -> list[str]:
     metric = _mappable(spec.metric, info=False)
     if metric is None:
         return [(f"{where}: {spec.metric!r} is not a metric a profile can map "
                 "(see netwatch/base/catalog.py)")]
-    problems = _check_labels(metric, inherited | set(spec.labels), where)
+    if PEER in metric.labels and not peer:
+        return [f"{where}: {metric.name} is per peer: its table needs `peer`"]
+    given = inherited | set(spec.labels) | ({PEER} if PEER in metric.labels else set())
+    problems = _check_labels(metric, given, where)
     for source in spec.sources:
         if (source.scale_by or spec.when or spec.aggregate != "first") and not table:
             problems.append(f"{where}: scale_by, when and aggregate are for tables only")
@@ -245,9 +291,11 @@ def _check_spec(spec: ProfileSpec) -> list[str]:
     for table in spec.tables:
         if names.count(table.name) > 1:
             problems.append(f"tables: duplicate name {table.name!r}")
+        problems += [f"{table.name}.unique: {name!r} is not a label of this table"
+                     for name in table.unique if name not in table.labels]
         for i, metric in enumerate(table.metrics):
             problems += _check_metric(metric, set(table.labels), f"{table.name}.metrics[{i}]",
-                                      table=True)
+                                      table=True, peer=table.peer is not None)
         if table.info is not None:
             info = _mappable(table.info.metric, info=True)
             if info is None:
@@ -264,9 +312,9 @@ def _merge(spec: ProfileSpec, parent: Profile | None) -> Profile:
         return Profile(spec.name, spec.description, spec.priority, (spec.name,),
                        tuple(spec.detect), {k: tuple(v) for k, v in spec.identity.items()},
                        tuple(spec.scalars), tuple(spec.tables))
-    own: dict[str, list[IdentitySource]] = {str(k): v for k, v in spec.identity.items()}
-    identity = {k: tuple(own.get(k, [])) + parent.identity.get(k, ())
-                for k in {*own, *parent.identity}}
+    # a field the child names replaces the parent's: linux's "kernel release from sysDescr"
+    # must not become an airFiber's firmware version when the vendor's OID is missing
+    identity = dict(parent.identity) | {str(k): tuple(v) for k, v in spec.identity.items()}
     own_tables = {t.name for t in spec.tables}
     tables = tuple(spec.tables) + tuple(t for t in parent.tables if t.name not in own_tables)
     return Profile(spec.name, spec.description, spec.priority, (spec.name, *parent.chain),
@@ -279,6 +327,8 @@ def _check_refs(profile: Profile) -> list[str]:
         specs = [*table.labels.values(), *(s for m in table.metrics for s in m.labels.values())]
         if table.info is not None:
             specs += list(table.info.labels.values())
+        if table.peer is not None:
+            specs.append(table.peer)
         for ref in (s.ref for sources in specs for s in sources if s.ref):
             other, _, label = ref.partition(".")
             target = profile.table(other)

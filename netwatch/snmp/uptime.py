@@ -1,8 +1,14 @@
 """Uptime sources and the boot time derived from them, robust against jitter and wraps.
 
-Sources in order of preference (DESIGN.md): snmpEngineTime (seconds, no wrap for 68 years),
-hrSystemUptime, sysUpTime (TimeTicks: hundredths of a second, wrapping after 2^32, i.e.
-497.1 days). The boot time (now - uptime) moves by network delay and tick rounding on every
+Sources in order of preference: hrSystemUptime (the host's own uptime), snmpEngineTime
+(seconds since the SNMP agent started: no wrap for 68 years, but it restarts with the agent),
+sysUpTime (the agent's uptime on most agents). hrSystemUptime comes first because only it
+outlives an agent restart: a real CentOS recording (linux_ntc) has snmpEngineTime 1.3 days
+and hrSystemUptime 84 days, and a boot time taken from the engine would call every agent
+restart a reboot. hrSystemUptime and sysUpTime are TimeTicks: hundredths of a second,
+wrapping after 2^32, i.e. 497.1 days; a first reading of hrSystemUptime below the engine
+time has wrapped (the agent cannot have run longer than the host), which `update` takes as
+a hint. The boot time (now - uptime) moves by network delay and tick rounding on every
 poll; it is held still while uptime keeps counting, and only moves when
 
 - uptime went back (a reboot; a TimeTicks wrap is told apart by where the counter should
@@ -14,6 +20,7 @@ So `changes(netwatch_device_boot_time_seconds[1h])` counts reboots.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,8 +30,8 @@ SNMP_ENGINE_TIME: Oid = (1, 3, 6, 1, 6, 3, 10, 2, 1, 3, 0)
 HR_SYSTEM_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 25, 1, 1, 0)
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SOURCES: tuple[tuple[Oid, float], ...] = (  # (OID, seconds per unit)
-    (SNMP_ENGINE_TIME, 1.0),
     (HR_SYSTEM_UPTIME, 0.01),
+    (SNMP_ENGINE_TIME, 1.0),
     (SYS_UPTIME, 0.01),
 )
 TICKS_WRAP = 2**32
@@ -52,8 +59,11 @@ class BootClock:
     _last_raw: int = 0
     _last_at: float = 0.0
 
-    def update(self, source: Oid, raw: int, unit: float, now: float) -> bool:
-        """Feed one reading; True when it shows a reboot since the previous one."""
+    def update(self, source: Oid, raw: int, unit: float, now: float,
+               at_least: float | None = None) -> bool:
+        """Feed one reading; True when it shows a reboot since the previous one.
+        `at_least`: seconds the device has certainly been up (the engine time), which tells
+        how often a TimeTicks source read for the first time has wrapped."""
         rebooted = False
         if self.source == source and raw < self._last_raw:
             if unit < 1.0 and self._wrapped(raw, now):
@@ -63,6 +73,9 @@ class BootClock:
                 self.wraps = 0
         elif self.source != source:
             self.wraps = 0
+            if at_least is not None and unit < 1.0:
+                span = TICKS_WRAP * unit
+                self.wraps = max(0, math.ceil((at_least - raw * unit - WRAP_SLACK) / span))
         seconds = (raw + self.wraps * TICKS_WRAP) * unit
         estimate = now - seconds
         if self.boot_time is not None and self.source == source and \
@@ -72,7 +85,7 @@ class BootClock:
                 abs(estimate - self.boot_time) > DRIFT:
             self.boot_time = float(round(estimate))
         self.source, self._last_raw, self._last_at = source, raw, now
-        self.uptime = raw * unit
+        self.uptime = round(raw * unit, 2)  # 1624988.38, not 1624988.3800000001
         return rebooted
 
     def _wrapped(self, raw: int, now: float) -> bool:
