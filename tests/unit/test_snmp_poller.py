@@ -4,56 +4,26 @@ when they must, and partial failures keep what was read."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from netwatch.base.errors import SnmpProtocolError
 from netwatch.base.exposition import fmt
-from netwatch.snmp import profiles
-from netwatch.snmp.oid import Oid, Value, parse_oid
-from netwatch.snmp.poller import DeviceState, poll_device
+from netwatch.snmp.oid import parse_oid
 from netwatch.snmp.recorded import RecordedClient
-from netwatch.snmp.result import SnmpResult
 from netwatch.snmp.snmprec import read_values
+from tests.snmp_recordings import EXPECTED_PROFILE, RECORDINGS, column, poll, recorded, series
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "netwatch" / "lab" / "recordings"
 IF_NAME = parse_oid("1.3.6.1.2.1.31.1.1.1.1")
 IF_DESCR = parse_oid("1.3.6.1.2.1.2.2.1.2")
 IF_HC_IN = parse_oid("1.3.6.1.2.1.31.1.1.1.6")
 IF_IN = parse_oid("1.3.6.1.2.1.2.2.1.10")
 SYS_UPTIME = parse_oid("1.3.6.1.2.1.1.3.0")
 HR_UPTIME = parse_oid("1.3.6.1.2.1.25.1.1.0")
+ENGINE_TIME = parse_oid("1.3.6.1.6.3.10.2.1.3.0")
 IF_LAST_CHANGE = parse_oid("1.3.6.1.2.1.31.1.5.0")
 
 
-def column(values: dict[Oid, Value], root: Oid) -> dict[int, object]:
-    """{index: value} of a column; text as str."""
-    return {oid[-1]: v.decode() if isinstance(v, bytes) else v for oid, v in values.items()
-            if oid[:len(root)] == root and len(oid) == len(root) + 1}
-
-
-def series(result: SnmpResult, metric: str) -> dict[str, float]:
-    return {labels: value for name, labels, value in result.samples if name == metric}
-
-
-async def poll(client: RecordedClient, state: DeviceState | None = None,
-               profile: str = "auto") -> tuple[SnmpResult, DeviceState]:
-    state = state or DeviceState(profile)
-    return await poll_device(client, state, profiles.load(), budget=10.0), state
-
-
-def recorded(name: str, **kwargs: object) -> RecordedClient:
-    return RecordedClient.from_file(RECORDINGS / f"{name}.snmprec", **kwargs)
-
-
-@pytest.mark.parametrize(("name", "profile"), [
-    ("airos-af", "ubiquiti-airos"), ("airos_airos8", "ubiquiti-airos"), ("ios", "cisco"),
-    ("iosxe_isr4321", "cisco"), ("linux_ntc", "linux"), ("routeros", "mikrotik"),
-    ("routeros_crs317", "mikrotik"), ("routeros_rb433gl", "mikrotik"),
-    ("routeros_rb750gr3", "mikrotik"), ("routeros_wifi", "mikrotik"), ("swos", "mikrotik"),
-    ("unifi_achd", "unifi"), ("unifi_nanohd", "unifi"),
-])
+@pytest.mark.parametrize(("name", "profile"), sorted(EXPECTED_PROFILE.items()))
 async def test_auto_detection_and_info(name: str, profile: str) -> None:
     result, _ = await poll(recorded(name))
     assert result.ok and result.profile == profile
@@ -122,7 +92,7 @@ async def test_unifi_stations_per_vap_and_linux_identity() -> None:
     linux, _ = await poll(recorded("linux_ntc"))
     (info,) = series(linux, "netwatch_device_info")
     assert 'os_version="CentOS 7.4.1708"' in info
-    assert series(linux, "netwatch_device_uptime_seconds") == {"": 113861}  # snmpEngineTime
+    assert series(linux, "netwatch_device_uptime_seconds") == {"": 7262288.98}  # hrSystemUptime
 
 
 async def test_steady_poll_asks_only_what_metrics_use() -> None:
@@ -211,16 +181,16 @@ async def test_a_refresh_that_fails_is_tried_again() -> None:
 
 
 async def test_only_the_followed_uptime_is_asked_and_its_loss_is_noticed() -> None:
-    client = recorded("linux_ntc")  # has snmpEngineTime, hrSystemUptime and sysUpTime
+    client = recorded("linux_ntc")  # has hrSystemUptime, snmpEngineTime and sysUpTime
     _, state = await poll(client)
     before = len(client.requests)
     await poll(client, state)
     first_get = client.requests[before][1]
-    engine_time = parse_oid("1.3.6.1.6.3.10.2.1.3.0")
-    assert engine_time in first_get and SYS_UPTIME not in first_get
-    del client.values[engine_time]  # the agent stops answering it
+    assert HR_UPTIME in first_get and ENGINE_TIME not in first_get
+    assert SYS_UPTIME not in first_get
+    del client.values[HR_UPTIME]  # the agent stops answering it
     client.values = dict(client.values)
     await poll(client, state)
     result, _ = await poll(client, state)
-    assert series(result, "netwatch_device_uptime_seconds") == {"": 7262288.98}  # hrSystemUptime
+    assert series(result, "netwatch_device_uptime_seconds") == {"": 113861}  # snmpEngineTime
     assert (await poll(client, state))[0].ok

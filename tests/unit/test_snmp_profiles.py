@@ -13,7 +13,8 @@ from netwatch.snmp.detect import by_priority, rule_matches
 from netwatch.snmp.oid import parse_oid
 from netwatch.snmp.profile import DetectRule, ProfileError, load_directory, parse_spec
 
-ISSUE_PROFILES = {"generic", "linux", "mikrotik", "ubiquiti-airos", "unifi", "cisco"}
+ISSUE_PROFILES = {"generic", "linux", "mikrotik", "ubiquiti-airos", "unifi", "cisco",
+                  "ubiquiti-ltu", "ubiquiti-af60", "ubiquiti-edgemax"}
 
 
 def test_shipped_profiles_load_and_extend_generic() -> None:

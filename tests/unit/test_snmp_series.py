@@ -51,9 +51,16 @@ def test_drift_re_anchors_and_source_preference() -> None:
     clock.update(SNMP_ENGINE_TIME, 1000 + 2 * 86_400, 1.0, T0 + 2 * 86_400 - 61)
     assert clock.boot_time == T0 - 1061  # the device's clock ran fast: re-anchored
     values: dict[tuple[int, ...], Value] = {SYS_UPTIME: 5, HR_SYSTEM_UPTIME: 6, SNMP_ENGINE_TIME: 7}
+    assert pick_uptime(values) == (HR_SYSTEM_UPTIME, 6, 0.01)  # the host's, not the agent's
+    del values[HR_SYSTEM_UPTIME]
     assert pick_uptime(values) == (SNMP_ENGINE_TIME, 7, 1.0)
-    del values[SNMP_ENGINE_TIME]
-    assert pick_uptime(values) == (HR_SYSTEM_UPTIME, 6, 0.01)
+
+
+def test_engine_time_tells_how_often_a_first_ticks_reading_wrapped() -> None:
+    clock = BootClock()  # up 600 days: hrSystemUptime wrapped once, the agent ran 550 days
+    assert not clock.update(HR_SYSTEM_UPTIME, 600 * 8_640_000 - TICKS_WRAP, 0.01, T0,
+                            at_least=550 * 86_400)
+    assert clock.wraps == 1 and clock.boot_time == T0 - 600 * 86_400
 
 
 def render(series: SnmpSeries, store: MetricStore) -> Samples:
