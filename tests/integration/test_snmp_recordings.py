@@ -22,26 +22,28 @@ from netwatch.lab.agents import (
     prepare_recordings,
     snmpsim_available,
 )
-from netwatch.snmp.oid import Oid, Value, parse_oid
+from netwatch.snmp.oid import parse_oid
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.result import SnmpResult
 from netwatch.snmp.snmprec import read_records, read_values
 from tests.conftest import ROOT, require
+from tests.snmp_recordings import (
+    EXPECTED_PROFILE,
+    RADIO_EXPECTATIONS,
+    column,
+    expected,
+    exported,
+    interface_names,
+    labels_of,
+    series,
+)
 
 pytestmark = pytest.mark.integration
 
 ADDRESS = "127.3.1.1"
-EXPECTED_PROFILE = {
-    "airos-af": "ubiquiti-airos", "airos_airos8": "ubiquiti-airos", "ios": "cisco",
-    "iosxe_isr4321": "cisco", "linux_ntc": "linux", "routeros": "mikrotik",
-    "routeros_crs317": "mikrotik", "routeros_rb433gl": "mikrotik", "routeros_rb750gr3": "mikrotik",
-    "routeros_wifi": "mikrotik", "swos": "mikrotik", "unifi_achd": "unifi",
-    "unifi_nanohd": "unifi",
-}
 IF_NAME, IF_DESCR = parse_oid("1.3.6.1.2.1.31.1.1.1.1"), parse_oid("1.3.6.1.2.1.2.2.1.2")
 IF_HC_IN, IF_IN = parse_oid("1.3.6.1.2.1.31.1.1.1.6"), parse_oid("1.3.6.1.2.1.2.2.1.10")
 IF_HC_OUT = parse_oid("1.3.6.1.2.1.31.1.1.1.10")
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +59,13 @@ def simulator() -> Iterator[Agent]:
         yield agents.snmpsim(data, ADDRESS, community="routeros")
 
 
-async def poll(prober: SnmpProber, agent: Agent, community: str) -> SnmpResult:
+async def poll(prober: SnmpProber, agent: Agent, community: str,
+               max_peers: int = 0) -> SnmpResult:
     auth = AuthConfig.model_validate({"version": "2c", "community": community})
+    name = community.replace("_", "-").replace(".", "-").lower()
     target = adhoc_target(agent.address, auth, port=agent.port, timeout=2.0, retries=1,
-                          name=community.replace("_", "-").lower())
+                          name=f"{name}-peers" if max_peers else name, max_peers=max_peers)
     return await prober.poll(target)
-
-
-def series(result: SnmpResult, metric: str) -> dict[str, float]:
-    return {labels: value for name, labels, value in result.samples if name == metric}
-
-
-def column(values: dict[Oid, Value], root: Oid) -> dict[int, object]:
-    return {oid[-1]: v.decode() if isinstance(v, bytes) else v for oid, v in values.items()
-            if oid[:len(root)] == root and len(oid) == len(root) + 1}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PROFILE))
@@ -80,13 +75,36 @@ async def test_every_recording_polls_with_auto_profile(snmp_prober: SnmpProber, 
     assert result.ok, result.detail
     assert result.profile == EXPECTED_PROFILE[name]
     values = read_values(RECORDINGS / f"{name}.snmprec")
-    names = column(values, IF_NAME) or column(values, IF_DESCR)
+    names = interface_names(values)
     octets = column(values, IF_HC_IN) or column(values, IF_IN)
     rx = series(result, "netwatch_interface_receive_bytes_total")
     assert rx == {f'ifname="{names[i]}"': v for i, v in octets.items()}
     for key in series(result, "netwatch_interface_info"):
-        labels = dict(LABEL.findall(key))
+        labels = labels_of(key)
         assert labels["ifname"] == names.get(int(labels["ifindex"]), labels["ifname"])
+
+
+@pytest.mark.parametrize(("name", "metric", "labels", "oid", "how"), RADIO_EXPECTATIONS,
+                         ids=[f"{e[0]}:{e[1]}:{','.join(e[2].values())}"
+                              for e in RADIO_EXPECTATIONS])
+async def test_radio_and_device_families_carry_the_recorded_values(
+        snmp_prober: SnmpProber, simulator: Agent, name: str, metric: str,
+        labels: dict[str, str], oid: str, how: float | dict[int, float]) -> None:
+    """Each value as snmpsim serves it, polled as a backhaul device (per-peer series on)."""
+    result = await poll(snmp_prober, simulator, name, max_peers=16)
+    assert result.ok, result.detail
+    want = expected(read_values(RECORDINGS / f"{name}.snmprec"), oid, how)
+    assert exported(result, metric, labels) == want
+
+
+async def test_a_radio_with_16_peers_over_a_cap_of_10(
+        snmp_prober: SnmpProber, simulator: Agent) -> None:
+    aggregated = await poll(snmp_prober, simulator, "routeros_16peers")
+    assert not [n for n, _, _ in aggregated.samples if n.startswith("netwatch_radio_peer")]
+    assert series(aggregated, "netwatch_wireless_clients")['ifname="wlan1"'] == 12
+    capped = await poll(snmp_prober, simulator, "routeros_16peers", max_peers=10)
+    assert len(series(capped, "netwatch_radio_peer_signal_dbm")) == 10
+    assert series(capped, "netwatch_radio_peers_over_limit") == {"": 6}
 
 
 async def test_routeros_names_octets_cpu_temperature(

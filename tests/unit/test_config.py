@@ -71,6 +71,9 @@ INVALID = {
                    "service it starts (LoadCredential=); outside systemd, set it to a directory "
                    "holding the file, or use {env:} or {file:}"],
     "thresholds-file": ["FILE:2: thresholds: no such file: /etc/netwatch/no-such-thresholds.yml"],
+    "radio-max-peers": ["FILE:13: sites[0].devices[0].radio.max_peers: must be at most 256"],
+    "radio-without-snmp": ["FILE:15: sites[0].devices[0].radio.per_peer: per-peer radio series "
+                           "need SNMP, which is off for this device"],
     "thresholds": ["{dir}/invalid-thresholds.d/thresholds.yml:3: degraded.loss_ratio: "
                    "must be at most 1",
                    "{dir}/invalid-thresholds.d/thresholds.yml:5: rules.site_down_fo: "
@@ -169,7 +172,9 @@ def test_valid_config_resolves_layers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ap1.icmp is not None and ap1.icmp.count == 3  # device override
     assert rtr.snmp is not None
     assert rtr.snmp.profile == "mikrotik" and rtr.snmp.auth_name == "city-v2"
+    assert rtr.snmp.max_peers == 8  # a backhaul radio: per-peer series for 8 peers
     assert ap1.snmp is not None and ap1.snmp.auth_name == "city-v3" and ap1.snmp.profile == "unifi"
+    assert ap1.snmp.max_peers == 0  # no radio settings: peers aggregated
     assert ap1.snmp.auth.auth_password is not None
     assert ap1.snmp.auth.auth_password.reveal() == "authpass123"  # from the file, newline cut
     assert srv.snmp is None and srv.address == "::1"

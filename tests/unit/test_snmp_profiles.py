@@ -72,6 +72,17 @@ BASE = "name: {name}\ndescription: test\n"
     ("identity:\n  model: {oid: 1.3.6.1.2.1.1.1.0, value: x}\n",
      "identity.model.0: Value error, an identity source needs exactly one of oid, first, value"),
     ("extends: missing\n", "extends unknown profile 'missing'"),
+    (("tables:\n  - name: t\n    labels: {ifname: {value: ath0}}\n    metrics:\n"
+      "      - {metric: netwatch_radio_peer_signal_dbm, oid: 1.3.6.1.4.1.1.1}\n"),
+     "t.metrics[0]: netwatch_radio_peer_signal_dbm is per peer: its table needs `peer`"),
+    ("tables:\n  - name: t\n    unique: [ifname]\n",
+     "t.unique: 'ifname' is not a label of this table"),
+    (("tables:\n  - name: t\n    labels: {ifname: {value: ath0}}\n    metrics:\n"
+      "      - {metric: netwatch_wireless_clients, oid: 1.3.6.1.4.1.1.1,\n"
+      "         when: {oid: 1.3.6.1.4.1.1.2, in: [1], not_in: [2]}}\n"),
+     "tables.0.metrics.0.when.0: Value error, a filter needs exactly one of in, not_in"),
+    (("tables:\n  - name: t\n    labels: {ifname: {oid: 1.3.6.1.4.1.1.2, part: [0, 1]}}\n"),
+     "tables.0.labels.ifname.0: Value error, part is for index and ref sources"),
 ])
 def test_invalid_profile_is_refused_with_its_reason(tmp_path: Path, body: str,
                                                     message: str) -> None:
