@@ -173,10 +173,13 @@ def write_fleet(path: str | Path, icmp: Sequence[str], snmp: Sequence[tuple[str,
     return path
 
 
-def run_json(argv: Sequence[str], timeout: float) -> dict[str, Any]:
-    """Run a benchmark worker (a fresh process: clean RSS figures), parse its JSON stdout."""
+def run_json(argv: Sequence[str], timeout: float,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a benchmark worker (a fresh process: clean RSS figures), parse its JSON stdout;
+    `env`: variables added to this process's environment (PYTHONPATH: another checkout)."""
     result = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
-                            timeout=timeout, check=False, cwd=str(ROOT))
+                            timeout=timeout, check=False, cwd=str(ROOT),
+                            env={**os.environ, **env} if env else None)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stderr[-4000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))

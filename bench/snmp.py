@@ -20,6 +20,17 @@ interfaces). bench/anchors_snmp.py runs snmp_exporter and net-snmp's CLI on the 
     .venv/bin/python bench/snmp.py                M = 100 and 1,000 burst; 1,000 scheduled
     .venv/bin/python bench/snmp.py --quick        M = 100 and 1,000 burst only
     .venv/bin/python bench/snmp.py --profile      cProfile of the burst rounds: where time goes
+    .venv/bin/python bench/snmp.py --radio        the radio tables' cost (below)
+
+`--radio`: CPU per device poll of a MikroTik radio with 16 registered peers (the derived
+recording routeros_16peers, served by snmpsim on 50 loopback addresses), polled as a
+backhaul device with every radio table on (per-peer series for its 16 peers), and the same
+device with the radio tables the mikrotik profile gained for it taken out (registrations,
+station and LTE tables, the AP table down to its client count: what it polled before).
+Burst rounds in a fresh process each, warm-up excluded; the netwatch process only (snmpsim
+is far slower than a radio and is not counted). Target: on <= 1.5 x without.
+`--today CHECKOUT` adds the same device polled by another checkout's code and profiles
+(netwatch before the radio tables, e.g. `git archive 97c33f1 netwatch | tar -x -C DIR`).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import dataclasses
 import io
 import json
 import pstats
@@ -41,16 +53,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import cpu_seconds, delete_routed, routed_namespace, run_json
+from bench.common import Spread, cpu_seconds, delete_routed, routed_namespace, run_json
 from bench.daemon import run_fleet
 from netwatch.base.exposition import MetricStore
 from netwatch.config.model import AuthConfig, Config
 from netwatch.inventory.model import Inventory, Target
 from netwatch.lab import netns
-from netwatch.lab.agents import Agent, AgentSet
+from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, prepare_recordings
 from netwatch.scheduler.prober import Outcome, Result, run_poll
 from netwatch.sites.targets import State
+from netwatch.snmp import profiles as shipped
 from netwatch.snmp.prober import SnmpProber, adhoc_target
+from netwatch.snmp.profile import Profile
 from netwatch.snmp.result import SnmpResult
 
 PER_NAMESPACE = 250
@@ -95,10 +109,76 @@ def dead_endpoints(count: int) -> list[Endpoint]:
     return [(f"127.5.{i // 250}.{i % 250 + 1}", 16161) for i in range(count)]
 
 
-def targets(endpoints: Sequence[Endpoint], interval: float = 60.0) -> list[Target]:
+def targets(endpoints: Sequence[Endpoint], interval: float = 60.0,
+            max_peers: int = 0) -> list[Target]:
+    backhaul: dict[str, Any] = {"max_peers": max_peers} if max_peers else {}  # older code: none
     return [adhoc_target(a, AUTH, port=p, timeout=2.0, retries=1, deadline=0.8 * interval,
-                         site=f"bench.{i:05d}", name="rtr", interval=interval)
+                         site=f"bench.{i:05d}", name="rtr", interval=interval, **backhaul)
             for i, (a, p) in enumerate(endpoints)]
+
+
+# --- radio tables on and off ----------------------------------------------------------------
+RADIO_DEVICES = 50
+RADIO_TABLES = ("registrations", "wireless_station", "lte")
+
+
+def without_radio(profiles: dict[str, Profile]) -> dict[str, Profile]:
+    """The profiles with the mikrotik radio tables taken out, the AP table down to the
+    client count it had before them."""
+    mikrotik = profiles["mikrotik"]
+    tables = []
+    for table in mikrotik.tables:
+        if table.name in RADIO_TABLES:
+            continue
+        if table.name == "wireless_ap":
+            table = table.model_copy(update={"info": None, "metrics": [
+                m for m in table.metrics if m.metric == "netwatch_wireless_clients"]})
+        tables.append(table)
+    return profiles | {"mikrotik": dataclasses.replace(mikrotik, tables=tuple(tables))}
+
+
+@contextlib.contextmanager
+def radio_devices(agents: AgentSet) -> Iterator[list[Endpoint]]:
+    """RADIO_DEVICES addresses served by one snmpsim, all answering routeros_16peers under
+    the community "public"."""
+    data = prepare_recordings([], agents.workdir / "radio",
+                              names={"public": RECORDINGS / "routeros_16peers.snmprec"})
+    addresses = [f"127.6.0.{i + 1}" for i in range(RADIO_DEVICES)]
+    agent = agents.snmpsim(data, addresses, community="public")
+    yield [(a, agent.port) for a in addresses]
+
+
+def run_radio(rounds: int, today: str | None, pairs: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """CPU per poll with the radio tables on (backhaul, 16 peers) and off, and with the code
+    of the checkout `today` (netwatch before the radio tables): `pairs` workers of each,
+    alternating (the shared machine's load drifts), `rounds` rounds each."""
+    modes = ("without", "with", *(("today",) if today else ()))
+    out: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    with AgentSet() as agents, radio_devices(agents) as endpoints:
+        for _ in range(pairs):
+            for mode in modes:
+                out[mode] += run_burst(endpoints, [], rounds, mode=mode,
+                                       code=today if mode == "today" else None)["rounds"]
+    return out
+
+
+def show_radio(r: dict[str, list[dict[str, Any]]]) -> None:
+    def per_poll(mode: str) -> tuple[Spread, float, int]:
+        rounds = r[mode]
+        values = sum(x["values"] for x in rounds) / sum(x["polls"] for x in rounds)
+        return (Spread.of(x["cpu"] / x["polls"] * 1000 for x in rounds), values,
+                sum(x["failed"] for x in rounds))
+
+    off, on = per_poll("without"), per_poll("with")
+    print(f"  radio tables off: {off[0].text()} ms CPU per device poll (median, min-max of "
+          f"{len(r['without'])} rounds; {off[1]:.0f} values per poll), {off[2]} failed")
+    print(f"  radio tables on, 16 peers as backhaul: {on[0].text()} ms ({on[1]:.0f} values), "
+          f"{on[2]} failed: {on[0].median / off[0].median:.2f}x the CPU (target <= 1.5x)")
+    if "today" in r:
+        before = per_poll("today")
+        print(f"  the code before the radio tables (--today): {before[0].text()} ms "
+              f"({before[1]:.0f} values), {before[2]} failed: radio tables on are "
+              f"{on[0].median / before[0].median:.2f}x that")
 
 
 def recorder(prober: SnmpProber, all_targets: list[Target]) -> State:
@@ -168,9 +248,13 @@ async def steady_requests(endpoint: Endpoint) -> tuple[list[tuple[str, list[str]
 
 
 # --- netwatch burst (a worker process) ----------------------------------------------------
-async def burst(endpoints: list[Endpoint], rounds: int, profile: bool) -> dict[str, Any]:
-    batch = targets(endpoints)
-    prober = SnmpProber()
+async def burst(endpoints: list[Endpoint], rounds: int, profile: bool,
+                mode: str = "") -> dict[str, Any]:
+    """`mode` "with"/"without": the radio devices as backhaul with every radio table, or
+    with the radio tables taken out."""
+    batch = targets(endpoints, max_peers=16 if mode == "with" else 0)
+    prober = SnmpProber(profiles=without_radio(shipped.load())) if mode == "without" else \
+        SnmpProber()  # "today": another checkout's code and profiles, as they were
     await prober.start()
     state = recorder(prober, batch)
     warm = await poll_all(prober, batch, state.record)
@@ -178,13 +262,14 @@ async def burst(endpoints: list[Endpoint], rounds: int, profile: bool) -> dict[s
                            "rounds": []}
     profiler = cProfile.Profile() if profile else None
     for _ in range(rounds):
-        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        # process_time: the process's CPU in ns (/proc's ticks are 10 ms: 20 % of a round)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
         results = await poll_all(prober, batch, state.record)
         if profiler:
             profiler.disable()
-        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         values = sum(r.values for r in results if isinstance(r, SnmpResult))
         out["rounds"].append({"polls": len(results), "wall": wall, "cpu": cpu, "values": values,
                               "failed": sum(1 for r in results if not r.ok)})
@@ -218,15 +303,17 @@ def where_time_goes(stats: pstats.Stats) -> str:
 
 
 def run_burst(endpoints: list[Endpoint], daemons: list[Agent], rounds: int,
-              profile: bool = False) -> dict[str, Any]:
+              profile: bool = False, mode: str = "", code: str | None = None) -> dict[str, Any]:
     """The burst worker in a fresh process; adds the agents' CPU over the measured rounds
     (warm-up included in neither figure: agents' CPU is counted from the first round on, so
     it is an upper bound)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as spec:
-        json.dump({"endpoints": endpoints, "rounds": rounds, "profile": profile}, spec)
+        json.dump({"endpoints": endpoints, "rounds": rounds, "profile": profile, "mode": mode},
+                  spec)
         spec.flush()
         agents0 = agents_cpu(daemons)
-        result = run_json([str(HERE), "--worker", spec.name], timeout=600 + 60 * rounds)
+        result = run_json([str(HERE), "--worker", spec.name], timeout=600 + 60 * rounds,
+                          env={"PYTHONPATH": code} if code else None)
         result["agents_cpu"] = agents_cpu(daemons) - agents0
     return result
 
@@ -280,6 +367,11 @@ def show_scheduled(r: dict[str, Any]) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.radio:
+        print(f"SNMP radio tables: routeros_16peers on {RADIO_DEVICES} snmpsim addresses, "
+              f"{args.rounds} burst rounds")
+        show_radio(run_radio(args.rounds, args.today))
+        return
     print(f"SNMP benchmark ({'namespaces' if netns.available() is None else '127.4.x.y'}"
           f", snmpd, v2c, profile auto -> linux, 8 interfaces)")
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -298,7 +390,8 @@ def worker(spec_path: str) -> None:
     logs.configure("error", json=True)
     spec = json.loads(Path(spec_path).read_text())
     endpoints = [(a, int(p)) for a, p in spec["endpoints"]]
-    print(json.dumps(asyncio.run(burst(endpoints, spec["rounds"], spec["profile"]))))
+    print(json.dumps(asyncio.run(burst(endpoints, spec["rounds"], spec["profile"],
+                                       spec.get("mode", "")))))
 
 
 if __name__ == "__main__":
@@ -309,6 +402,11 @@ if __name__ == "__main__":
     parser.add_argument("--intervals", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="burst only")
     parser.add_argument("--profile", action="store_true", help="cProfile the burst rounds")
+    parser.add_argument("--radio", action="store_true",
+                        help="CPU per poll with the radio tables on (16 peers) and off")
+    parser.add_argument("--today", metavar="CHECKOUT",
+                        help="--radio: also poll with this checkout's netwatch (the code before "
+                        "the radio tables, e.g. a `git worktree add` of the commit before)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     if parsed.worker:

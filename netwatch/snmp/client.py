@@ -72,13 +72,17 @@ async def walk_columns(client: SnmpClient, columns: Sequence[Oid], rows_hint: in
 
     GETBULK with max-repetitions sized to the expected rows (+1, so one reply usually ends
     every column); v1 uses GETNEXT. A reply may be cut short (agents cap their replies):
-    unfinished columns continue from their last OID. Results land in `out` as they come,
-    so a walk failing half way still leaves what it got.
+    unfinished columns continue from their last OID, asking only for the rows still
+    expected and no more values than the agent just sent (snmpsim and many devices send at
+    most 63: asking a 16-row, 4-column table for 17 rows again would fetch 50 values of the
+    next columns, more than the table itself). Results land in `out` as they come, so a
+    walk failing half way still leaves what it got.
     """
     last: dict[Oid, Oid] = {}
     for column in columns:
         out.setdefault(column, {})
         last[column] = column
+    before = {column: len(out[column]) for column in columns}
     budget = MAX_BULK_VALUES
     for _ in range(MAX_WALK_REQUESTS):
         if not last:
@@ -88,8 +92,12 @@ async def walk_columns(client: SnmpClient, columns: Sequence[Oid], rows_hint: in
             if client.version == "1":
                 reply = await client.get_next([last[c] for c in active])
             else:
-                reps = max(1, min(rows_hint + 1, budget // len(active)))
+                got = min(len(out[c]) - before[c] for c in active)
+                wanted = rows_hint + 1 - got if got <= rows_hint else budget
+                reps = max(1, min(wanted, budget // len(active)))
                 reply = await client.get_bulk([last[c] for c in active], reps)
+                if len(reply) < len(active) * reps:  # the agent caps its replies
+                    budget = max(len(active), len(reply))
         except PduError as exc:
             v1_past_end = exc.status == NO_SUCH_NAME and client.version == "1"
             if v1_past_end and 1 <= exc.index <= len(active):

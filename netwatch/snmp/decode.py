@@ -197,6 +197,7 @@ class Decoder:
         self._polled: TableData = {}  # the table being decoded (labels of polled _info)
         self._peers: dict[tuple[str, Oid], str] = {}
         self._known: dict[str, set[Oid] | None] = {}
+        self._per_peer = {id(m) for t in profile.tables for m in t.metrics if per_peer(m)}
         self._shared: dict[str, dict[str, set[str]]] = {}
         self._shared = {t.name: self._shared_values(t) for t in profile.tables if t.unique}
         self._label_cache.clear()  # labels read while `_shared` was being built
@@ -310,8 +311,8 @@ class Decoder:
         if _passes(metric.when, self.lookups, index):
             factor = _factor(source, self.lookups, index)
             if factor is not None:
-                info = (self._row_labels(table, metric.labels, index, per_peer(metric)),
-                        factor)
+                info = (self._row_labels(table, metric.labels, index,
+                                         id(metric) in self._per_peer), factor)
         self._rows[key] = info
         return info
 
@@ -323,7 +324,7 @@ class Decoder:
                     yield None, spec
             for table in self.profile.tables:
                 for spec in table.metrics:
-                    if spec.fallback is fallback and (peers or not per_peer(spec)):
+                    if spec.fallback is fallback and (peers or id(spec) not in self._per_peer):
                         yield table, spec
 
     def _scalar(self, spec: MetricSpec, scalars: dict[Oid, Value]) -> list[tuple[str, float]]:
@@ -341,29 +342,45 @@ class Decoder:
         return []
 
     def _table(self, table: TableSpec, spec: MetricSpec, data: TableData,
-               admitted: dict[str, None] | None) -> list[tuple[str, float]]:
+               admitted: set[Oid] | None) -> list[tuple[str, float]]:
+        """(labels, value) per series of one table metric; `admitted`: the rows a per-peer
+        metric may use. The hot path of a poll: plain columns skip the general arithmetic."""
+        first = spec.aggregate == "first"
+        single = len(spec.sources) == 1
+        firsts: dict[str, float] = {}
         groups: dict[str, list[float]] = {}
-        done: set[Oid] = set()
+        done: set[Oid] = set()  # rows an earlier source already gave (several sources only)
         for source in spec.sources:
             column = data.get(source.oid)
             if not column:
                 continue
             extras = [data.get(o, {}) for o in (*source.add, *source.subtract)]
+            plain = not extras and source.map is None
             for index, raw in column.items():
-                if index in done:
-                    continue
-                if admitted is not None and self.peer_of(table, index) not in admitted:
+                if (not single and index in done) or (
+                        admitted is not None and index not in admitted):
                     continue
                 row = self._row(table, spec, source, index)
                 if row is None:
                     continue
-                number = _number(source, raw, (c.get(index) for c in extras))
+                number: float | None
+                if plain:
+                    number = raw if isinstance(raw, int) and raw not in source.missing else None
+                else:
+                    number = _number(source, raw, [c.get(index) for c in extras])
                 if number is None:
                     continue
                 value = _finish(source, number, row[1])
-                if value is not None:
+                if value is None:
+                    continue
+                if not single:
                     done.add(index)
+                if first:
+                    firsts.setdefault(row[0], value)
+                else:
                     groups.setdefault(row[0], []).append(value)
+        if first:
+            return list(firsts.items())
         return [(labels, _aggregate(spec.aggregate, values)) for labels, values in groups.items()]
 
     def _present_peers(self, tables: dict[str, TableData]) -> list[str]:
@@ -382,12 +399,19 @@ class Decoder:
             peers.update(self._present_peers(tables))
         seen: set[tuple[str, str]] = set()
         out: list[Sample] = []
+        allowed: dict[str, set[Oid]] = {}  # per table: the rows of admitted peers
         for table, spec in self._entries(peers is not None):
             if table is None:
                 rows = self._scalar(spec, scalars)
             else:
                 data = tables.get(table.name)
-                admitted = peers.admitted if peers is not None and per_peer(spec) else None
+                admitted = None
+                if peers is not None and id(spec) in self._per_peer and data:
+                    admitted = allowed.get(table.name)
+                    if admitted is None:
+                        admitted = allowed[table.name] = {
+                            index for column in data.values() for index in column
+                            if self.peer_of(table, index) in peers.admitted}
                 rows = self._table(table, spec, data, admitted) if data else []
             for labels, value in rows:
                 key = (spec.metric, labels)

@@ -73,10 +73,12 @@ class _Entry:
 class SnmpProber:
     probe: Probe = "snmp"
 
-    def __init__(self, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+    def __init__(self, max_in_flight: int = MAX_IN_FLIGHT,
+                 profiles: dict[str, Profile] | None = None) -> None:
+        """`profiles`: other than the shipped ones (benchmarks compare profile variants)."""
         self._max_in_flight = max_in_flight
         self._pool: EnginePool | None = None
-        self._profiles: dict[str, Profile] | None = None
+        self._profiles: dict[str, Profile] | None = profiles
         self._entries: dict[TargetKey, _Entry] = {}
         # per store, dropped with it (an id() key could be reused by a later store)
         self._families: weakref.WeakKeyDictionary[MetricStore, SnmpFamilies] = (
