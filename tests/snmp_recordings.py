@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from netwatch.snmp import profiles
@@ -99,20 +100,20 @@ RADIO_EXPECTATIONS: list[Expectation] = [
     ("routeros_station", "netwatch_radio_signal_dbm", {"ifname": "if23"}, f"{MT}.1.1.1.4.23", 1),
     ("routeros_station", "netwatch_radio_rx_ccq_ratio", {"ifname": "if23"},
      f"{MT}.1.1.1.10.23", 0.01),
-    ("routeros_station", "netwatch_radio_tx_rate_bits_per_second", {"ifname": "if23"},
-     f"{MT}.1.1.1.2.23", 1),
+    ("routeros_station", "netwatch_radio_tx_rate_bytes_per_second", {"ifname": "if23"},
+     f"{MT}.1.1.1.2.23", 0.125),
     ("routeros_16peers", "netwatch_radio_peer_signal_dbm",
      {"ifname": "wlan1", "peer": "a4:e4:b8:4a:d5:ca"}, f"{MT}.1.2.1.3.164.228.184.74.213.202.1",
      1),
     ("routeros_16peers", "netwatch_radio_peer_snr_db",
      {"ifname": "wlan4", "peer": "9c:5c:8e:a4:a4:77"}, f"{MT}.1.2.1.12.156.92.142.164.164.119.9",
      1),
-    ("routeros_16peers", "netwatch_radio_peer_tx_rate_bits_per_second",
+    ("routeros_16peers", "netwatch_radio_peer_tx_rate_bytes_per_second",
      {"ifname": "wlan1", "peer": "c8:d7:79:dc:46:25"}, f"{MT}.1.2.1.8.200.215.121.220.70.37.1",
-     1),
-    ("routeros_16peers", "netwatch_radio_peer_rx_rate_bits_per_second",
+     0.125),
+    ("routeros_16peers", "netwatch_radio_peer_rx_rate_bytes_per_second",
      {"ifname": "wlan1", "peer": "c8:d7:79:dc:46:25"}, f"{MT}.1.2.1.9.200.215.121.220.70.37.1",
-     1),
+     0.125),
     ("routeros_ltap-mini", "netwatch_lte_rsrp_dbm", {"ifname": "lte1"}, f"{MT}.16.1.1.4.3", 1),
     ("routeros_ltap-mini", "netwatch_lte_rsrq_db", {"ifname": "lte1"}, f"{MT}.16.1.1.3.3", 1),
     ("routeros_ltap-mini", "netwatch_lte_sinr_db", {"ifname": "lte1"}, f"{MT}.16.1.1.7.3", 1),
@@ -141,8 +142,8 @@ RADIO_EXPECTATIONS: list[Expectation] = [
      0.01),
     ("airos_airos8", "netwatch_radio_noise_floor_dbm", {"ifname": "ath0"}, f"{AIRMAX}.5.1.8.1",
      1),
-    ("airos_airos8", "netwatch_radio_rx_rate_bits_per_second", {"ifname": "ath0"},
-     f"{AIRMAX}.5.1.10.1", 1),
+    ("airos_airos8", "netwatch_radio_rx_rate_bytes_per_second", {"ifname": "ath0"},
+     f"{AIRMAX}.5.1.10.1", 0.125),
     ("airos_airos8", "netwatch_radio_frequency_hertz", {"ifname": "ath0"}, f"{AIRMAX}.1.1.4.1",
      1e6),
     ("airos_airos8", "netwatch_radio_tx_power_dbm", {"ifname": "ath0"}, f"{AIRMAX}.1.1.6.1", 1),
@@ -164,10 +165,10 @@ RADIO_EXPECTATIONS: list[Expectation] = [
     ("airos-af-ltu_1.4.0", "netwatch_radio_frequency_hertz", {"ifname": "ath0"},
      f"{LTU}.2.2.0", 1e6),
     ("airos-af-ltu_1.4.0", "netwatch_radio_eirp_dbm", {"ifname": "ath0"}, f"{LTU}.2.6.0", 1),
-    ("airos-af-ltu_1.4.0", "netwatch_radio_peer_tx_capacity_bits_per_second",
-     {"ifname": "ath0", "peer": "18:e8:29:1e:38:d6"}, f"{LTU}.4.1.3.{LTU_PEER}", 1000),
-    ("airos-af-ltu_1.4.0", "netwatch_radio_peer_rx_capacity_bits_per_second",
-     {"ifname": "ath0", "peer": "18:e8:29:1e:38:d6"}, f"{LTU}.4.1.4.{LTU_PEER}", 1000),
+    ("airos-af-ltu_1.4.0", "netwatch_radio_peer_tx_capacity_bytes_per_second",
+     {"ifname": "ath0", "peer": "18:e8:29:1e:38:d6"}, f"{LTU}.4.1.3.{LTU_PEER}", 125),
+    ("airos-af-ltu_1.4.0", "netwatch_radio_peer_rx_capacity_bytes_per_second",
+     {"ifname": "ath0", "peer": "18:e8:29:1e:38:d6"}, f"{LTU}.4.1.4.{LTU_PEER}", 125),
     ("airos-af-ltu_1.4.0", "netwatch_radio_peer_rx_power_dbm",
      {"ifname": "ath0", "peer": "18:e8:29:1e:38:d6", "chain": "1"}, f"{LTU}.4.1.6.{LTU_PEER}",
      1),
@@ -187,8 +188,8 @@ RADIO_EXPECTATIONS: list[Expectation] = [
      {"ifname": "wlan0", "peer": "f4:92:bf:e2:9e:8d"}, f"{AF60}.3.1.4.{AF60_PEER}", 1),
     ("airos-af60_airos-af60", "netwatch_radio_peer_rx_modulation",
      {"ifname": "wlan0", "peer": "f4:92:bf:e2:9e:8d"}, f"{AF60}.3.1.6.{AF60_PEER}", 1),
-    ("airos-af60_airos-af60", "netwatch_radio_peer_tx_capacity_bits_per_second",
-     {"ifname": "wlan0", "peer": "f4:92:bf:e2:9e:8d"}, f"{AF60}.3.1.7.{AF60_PEER}", 1000),
+    ("airos-af60_airos-af60", "netwatch_radio_peer_tx_capacity_bytes_per_second",
+     {"ifname": "wlan0", "peer": "f4:92:bf:e2:9e:8d"}, f"{AF60}.3.1.7.{AF60_PEER}", 125),
     ("airos-af60_airos-af60", "netwatch_radio_peer_distance_meters",
      {"ifname": "wlan0", "peer": "f4:92:bf:e2:9e:8d"}, f"{AF60}.3.1.15.{AF60_PEER}", 1),
     ("airos-af60_v3.4", "netwatch_radio_frequency_hertz", {"ifname": "wlan0"},
@@ -240,3 +241,13 @@ def exported(result: SnmpResult, metric: str, labels: dict[str, str]) -> float |
     """The value of the series with exactly these labels (beyond the device's), or None."""
     return next((value for text, value in series(result, metric).items()
                  if labels_of(text) == labels), None)
+
+
+async def families_of(names: Iterable[str]) -> set[str]:
+    """Every family the poller exports for these recordings (served from memory, no device
+    configured as backhaul)."""
+    found: set[str] = set()
+    for name in names:
+        result, _ = await poll(recorded(name))
+        found.update(metric for metric, _, _ in result.samples)
+    return found

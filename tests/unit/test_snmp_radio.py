@@ -24,8 +24,8 @@ from tests.snmp_recordings import (
 RTAB_STRENGTH = parse_oid("1.3.6.1.4.1.14988.1.1.1.2.1.3")
 RTAB_SNR = parse_oid("1.3.6.1.4.1.14988.1.1.1.2.1.12")
 PEER_FAMILIES = ("netwatch_radio_peer_signal_dbm", "netwatch_radio_peer_snr_db",
-                 "netwatch_radio_peer_tx_rate_bits_per_second",
-                 "netwatch_radio_peer_rx_rate_bits_per_second")
+                 "netwatch_radio_peer_tx_rate_bytes_per_second",
+                 "netwatch_radio_peer_rx_rate_bytes_per_second")
 
 
 @pytest.mark.parametrize(("name", "metric", "labels", "oid", "how"), RADIO_EXPECTATIONS,
