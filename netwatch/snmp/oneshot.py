@@ -2,10 +2,12 @@
 prober and profiles.
 
 Prints per address the identity (vendor, model, version, uptime), the profile chosen (and
-whether `auto` chose it), health values, and the interface table (name, alias, state, speed,
-octets in/out) to stdout. Exit 0 when every poll succeeded, 1 when one failed, 2 on a usage
-or config error. Credentials come inline (`--community`) or by name from a config
-(`--auth NAME --config FILE`); they are never printed.
+whether `auto` chose it), health values, a line per radio or LTE interface (frequency,
+signal, noise, CCQ, clients; RSRP, RSRQ, SINR), and the interface table (name, alias, state,
+speed, octets in/out; "-" for what the device does not report) to stdout. Exit 0 when
+every poll succeeded, 1 when one failed, 2 on a usage or config error. Credentials come
+inline (`--community`) or by name from a config (`--auth NAME --config FILE`); they are
+never printed.
 """
 
 from __future__ import annotations
@@ -66,17 +68,40 @@ def _duration(seconds: float) -> str:
     return (f"{days}d " if days else "") + time.strftime("%H:%M:%S", time.gmtime(rest))
 
 
+# radio and LTE values shown per interface: metric -> (name, factor, unit)
+_RADIO = {
+    "netwatch_radio_frequency_hertz": ("frequency", 1e-6, "MHz"),
+    "netwatch_radio_signal_dbm": ("signal", 1, "dBm"),
+    "netwatch_radio_noise_floor_dbm": ("noise", 1, "dBm"),
+    "netwatch_radio_tx_ccq_ratio": ("ccq", 100, "%"),
+    "netwatch_wireless_clients": ("clients", 1, ""),
+    "netwatch_lte_rsrp_dbm": ("rsrp", 1, "dBm"),
+    "netwatch_lte_rsrq_db": ("rsrq", 1, "dB"),
+    "netwatch_lte_sinr_db": ("sinr", 1, "dB"),
+}
+
+
+def _radio_lines(radios: dict[str, dict[str, float]]) -> list[str]:
+    lines = []
+    for ifname, values in sorted(radios.items()):
+        parts = [f"{label} {values[metric] * factor:g}{' ' + unit if unit else ''}"
+                 for metric, (label, factor, unit) in _RADIO.items() if metric in values]
+        lines.append(f"  radio {ifname}  " + "  ".join(parts))
+    return lines
+
+
 def report(address: str, result: SnmpResult, setting: str) -> str:
     single: dict[str, float] = {}
     info: dict[str, str] = {}
     sensors: list[str] = []
     interfaces: dict[str, _Interface] = {}
+    radios: dict[str, dict[str, float]] = {}
     for name, text, value in result.samples:
         labels = _labels(text)
         if name == "netwatch_device_info":
             info = labels
-        elif name == "netwatch_wireless_clients":
-            sensors.append(f"{labels.get('ifname', '?')} {value:g} clients")
+        elif name in _RADIO:
+            radios.setdefault(labels.get("ifname", "?"), {})[name] = value
         elif "ifname" in labels and name.startswith("netwatch_interface_"):
             row = interfaces.setdefault(labels["ifname"], _Interface())
             if name == "netwatch_interface_info":
@@ -106,6 +131,7 @@ def report(address: str, result: SnmpResult, setting: str) -> str:
                       else f"memory {total}")
     if health or sensors:
         lines.append("  " + "  ".join(health + sensors))
+    lines += _radio_lines(radios)
     lines += _table(interfaces)
     if not result.ok:
         lines.append(f"  INCOMPLETE: {result.reason}: {result.detail}")

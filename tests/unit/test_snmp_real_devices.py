@@ -136,3 +136,10 @@ async def test_an_agent_restart_is_not_a_reboot() -> None:
     client.set(HR_UPTIME, 1000)  # the host itself rebooted: that moves it
     third, _ = await poll(client, state, now=T0 + 120)
     assert series(third, "netwatch_device_boot_time_seconds") == {"": T0 + 110}
+
+
+async def test_probe_shows_each_radio_and_lte_interface() -> None:
+    lte, _ = await poll(recorded("routeros_ltap-mini"))
+    lines = report("127.0.0.1", lte, "auto").splitlines()
+    assert "  radio lte1  rsrp -105 dBm  rsrq -10 dB  sinr 11 dB" in lines
+    assert "  radio wlan1  frequency 2412 MHz  noise -113 dBm  ccq 0 %  clients 0" in lines
