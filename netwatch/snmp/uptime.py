@@ -5,11 +5,13 @@ Sources in order of preference: hrSystemUptime (the host's own uptime), snmpEngi
 sysUpTime (the agent's uptime on most agents). hrSystemUptime comes first because only it
 outlives an agent restart: a real CentOS recording (linux_ntc) has snmpEngineTime 1.3 days
 and hrSystemUptime 84 days, and a boot time taken from the engine would call every agent
-restart a reboot. hrSystemUptime and sysUpTime are TimeTicks: hundredths of a second,
-wrapping after 2^32, i.e. 497.1 days; a first reading of hrSystemUptime below the engine
-time has wrapped (the agent cannot have run longer than the host), which `update` takes as
-a hint. The boot time (now - uptime) moves by network delay and tick rounding on every
-poll; it is held still while uptime keeps counting, and only moves when
+restart a reboot (the airFiber LTU and Wave recordings show the same: hrSystemUptime 27 and
+6 days, sysUpTime 1.3 days and 34 minutes). hrSystemUptime and sysUpTime are TimeTicks:
+hundredths of a second, wrapping after 2^32, i.e. 497.1 days; a first reading of
+hrSystemUptime below the engine time has wrapped (the agent cannot have run longer than the
+host), which `update` takes as a hint. The boot time (now - uptime) moves by network delay
+and tick rounding on every poll; it is held still while uptime keeps counting, and only
+moves when
 
 - uptime went back (a reboot; a TimeTicks wrap is told apart by where the counter should
   have been), or
@@ -40,10 +42,11 @@ WRAP_SLACK = 30.0  # seconds: how close to the expected post-wrap value a readin
 
 
 def pick_uptime(values: Mapping[Oid, Value]) -> tuple[Oid, int, float] | None:
-    """The preferred source present: (OID, raw value, seconds per unit)."""
+    """The preferred source present: (OID, raw value, seconds per unit). 0 counts as absent
+    (an agent that does not keep the value; a real uptime of 0 is never read twice)."""
     for oid, unit in SOURCES:
         raw = values.get(oid)
-        if isinstance(raw, int) and raw >= 0:
+        if isinstance(raw, int) and raw > 0:
             return oid, raw, unit
     return None
 
