@@ -226,15 +226,15 @@ RADIO_EXPECTATIONS: list[Expectation] = [
 
 
 def expected(values: dict[Oid, Value], oid: str, how: float | dict[int, float]) -> float:
-    """The value a metric must carry: the recorded one scaled (or mapped), rounded the way
-    the decoder rounds (12 significant digits)."""
+    """The value a metric must carry: the recorded one scaled (or mapped), the same float
+    product the decoder makes (the exposition's fmt() writes it as the clean number)."""
     from netwatch.snmp.oid import parse_oid
 
     raw = values[parse_oid(oid)]
     assert isinstance(raw, int), oid
     if isinstance(how, dict):
         return how[raw]
-    return float(f"{raw * how:.12g}")
+    return raw * how
 
 
 def exported(result: SnmpResult, metric: str, labels: dict[str, str]) -> float | None:

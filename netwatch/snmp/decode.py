@@ -169,7 +169,7 @@ def _aggregate(kind: str, values: list[float]) -> float:
     if kind == "sum":
         return sum(values)
     if kind == "avg":
-        return float(f"{sum(values) / len(values):.12g}")
+        return sum(values) / len(values)
     if kind == "min":
         return min(values)
     if kind == "max":

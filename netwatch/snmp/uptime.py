@@ -88,7 +88,7 @@ class BootClock:
                 abs(estimate - self.boot_time) > DRIFT:
             self.boot_time = float(round(estimate))
         self.source, self._last_raw, self._last_at = source, raw, now
-        self.uptime = round(raw * unit, 2)  # 1624988.38, not 1624988.3800000001
+        self.uptime = raw * unit
         return rebooted
 
     def _wrapped(self, raw: int, now: float) -> bool:
