@@ -20,15 +20,19 @@ from netwatch.config.types import (
     Ident,
     Name,
     Secret,
+    WindowDuration,
 )
 
 Role = Literal["router", "ap", "switch", "server", "upstream"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = dict(zip(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                       "sunday"), WEEKDAYS, strict=True))
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: `.nan` or `.inf` in any number field is an error, not a poll interval
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class IcmpSection(Strict):
@@ -174,8 +178,10 @@ class WeeklyRecurrence(Strict):
     @field_validator("days", mode="before")
     @classmethod
     def _lower_days(cls, value: object) -> object:
+        # `Sun` and `sunday` are Sunday; `sunny` is not (exact names, any case)
         if isinstance(value, list):
-            return [d.lower()[:3] if isinstance(d, str) else d for d in value]
+            return [_FULL_DAYS.get(d.lower(), d.lower()) if isinstance(d, str) else d
+                    for d in value]
         return value
 
 
@@ -184,7 +190,7 @@ class MaintenanceWindow(Strict):
 
     start: datetime | None = None
     weekly: WeeklyRecurrence | None = None
-    duration: Duration
+    duration: WindowDuration
     reason: str | None = None
 
     @model_validator(mode="after")

@@ -5,7 +5,9 @@
                                                  running service can settle is a warning
 
 Pydantic's error locations are mapped back to the YAML marks, so each problem reads
-`FILE:LINE: sites[3].devices[0].address: not an IP address or host name`.
+`FILE:LINE: sites[3].devices[0].address: not an IP address or host name`. What is valid but
+probably a mistake (a `sites_files` glob that matches nothing) is a warning in
+`SourceMap.warnings`: check-config prints them, the daemon logs them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from netwatch.config.model import Config, SitesFile
 from netwatch.config.types import DEFER_CREDENTIALS, DeferredCredential
 from netwatch.config.yamlload import LoadedYaml, PathKey, load_yaml_file
 
+MAX_SITES_FILES = 10_000  # files one sites_files glob may match
+
 
 @dataclass(frozen=True, slots=True)
 class _Origin:
@@ -37,6 +41,7 @@ class SourceMap:
         self._main = main
         self._main_file = main_file
         self._sites: list[_Origin] = []
+        self.warnings: list[ConfigIssue] = []
 
     def add_site(self, loaded: LoadedYaml, prefix: PathKey) -> None:
         self._sites.append(_Origin(loaded, prefix))
@@ -73,6 +78,8 @@ def describe_error(error: dict[str, Any], model: type[BaseModel], loc: PathKey) 
         return "must be a whole number"
     if kind in ("float_type", "float_parsing"):
         return "must be a number"
+    if kind == "finite_number":
+        return "must be a finite number (not .nan or .inf)"
     if kind in ("bool_type", "bool_parsing"):
         return "must be true or false"
     if kind in ("string_type",):
@@ -181,9 +188,16 @@ def read_config(path: str | Path,
     for index in range(len(sites)):
         sources.add_site(main, ("sites", index))
     for pattern_index, pattern in enumerate(config.sites_files):
+        where = ("sites_files", pattern_index)
         matches = sorted(glob.glob(str(path.parent / pattern)))
         if not matches and not glob.has_magic(pattern):
-            issues.append(sources.issue(("sites_files", pattern_index), f"no such file: {pattern}"))
+            issues.append(sources.issue(where, f"no such file: {pattern}"))
+        elif not matches:
+            sources.warnings.append(sources.issue(where, f"{pattern} matches no file"))
+        if len(matches) > MAX_SITES_FILES:
+            issues.append(sources.issue(where, f"{pattern} matches {len(matches)} files "
+                                        f"(at most {MAX_SITES_FILES})"))
+            matches = []
         for match in matches:
             try:
                 loaded = load_yaml_file(Path(match))
@@ -204,6 +218,8 @@ def read_config(path: str | Path,
         thresholds = str(path.parent / thresholds)
         if not Path(thresholds).is_file():
             issues.append(sources.issue(("thresholds",), f"no such file: {config.thresholds}"))
+    if warnings is not None:  # check-config prints them with its own
+        warnings.extend(sources.warnings)
     if issues:
         raise ConfigError(issues)
     return config.model_copy(update={"sites": sites, "thresholds": thresholds}), sources

@@ -18,6 +18,7 @@ evidence) become new top-level sections beside `degraded`.
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,10 @@ PRODUCTION = "production"  # the rules as the file says, no profile applied
 def _scalar(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError("must be a number or text")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (not .nan or .inf)")
+    if isinstance(value, str) and len(value) > 200:
+        raise ValueError("must be at most 200 characters")
     return value
 
 
@@ -54,8 +59,8 @@ class DashboardLevels(Strict):
 
     loss_warn_ratio: float = Field(gt=0, le=1)
     rtt_p90_warn: Duration
-    utilization_warn_ratio: float = Field(gt=0)
-    event_loop_lag_warn_seconds: float = Field(gt=0)
+    utilization_warn_ratio: float = Field(gt=0, le=1)
+    event_loop_lag_warn_seconds: float = Field(gt=0, le=60)
 
 
 class AlertmanagerTimings(Strict):

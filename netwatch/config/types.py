@@ -7,6 +7,7 @@ value and says precisely what is wrong otherwise.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from pathlib import Path
@@ -22,17 +23,35 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from netwatch.config.files import SECRET_LIMIT, FileProblem, read_text
+
+# Polling durations (intervals, timeouts, deadlines, RTT levels) lie between these: below
+# 10 ms no network answers; above a day a target is not monitored. Tests use 0.05-0.5 s.
+MIN_DURATION = 0.010
+MAX_DURATION = 86400.0
+MAX_WINDOW = 366 * 86400.0  # a maintenance window (one-off work may take days)
+MAX_BANDWIDTH = 10e12 / 8  # 10 Tbit/s, in bytes per second
+_MAX_TEXT = 64  # characters of a duration or bandwidth; longer is no such thing
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, cut short (it may be a pasted megabyte)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def parse_duration(value: Any) -> float:
-    """`150ms`, `15s`, `2m`, `1h30m` or a number of seconds -> seconds (float)."""
+def parse_duration(value: Any, low: float = MIN_DURATION, high: float = MAX_DURATION) -> float:
+    """`150ms`, `15s`, `2m`, `1h30m` or a number of seconds -> seconds (float), finite and
+    within [low, high] (by default the bounds of polling durations)."""
     if isinstance(value, bool):
         raise ValueError("not a duration (use e.g. 15s, 2m, 150ms)")
     if isinstance(value, (int, float)):
         seconds = float(value)
-    elif isinstance(value, str):
+    elif isinstance(value, str) and len(value) <= _MAX_TEXT:
         text = value.strip()
         pos, seconds = 0, 0.0
         for match in _DURATION_PART.finditer(text):
@@ -42,14 +61,29 @@ def parse_duration(value: Any) -> float:
             pos = match.end()
         if pos != len(text) or not text:
             raise ValueError(f"not a duration: {value!r} (use e.g. 15s, 2m, 150ms)")
+    elif isinstance(value, str):
+        raise ValueError(f"not a duration: {_shown(value)} (use e.g. 15s, 2m, 150ms)")
     else:
         raise ValueError("not a duration (use e.g. 15s, 2m, 150ms)")
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be a finite number")
     if seconds <= 0:
         raise ValueError("duration must be greater than 0")
+    if seconds < low:
+        raise ValueError(f"duration must be at least {format_duration(low)}")
+    if seconds > high:
+        raise ValueError(f"duration must be at most {format_duration(high)}")
     return seconds
 
 
+def parse_window(value: Any) -> float:
+    """A maintenance window's length: a duration of at least a second, at most 366 days."""
+    return parse_duration(value, 1.0, MAX_WINDOW)
+
+
 def format_duration(seconds: float) -> str:
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return f"{seconds / 86400:g}d"
     if seconds < 1:
         return f"{seconds * 1000:g}ms"
     if seconds % 3600 == 0:
@@ -65,14 +99,16 @@ _PREFIX = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 
 def parse_bandwidth(value: Any) -> float:
     """`20Mbit`, `1Gbit`, `100Mbps`, `2MB/s` -> bytes per second."""
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= _MAX_TEXT:
         match = _BANDWIDTH.match(value.strip())
         if match:
             number = float(match.group(1)) * _PREFIX[match.group(2)]
             per_second = number if match.group(3) == "B" else number / 8
+            if per_second > MAX_BANDWIDTH:
+                raise ValueError("bandwidth must be at most 10Tbit")
             if per_second > 0:
                 return per_second
-    raise ValueError(f"not a bandwidth: {value!r} (use e.g. 20Mbit, 1Gbit, 100Mbps)")
+    raise ValueError(f"not a bandwidth: {_shown(value)} (use e.g. 20Mbit, 1Gbit, 100Mbps)")
 
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -121,9 +157,13 @@ def parse_ident(value: Any) -> str:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
-    "anyOf": [{"type": "number", "exclusiveMinimum": 0},
+    "anyOf": [{"type": "number", "minimum": MIN_DURATION, "maximum": MAX_DURATION},
               {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"}],
-    "description": "a duration: 150ms, 15s, 2m, 1h30m, or seconds"})]
+    "description": "a duration from 10ms to 1d: 150ms, 15s, 2m, 1h30m, or seconds"})]
+WindowDuration = Annotated[float, BeforeValidator(parse_window), WithJsonSchema({
+    "anyOf": [{"type": "number", "minimum": 1, "maximum": MAX_WINDOW},
+              {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"}],
+    "description": "a duration from 1s to 366d: 2h, 1d, 90m, or seconds"})]
 Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth), WithJsonSchema({
     "type": "string", "pattern": r"^\d+(\.\d+)?\s*[kKMGT]?(bit|bps|B)(/s)?$",
     "description": "a bandwidth: 20Mbit, 1Gbit, 100Mbps, 2MB/s"})]
@@ -217,10 +257,12 @@ DEFER_CREDENTIALS = "defer_credentials"  # validation context key: check-config,
 
 
 def _read_secret_file(path: Path, what: str) -> str:
+    """A secret from a file: regular, at most SECRET_LIMIT, UTF-8 without NUL bytes; one
+    trailing newline dropped. Errors name the file, never a byte of it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
+        text = read_text(path, SECRET_LIMIT, what)
+    except FileProblem as exc:
+        raise ValueError(str(exc)) from None
     value = text.rstrip("\r\n")
     if not value:
         raise ValueError(f"{what} {str(path)!r} is empty")
@@ -231,6 +273,8 @@ def _resolve_secret(value: Any, info: ValidationInfo) -> Secret:
     if isinstance(value, Secret):
         return value
     if isinstance(value, str) and value:
+        if "\0" in value:
+            raise ValueError("a secret cannot contain a NUL byte")
         return Secret(value, "inline")
     if isinstance(value, dict) and len(value) == 1:
         ((kind, name),) = value.items()
@@ -240,11 +284,16 @@ def _resolve_secret(value: Any, info: ValidationInfo) -> Secret:
             env_value = os.environ.get(name)
             if not env_value:
                 raise ValueError(f"environment variable {name} is not set")
+            if len(env_value) > SECRET_LIMIT:
+                raise ValueError(f"environment variable {name} is longer than "
+                                 f"{SECRET_LIMIT >> 10} KiB")
             return Secret(env_value, f"env:{name}")
         if kind == "file":
             base = Path((info.context or {}).get("base_dir", "."))
             return Secret(_read_secret_file(base / name, "secret file"), f"file:{name}")
         if kind == "credential":
+            if "/" in name or name in (".", ".."):
+                raise ValueError(f"credential {name!r}: a credential is a plain name, not a path")
             directory = os.environ.get("CREDENTIALS_DIRECTORY")
             if not directory:
                 if (info.context or {}).get(DEFER_CREDENTIALS):

@@ -151,6 +151,7 @@ class Inventory:
     canaries: dict[str, Canary] = field(default_factory=dict)
     devices: dict[tuple[str, str], Device] = field(default_factory=dict)
     targets: dict[TargetKey, Target] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # valid, but likely mistakes
 
     def count(self, probe: Probe) -> int:
         return sum(1 for t in self.targets.values() if t.probe == probe)
