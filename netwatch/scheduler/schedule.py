@@ -106,12 +106,15 @@ class Scheduler:
             if target.probe not in self.probers:
                 continue
             job = self._jobs.get(key)
-            if job is not None and job.target == target:
+            if job is not None and job.target == target and job.active:
                 continue
-            if job is not None:
-                self._retire(job)
             # canaries go first: their verdict decides whether the rest can be judged at all
             tick = now if target.canary is not None else first_tick(target, now, wall)
+            # retired only once its successor is planned: if planning fails (a reload
+            # failing half way), the old job keeps running and applying the old set again
+            # restores the whole schedule
+            if job is not None:
+                self._retire(job)
             self._jobs[key] = job = _Job(target, tick)
             self._timers.at(tick, self._due, job)
 
