@@ -27,7 +27,10 @@ from netwatch.scheduler.prober import Outcome, Prober
 from netwatch.scheduler.schedule import Scheduler
 from netwatch.sites.engine import SiteEngine
 from netwatch.sites.targets import State
+from netwatch.web.connections import Limits
+from netwatch.web.serve import WebOptions, serve
 from netwatch.web.server import make_app
+from netwatch.web.webconfig import WebSettings, read_web_config
 
 log = structlog.get_logger("netwatch.daemon.service")
 DROP_WARNING = 0.5  # a reload keeping less than this share of the targets is logged at warning
@@ -52,8 +55,9 @@ def make_prober(probe: Probe) -> Prober:
 class Daemon:
     def __init__(self, config_path: str | Path, inventory: Inventory,
                  probers: dict[Probe, Prober] | None = None, listen: str | None = None,
-                 shard: Shard | None = None) -> None:
+                 shard: Shard | None = None, web_options: WebOptions | None = None) -> None:
         self.config_path = Path(config_path)
+        self.web_options = web_options or WebOptions()
         self.shard = shard  # reloads keep polling only this shard's groups
         self.inventory = inventory
         self.listen = listen or inventory.config.listen
@@ -86,7 +90,10 @@ class Daemon:
             raise
         self._apply(self.inventory)
         self.metrics.reloaded(True)
+        settings = self.web_options.settings
         log.info("started", listen=self.listen, config=str(self.config_path),
+                 scheme=settings.scheme, basic_auth=bool(settings.users),
+                 lifecycle=self.web_options.lifecycle,
                  **{f"{p}_targets": self.inventory.count(p) for p in PROBES})
         _log_warnings(self.inventory)
 
@@ -94,13 +101,9 @@ class Daemon:
         host, _, port = self.listen.rpartition(":")
         app = make_app(self)
         app.cleanup_ctx.append(self._background_tasks)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host.strip("[]"), int(port))
         try:
-            await site.start()
+            self._runner = await serve(app, host.strip("[]"), int(port), self.web_options)
         except OSError as exc:
-            await self._runner.cleanup()
             raise ListenError(self.listen, exc.strerror or str(exc)) from None
         self.addresses = [a[:2] for a in self._runner.addresses]
 
@@ -269,8 +272,16 @@ class Daemon:
         return self.sites.status_rows(self.inventory)
 
 
-async def run(config_path: str | Path, shard: Shard | None = None) -> int:
+async def run(config_path: str | Path, shard: Shard | None = None,
+              web_config: str | Path | None = None, lifecycle: bool = False,
+              limits: Limits | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; return the exit code."""
+    try:
+        settings = read_web_config(web_config) if web_config else WebSettings()
+    except ConfigError as exc:
+        log.error("web_config_invalid", web_config=str(web_config),
+                  errors=[str(i) for i in exc.issues])
+        return 2
     try:
         inventory = read_inventory_apart(config_path, shard)
     except ConfigError as exc:
@@ -279,7 +290,8 @@ async def run(config_path: str | Path, shard: Shard | None = None) -> int:
     except LoadError as exc:
         log.error("startup_failed", error=str(exc))
         return 1
-    daemon = Daemon(config_path, inventory, shard=shard)
+    options = WebOptions(settings, lifecycle, limits or Limits())
+    daemon = Daemon(config_path, inventory, shard=shard, web_options=options)
     try:
         await daemon.start()
     except StartupError as exc:

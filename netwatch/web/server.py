@@ -1,18 +1,18 @@
-"""HTTP: /metrics, /-/healthy, /-/ready, POST /-/reload, and a small status page at /."""
+"""HTTP: /metrics, /-/healthy, /-/ready, POST /-/reload, and a small status page at /.
+
+The routes and pages live here; what surrounds them (TLS, basic auth, the lifecycle flag,
+connection limits and timeouts) is put around the application by netwatch.web.serve."""
 
 from __future__ import annotations
 
-import asyncio
 import html
-import zlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Protocol
 
 from aiohttp import web
 
-from netwatch.base import memory
-from netwatch.base.exposition import CONTENT_TYPE
+from netwatch.web import scrape
+from netwatch.web.connections import MAX_BODY
 
 
 class Daemon(Protocol):
@@ -30,69 +30,6 @@ class Daemon(Protocol):
 
 
 DAEMON = web.AppKey("daemon", Daemon)
-STREAM_DEPTH = 4  # chunks rendered ahead of the socket
-PUT_TIMEOUT = 30.0  # a scrape whose reader vanished releases its worker after this
-
-
-class _Abandoned(Exception):
-    """Nobody takes the pieces any more (the scrape was cancelled)."""
-
-
-def _gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """gzip level 1, one chunk behind the render: zlib releases the GIL, so on a second core
-    chunk N compresses while chunk N+1 renders. In sequence the two add up: 10,000 devices
-    (194 MB) took 0.53 s, overlapped 0.43 s (bench/exposition.py)."""
-    gz = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: gzip framing
-    with ThreadPoolExecutor(1, thread_name_prefix="gzip") as pool:
-        pending: Future[bytes] | None = None
-        for chunk in chunks:
-            compressing = pool.submit(gz.compress, chunk)
-            if pending is not None:
-                yield pending.result()
-            pending = compressing
-        if pending is not None:
-            yield pending.result()
-    yield gz.flush()
-
-
-def _produce(daemon: Daemon, compress: bool, put: Callable[[bytes | None], None]) -> None:
-    """Render (and gzip) in a worker thread, handing pieces to the loop as they come."""
-    try:
-        chunks = daemon.metric_chunks()
-        for data in _gzipped(chunks) if compress else chunks:
-            if data:
-                put(data)
-        put(None)
-    except _Abandoned:
-        pass
-    finally:
-        memory.trim()  # the render's temporaries are freed: give their pages back
-
-
-async def metrics(request: web.Request) -> web.StreamResponse:
-    """Streamed: the exposition is rendered and compressed off the loop, piece by piece, so
-    neither a 100 MB body in memory nor a long render holds up timers and timestamps."""
-    daemon = request.app[DAEMON]
-    compress = "gzip" in request.headers.get("Accept-Encoding", "")
-    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE})
-    if compress:
-        response.headers["Content-Encoding"] = "gzip"
-    await response.prepare(request)
-    loop = asyncio.get_running_loop()
-    pieces: asyncio.Queue[bytes | None] = asyncio.Queue(STREAM_DEPTH)
-
-    def put(piece: bytes | None) -> None:
-        try:
-            asyncio.run_coroutine_threadsafe(pieces.put(piece), loop).result(PUT_TIMEOUT)
-        except (TimeoutError, RuntimeError):  # the handler is gone, or the loop closed
-            raise _Abandoned from None
-
-    producer = loop.run_in_executor(None, _produce, daemon, compress, put)
-    while (piece := await pieces.get()) is not None:
-        await response.write(piece)
-    await producer
-    await response.write_eof()
-    return response
 
 
 async def healthy(request: web.Request) -> web.Response:
@@ -136,9 +73,11 @@ async def status_page(request: web.Request) -> web.Response:
 
 
 def make_app(daemon: Daemon) -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY)
     app[DAEMON] = daemon
-    app.router.add_get("/metrics", metrics)
+    app[scrape.SOURCE] = daemon
+    app.cleanup_ctx.append(scrape.render_pool)
+    app.router.add_get("/metrics", scrape.metrics)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_post("/-/reload", reload)

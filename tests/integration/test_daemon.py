@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
+import bcrypt
 import pytest
 
 from netwatch.base.catalog import METRICS
@@ -22,6 +23,8 @@ from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.lab.plan import city
 from netwatch.lab.stack import free_port
+from netwatch.web.serve import WebOptions
+from netwatch.web.webconfig import WebSettings
 from tests.conftest import ROOT, MakeNamespace
 from tests.integration.labkit import FAST, lab_and_daemon, scrape
 from tests.metrics import parse, pick
@@ -150,7 +153,10 @@ async def test_reload_follows_the_thresholds_file_and_refuses_a_broken_one(
     overrides.write_text("degraded: {loss_ratio: 0.1}\n")
     path = tmp_path / "netwatch.yml"
     path.write_text("thresholds: thresholds.yml\n" + config([site(1, "127.34.0.1")]))
-    daemon = Daemon(path, read_inventory(path))
+    # POST /-/reload: the lifecycle API on, and an operator who logged in sees the errors
+    users = {"admin": bcrypt.hashpw(b"admin-pass", bcrypt.gensalt(4))}
+    daemon = Daemon(path, read_inventory(path),
+                    web_options=WebOptions(WebSettings(users=users), lifecycle=True))
     await daemon.start()
     site_id = "18.71.99.1001"
     try:
@@ -163,7 +169,8 @@ async def test_reload_follows_the_thresholds_file_and_refuses_a_broken_one(
 
         overrides.write_text("degraded:\n  loss_ratio: 2\n")
         host, port = daemon.addresses[0]
-        async with aiohttp.ClientSession() as session, \
+        login = {"Authorization": aiohttp.encode_basic_auth("admin", "admin-pass")}
+        async with aiohttp.ClientSession(headers=login) as session, \
                 session.post(f"http://{host}:{port}/-/reload") as response:
             assert response.status == 400
             text = await response.text()

@@ -1,0 +1,414 @@
+"""The daemon's HTTP surface against hostile and careless clients, over real TCP on loopback:
+TLS and basic auth from a web config, client certificates, idle-connection floods, slow
+request heads, scrapes whose client stops reading, malformed requests and hang-ups (quiet
+logs), a stop with a scrape in flight, and a bad web config at start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import bcrypt
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.service import Daemon
+from netwatch.lab.stack import free_port
+from netwatch.web import scrape
+from netwatch.web.connections import Limits
+from netwatch.web.serve import WebOptions, serve
+from netwatch.web.server import make_app
+from netwatch.web.webconfig import WebSettings, read_web_config
+from tests.certs import make_certs
+from tests.conftest import ROOT
+from tests.fakes import FakeIcmp
+from tests.waiting import until
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """listen: 127.0.0.1:{port}
+defaults:
+  icmp: {{interval: 1s, count: 1, timeout: 0.2s}}
+  snmp: {{enabled: false}}
+sites:
+  - {{id: "s1", name: S1, kecamatan: K, devices: [{{name: rtr, role: router, address: 127.0.0.1}}]}}
+"""
+PASSWORD = "scrape-pass-1"
+NETWATCH = str(Path(sys.executable).with_name("netwatch"))
+
+
+def _login(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": aiohttp.encode_basic_auth(user, password)}
+
+
+def _config(tmp_path: Path, port: int = 0) -> Path:
+    path = tmp_path / "netwatch.yml"
+    path.write_text(CONFIG.format(port=port))
+    return path
+
+
+@pytest_asyncio.fixture
+async def tls_daemon(tmp_path: Path) -> AsyncIterator[tuple[Daemon, Path]]:
+    certs = make_certs(tmp_path)
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
+    web_config = tmp_path / "web.yml"
+    web_config.write_text(f"tls_server_config: {{cert_file: server.crt, key_file: server.key,"
+                          f" client_auth_type: VerifyClientCertIfGiven, client_ca_file: ca.crt}}"
+                          f"\nbasic_auth_users: {{prometheus: '{hashed}'}}\n")
+    path = _config(tmp_path)
+    daemon = Daemon(path, read_inventory(path), probers={"icmp": FakeIcmp()},
+                    listen="127.0.0.1:0",
+                    web_options=WebOptions(read_web_config(web_config), lifecycle=True))
+    await daemon.start()
+    try:
+        yield daemon, certs.ca
+    finally:
+        await daemon.shutdown()
+
+
+async def test_tls_and_basic_auth_on_every_endpoint(tls_daemon: tuple[Daemon, Path],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    daemon, ca = tls_daemon
+    host, port = daemon.addresses[0]
+    checks: list[int] = []
+    real = bcrypt.checkpw
+
+    def counting(password: bytes, hashed: bytes) -> bool:
+        checks.append(1)
+        return bool(real(password, hashed))
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting)
+    trust = ssl.create_default_context(cafile=str(ca))
+    async with aiohttp.ClientSession() as plain:
+        with pytest.raises(aiohttp.ClientError):  # plain HTTP on the TLS port
+            await plain.get(f"http://{host}:{port}/metrics")
+    base = f"https://{host}:{port}"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trust)) as session:
+        for path in ("/metrics", "/-/healthy", "/-/ready", "/"):
+            async with session.get(base + path) as response:
+                assert response.status == 401, path
+                assert response.headers["WWW-Authenticate"].startswith("Basic ")
+        wrong = _login("prometheus", "guess")
+        async with session.get(base + "/metrics", headers=wrong) as response:
+            assert response.status == 401
+        right = _login("prometheus", PASSWORD)
+        for _ in range(100):  # the page polls, Prometheus scrapes: one bcrypt for them all
+            async with session.get(base + "/-/healthy", headers=right) as response:
+                assert response.status == 200
+        async with session.get(base + "/metrics", headers=right) as response:
+            body = await response.read()
+            assert response.status == 200 and b"netwatch_icmp_requests_total{" in body
+        async with session.post(base + "/-/reload", headers=right) as response:
+            assert response.status == 200
+    assert len(checks) == 2  # the wrong password once, the right one once
+
+
+async def test_client_certificates_when_required(tmp_path: Path) -> None:
+    certs = make_certs(tmp_path)
+    web_config = tmp_path / "web.yml"
+    web_config.write_text("tls_server_config: {cert_file: server.crt, key_file: server.key, "
+                          "client_auth_type: RequireAndVerifyClientCert, client_ca_file: ca.crt}\n")
+    path = _config(tmp_path)
+    daemon = Daemon(path, read_inventory(path), probers={"icmp": FakeIcmp()},
+                    listen="127.0.0.1:0", web_options=WebOptions(read_web_config(web_config)))
+    await daemon.start()
+    try:
+        host, port = daemon.addresses[0]
+        anonymous = ssl.create_default_context(cafile=str(certs.ca))
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=anonymous)) as session:
+            with pytest.raises(aiohttp.ClientError):
+                async with session.get(f"https://{host}:{port}/metrics") as response:
+                    await response.read()
+        known = ssl.create_default_context(cafile=str(certs.ca))
+        known.load_cert_chain(certs.client_cert, certs.client_key)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=known)) as session, \
+                session.get(f"https://{host}:{port}/metrics") as response:
+            assert response.status == 200
+    finally:
+        await daemon.shutdown()
+
+
+# --- a real `netwatch run` process ---------------------------------------------------------
+
+def _start(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    port = free_port()
+    config = _config(tmp_path, port)
+    log = tmp_path / "daemon.log"
+    process = subprocess.Popen(
+        [NETWATCH, "--log-format", "json", "run", str(config),
+         *flags], stdout=subprocess.DEVNULL, stderr=log.open("wb"), cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, port, log
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"netwatch run did not listen: {log.read_text()[-2000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> float:
+    started = time.monotonic()
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return time.monotonic() - started
+
+
+def _get(port: int, path: str = "/metrics") -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        head = sock.recv(64)
+    return int(head.split()[1])
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.fixture
+def many_files() -> Iterator[None]:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_an_idle_connection_flood_never_locks_out_scrapes(tmp_path: Path,
+                                                          many_files: None) -> None:
+    process, port, log = _start(tmp_path, "--web.max-connections", "100")
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(3000):  # bounded: 30 x the cap
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            idle.append(sock)
+        time.sleep(1.0)
+        assert _get(port) == 200  # the longest-idle connection made room
+        assert _fds(process.pid) < 100 + 150  # the cap, plus the daemon's own descriptors
+        assert _get(port, "/-/healthy") == 200
+    finally:
+        for sock in idle:
+            sock.close()
+        _stop(process)
+    text = log.read_text()
+    assert "Traceback" not in text and len(text) < 20_000
+    assert text.count("http_connection_limit") == 1  # said once, not per connection
+
+
+def test_malformed_requests_and_hang_ups_are_quiet(tmp_path: Path) -> None:
+    process, port, log = _start(tmp_path)
+    try:
+        junk = [b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\x16\x03\x01\x02\x00\x01\x00",
+                b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET / HTTP/1.1\r\n" + b"X-Big: " + b"b" * 20000 + b"\r\n\r\n"]
+        for round_ in range(40):
+            for payload in junk:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    sock.sendall(payload)
+                    sock.settimeout(5)
+                    reply = sock.recv(64)
+                    assert reply == b"" or reply[:10] in (b"HTTP/1.1 4", b"HTTP/1.0 4"), reply
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.recv(16)
+                # a reset mid-response (SO_LINGER 0): the client vanished
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            assert round_ >= 0
+        assert _get(port) == 200
+    finally:
+        _stop(process)
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert '"level": "error"' not in text
+    assert len(text.splitlines()) < 40  # start, stop and a few held-back lines at most
+
+
+def test_a_bad_web_config_is_a_clear_error_at_start(tmp_path: Path) -> None:
+    web_config = tmp_path / "web.yml"
+    web_config.write_text("basic_auth_users:\n  admin: plain-text-password\n")
+    result = subprocess.run(
+        [NETWATCH, "--log-format", "json", "run",
+         str(_config(tmp_path, free_port())), "--web.config.file", str(web_config)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    assert result.returncode == 2
+    (line,) = [json.loads(x) for x in result.stderr.splitlines() if "web_config_invalid" in x]
+    assert line["errors"][0].startswith(f"{web_config}:2: basic_auth_users.admin: "
+                                        "not a bcrypt hash")
+    assert "Traceback" not in result.stderr
+
+
+# --- slow and stuck clients ------------------------------------------------------------------
+
+async def test_a_slow_request_head_is_cut_off(tmp_path: Path) -> None:
+    path = _config(tmp_path)
+    daemon = Daemon(path, read_inventory(path), probers={"icmp": FakeIcmp()},
+                    listen="127.0.0.1:0",
+                    web_options=WebOptions(limits=Limits(header_timeout=0.5, idle_timeout=30)))
+    await daemon.start()
+    try:
+        host, port = daemon.addresses[0]
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        closed_after = None
+        for step in range(40):  # a header line every 0.1 s, never the blank line
+            writer.write(f"X-Slow-{step}: y\r\n".encode())
+            try:
+                await writer.drain()
+                data = await asyncio.wait_for(reader.read(100), 0.1)
+            except TimeoutError:
+                continue
+            except ConnectionError:
+                data = b""
+            if data == b"":
+                closed_after = step
+                break
+        assert closed_after is not None and closed_after < 20  # cut at ~0.5 s, not 4 s
+        writer.close()
+        # an ordinary client on its own connection is unaffected
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://{host}:{port}/metrics") as response:
+            assert response.status == 200
+    finally:
+        await daemon.shutdown()
+
+
+class _Bulky:
+    """An exposition of ~40 MB (more than any socket buffer holds), counting renders."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+        self.reloads = 0
+
+    def metric_chunks(self) -> Iterator[bytes]:
+        self.started += 1
+        try:
+            line = b"netwatch_up{site=\"x\"} 1\n" * 10_000
+            for _ in range(160):
+                yield line
+        finally:
+            self.finished += 1
+
+    async def reload(self) -> tuple[bool, str]:
+        await asyncio.to_thread(time.sleep, 0.05)  # the default executor, as the daemon's
+        self.reloads += 1
+        return True, "reloaded"
+
+    def ready(self) -> bool:
+        return True
+
+    def status_rows(self) -> list[tuple[str, ...]]:
+        return []
+
+
+def _stuck_client(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")  # and never reads
+    return sock
+
+
+async def test_scrapes_whose_client_stops_reading_are_abandoned(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scrape, "SEND_TIMEOUT", 1.0)
+    source = _Bulky()
+    runner = await serve(make_app(source), "127.0.0.1", 0, WebOptions(lifecycle=True))
+    stuck: list[socket.socket] = []
+    try:
+        port = runner.addresses[0][1]
+        stuck = [await asyncio.to_thread(_stuck_client, port) for _ in range(12)]
+        await until(lambda: source.started >= scrape.RENDER_WORKERS, 10, "stuck renders")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"http://127.0.0.1:{port}/-/reload") as response:
+                assert response.status == 200  # the reload is not stuck behind them
+            statuses: set[int] = set()
+
+            async def one_scrape() -> bool:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    statuses.add(response.status)
+                    return response.status == 200 and len(await response.read()) > 10**6
+
+            # more stuck scrapes than the limit: the rest are refused (503) until the stuck
+            # ones are let go after SEND_TIMEOUT, then a real scrape gets through
+            await until(one_scrape, 30, lambda: f"a scrape (statuses {statuses})")
+        await until(lambda: source.finished == source.started, 15, "renderers stopping")
+        assert source.reloads == 1
+    finally:
+        for sock in stuck:
+            sock.close()
+        await runner.cleanup()
+
+
+async def test_stopping_with_a_scrape_in_flight_is_quick_and_quiet(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from structlog.testing import capture_logs
+
+    source = _Bulky()
+    runner = await serve(make_app(source), "127.0.0.1", 0, WebOptions())
+    port = runner.addresses[0][1]
+    stuck = await asyncio.to_thread(_stuck_client, port)
+    try:
+        await until(lambda: source.started == 1, 10, "the scrape rendering")
+        started = time.monotonic()
+        with capture_logs() as logs:
+            await runner.cleanup()
+        took = time.monotonic() - started
+        await until(lambda: source.finished == 1, 5, "the renderer stopping")
+    finally:
+        stuck.close()
+    assert took < 5.0, took  # systemd's stop timeout is far away (the bound is generous)
+    assert not [e for e in logs if e["log_level"] in ("error", "critical")]
+    assert not [r for r in caplog.records if r.levelno >= 40]
+
+
+async def test_an_app_built_later_inherits_the_surface(tmp_path: Path) -> None:
+    """Routes added to the application (the status pages of another module) get basic auth,
+    the lifecycle rules and the limits without doing anything."""
+    app = web.Application()
+
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text="a page\n")
+
+    app.router.add_get("/site/{kode}", page)
+    hashed = bcrypt.hashpw(b"pw-123456", bcrypt.gensalt(4))
+    runner = await serve(app, "127.0.0.1", 0, WebOptions(WebSettings(users={"noc": hashed})))
+    try:
+        port = runner.addresses[0][1]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/site/18.71.01.1003") as response:
+                assert response.status == 401
+            async with session.get(f"http://127.0.0.1:{port}/site/18.71.01.1003",
+                                   headers=_login("noc", "pw-123456")) as response:
+                assert response.status == 200
+    finally:
+        await runner.cleanup()
