@@ -180,6 +180,15 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
        "per-peer series.", "", "snmp", *DEVICE,
        meaning="Radio peers of a backhaul device beyond its `radio.max_peers` in the last "
        "poll: counted here, not exported per peer."),
+    _m("netwatch_snmp_rejected_values_total", "counter",
+       "Values of the wrong type for the metric a profile maps them to (e.g. OCTET STRING "
+       "where a counter belongs), per metric family; such values are not exported.", "",
+       "snmp", *DEVICE, "family",
+       meaning="Values of the wrong type for the metric family a profile maps them to "
+       "(e.g. OCTET STRING for a counter); not exported, counted here."),
+    _m("netwatch_snmp_truncated_tables_total", "counter",
+       "Polls whose walk of a table stopped at the profile's row cap (max_rows).", "", "snmp",
+       *DEVICE, "table"),
     # SNMP, mapped by profiles (snmp/profiles/*.yml)
     _m("netwatch_device_cpu_utilization_ratio", "gauge", "CPU utilisation, 0..1.", "ratio",
        "profile", *DEVICE),

@@ -67,7 +67,8 @@ async def get_values(client: SnmpClient, oids: Sequence[Oid]) -> dict[Oid, Value
 
 
 async def walk_columns(client: SnmpClient, columns: Sequence[Oid], rows_hint: int,
-                       out: dict[Oid, dict[Oid, Value]], max_rows: int = 2000) -> None:
+                       out: dict[Oid, dict[Oid, Value]], max_rows: int = 2000,
+                       truncated: set[Oid] | None = None) -> None:
     """Read whole columns (index -> value) into `out`, several columns per request.
 
     GETBULK with max-repetitions sized to the expected rows (+1, so one reply usually ends
@@ -76,7 +77,8 @@ async def walk_columns(client: SnmpClient, columns: Sequence[Oid], rows_hint: in
     expected and no more values than the agent just sent (snmpsim and many devices send at
     most 63: asking a 16-row, 4-column table for 17 rows again would fetch 50 values of the
     next columns, more than the table itself). Results land in `out` as they come, so a
-    walk failing half way still leaves what it got.
+    walk failing half way still leaves what it got. A column stopped at `max_rows` is
+    added to `truncated`.
     """
     last: dict[Oid, Oid] = {}
     for column in columns:
@@ -109,13 +111,13 @@ async def walk_columns(client: SnmpClient, columns: Sequence[Oid], rows_hint: in
             raise
         if not reply:
             raise SnmpProtocolError("empty reply to a walk request")
-        _take(reply, active, last, out, max_rows)
+        _take(reply, active, last, out, max_rows, truncated)
     if last:
         raise SnmpProtocolError(f"walk did not end after {MAX_WALK_REQUESTS} requests")
 
 
 def _take(reply: list[VarBind], active: list[Oid], last: dict[Oid, Oid],
-          out: dict[Oid, dict[Oid, Value]], max_rows: int) -> None:
+          out: dict[Oid, dict[Oid, Value]], max_rows: int, truncated: set[Oid] | None) -> None:
     """Distribute a row-major reply over its columns; end columns that left their subtree."""
     width = len(active)
     ended: set[Oid] = set()
@@ -133,6 +135,8 @@ def _take(reply: list[VarBind], active: list[Oid], last: dict[Oid, Oid],
         last[column] = oid
         if len(rows) >= max_rows:
             ended.add(column)
+            if truncated is not None:
+                truncated.add(column)
     for column in ended:
         last.pop(column, None)
 

@@ -16,6 +16,7 @@ they are present (a new peer does not push an old one out), the rest are counted
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -99,6 +100,11 @@ def polled_info_oids(table: TableSpec) -> list[Oid]:
 def polled_oids(source: Source) -> list[Oid]:
     """Columns (or scalars) a source reads every poll."""
     return [source.oid, *source.add, *source.subtract]
+
+
+def _wrong_type(raw: Value) -> bool:
+    """A value that is there but is no number (text, an OID) where a number belongs."""
+    return isinstance(raw, (bytes, tuple))
 
 
 def _passes(filters: list[Filter], lookups: Lookups, index: Oid) -> bool:
@@ -198,6 +204,8 @@ class Decoder:
         self._peers: dict[tuple[str, Oid], str] = {}
         self._known: dict[str, set[Oid] | None] = {}
         self._per_peer = {id(m) for t in profile.tables for m in t.metrics if per_peer(m)}
+        # values of the last decode() that had the wrong type, per metric family
+        self.rejected: Counter[str] = Counter()
         self._shared: dict[str, dict[str, set[str]]] = {}
         self._shared = {t.name: self._shared_values(t) for t in profile.tables if t.unique}
         self._label_cache.clear()  # labels read while `_shared` was being built
@@ -332,6 +340,9 @@ class Decoder:
             raw = scalars.get(source.oid)
             if raw is None:
                 continue
+            if _wrong_type(raw):
+                self.rejected[spec.metric] += 1
+                continue
             number = _number(source, raw, (scalars.get(o) for o in (*source.add,
                                                                        *source.subtract)))
             if number is None:
@@ -369,6 +380,8 @@ class Decoder:
                 else:
                     number = _number(source, raw, [c.get(index) for c in extras])
                 if number is None:
+                    if _wrong_type(raw):  # off the hot path: only values already refused
+                        self.rejected[spec.metric] += 1
                     continue
                 value = _finish(source, number, row[1])
                 if value is None:
@@ -395,6 +408,7 @@ class Decoder:
     def decode(self, scalars: dict[Oid, Value], tables: dict[str, TableData],
                peers: PeerLimit | None = None) -> list[Sample]:
         """Samples of one poll; per-peer metrics only with `peers` (a backhaul device)."""
+        self.rejected = Counter()
         if peers is not None:
             peers.update(self._present_peers(tables))
         seen: set[tuple[str, str]] = set()

@@ -22,6 +22,7 @@ import asyncio
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +74,7 @@ class DeviceState:
     choice: dict[tuple[str, int], int] = field(default_factory=dict)  # metric -> source used
     rows: dict[str, int] = field(default_factory=dict)
     peers: PeerLimit | None = None  # backhaul devices: which radio peers get series
+    warned: set[str] = field(default_factory=set)  # what was logged once for this device
 
     def limit_peers(self, cap: int) -> None:
         """Per-peer series for at most `cap` peers (0: none, the device is no backhaul)."""
@@ -143,6 +145,7 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
                                 "(a view or context that hides it?)")
     failure: ProbeError | None = None
     tables: dict[str, TableData] = {}
+    truncated: set[str] = set()  # tables cut at their row cap in this poll
     try:
         async with asyncio.timeout_at(ends):
             if _track_uptime(state, scalars, now()):
@@ -159,7 +162,7 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
                 scalars.update(await get_values(counting, missing))
             state.absent.update(oid for oid, value in scalars.items() if value is MISSING)
             for table in state.profile.tables:
-                await _poll_table(counting, state, table, tables)
+                await _poll_table(counting, state, table, tables, truncated)
     except TimeoutError:
         failure = ProbeTimeout(f"poll deadline ({budget:.1f}s) reached part way")
     except ProbeError as exc:
@@ -168,7 +171,19 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
         raise failure or SnmpProtocolError("no profile")
     samples = state.decoder.decode(scalars, tables, state.peers) + _computed(state)
     return SnmpResult(tuple(samples), state.profile.name, counting.values, counting.requests,
-                      failure.reason if failure else None, str(failure or ""))
+                      failure.reason if failure else None, str(failure or ""),
+                      rejected=_rejected(state.decoder.rejected, scalars),
+                      truncated=tuple(sorted(truncated)))
+
+
+def _rejected(decoded: Counter[str], scalars: dict[Oid, Value]) -> tuple[tuple[str, int], ...]:
+    """Wrong-typed values of this poll per family: the profile's, and uptimes (TimeTicks and
+    friends) that came as text or OIDs."""
+    counts = Counter(decoded)
+    wrong = sum(1 for oid in UPTIMES if isinstance(scalars.get(oid), (bytes, tuple)))
+    if wrong:
+        counts["netwatch_device_uptime_seconds"] += wrong
+    return tuple(sorted(counts.items()))
 
 
 def _track_uptime(state: DeviceState, scalars: dict[Oid, Value], at: float) -> bool:
@@ -260,7 +275,7 @@ async def _identity(client: SnmpClient, profile: Profile,
 
 
 async def _poll_table(client: SnmpClient, state: DeviceState, table: TableSpec,
-                      tables: dict[str, TableData]) -> None:
+                      tables: dict[str, TableData], truncated: set[str]) -> None:
     if table.name in state.empty_tables:
         return
     assert state.decoder is not None
@@ -278,8 +293,9 @@ async def _poll_table(client: SnmpClient, state: DeviceState, table: TableSpec,
             gets += [(column, index) for column in polled_oids(source) for index in rows]
     walk += polled_info_oids(table) if walk or gets else []
     hint = state.rows.get(table.name, DEFAULT_ROWS)
+    cut: set[Oid] = set()
     if walk:
-        await walk_columns(client, list(dict.fromkeys(walk)), hint, data, table.max_rows)
+        await walk_columns(client, list(dict.fromkeys(walk)), hint, data, table.max_rows, cut)
     if gets:
         await _get_rows(client, gets, data)
     if not any(data.values()):
@@ -289,7 +305,9 @@ async def _poll_table(client: SnmpClient, state: DeviceState, table: TableSpec,
     state.rows[table.name] = max(len(rows) for rows in data.values())
     if walk and _new_rows(state, table, data):
         state.refresh_due = True  # labels for the new rows come with the next poll
-    await _fall_back(client, state, table, data)
+    await _fall_back(client, state, table, data, cut)
+    if cut:
+        truncated.add(table.name)
 
 
 def _new_rows(state: DeviceState, table: TableSpec, data: TableData) -> bool:
@@ -311,7 +329,7 @@ async def _get_rows(client: SnmpClient, gets: list[tuple[Oid, Oid]], data: Table
 
 
 async def _fall_back(client: SnmpClient, state: DeviceState, table: TableSpec,
-                     data: TableData) -> None:
+                     data: TableData, cut: set[Oid]) -> None:
     """A metric's chosen column came back empty while the table has rows: the device lacks
     it (no ifHC* columns, say): use the next source from now on, and read it right away."""
     for position, metric in enumerate(table.metrics):
@@ -326,6 +344,6 @@ async def _fall_back(client: SnmpClient, state: DeviceState, table: TableSpec,
         rows = filtered_rows(metric, state.decoder.lookups)
         if rows is None:
             await walk_columns(client, polled_oids(source), state.rows[table.name], data,
-                               table.max_rows)
+                               table.max_rows, cut)
         else:
             await _get_rows(client, [(c, i) for c in polled_oids(source) for i in rows], data)

@@ -70,6 +70,21 @@ class _Entry:
     last_poll: float = 0.0
 
 
+def _warn_once(target: Target, state: DeviceState, result: SnmpResult) -> None:
+    """Wrong-typed values (per metric family) and tables cut at their row cap: logged once
+    per device (the counters in the exposition keep counting)."""
+    for family, count in result.rejected:
+        if family not in state.warned:
+            state.warned.add(family)
+            log.warning("snmp_values_rejected", site=target.key[0], device=target.key[1],
+                        family=family, values=count,
+                        hint="the agent sends another type than the profile expects")
+    if result.truncated and "truncated" not in state.warned:
+        state.warned.add("truncated")
+        log.warning("snmp_table_truncated", site=target.key[0], device=target.key[1],
+                    tables=list(result.truncated), hint="more rows than the profile's max_rows")
+
+
 class SnmpProber:
     probe: Probe = "snmp"
 
@@ -135,6 +150,7 @@ class SnmpProber:
         if entry.state.profile is not before and entry.state.profile is not None:
             log.info("snmp_profile", site=target.key[0], device=target.key[1],
                      profile=entry.state.profile.name, setting=policy.profile)
+        _warn_once(target, entry.state, result)
         return result
 
     def _sweep(self, now: float) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from netwatch.base.catalog import METRICS, Metric
 from netwatch.base.errors import Reason
-from netwatch.base.exposition import Family, Fragment, MetricStore, fmt
+from netwatch.base.exposition import Family, Fragment, MetricStore, fmt, label_text
 from netwatch.scheduler.prober import Result
 from netwatch.snmp.decode import Sample
 from netwatch.snmp.oid import format_oid
@@ -27,6 +27,8 @@ class SnmpResult:
     requests: int = 0
     failure: Reason | None = None  # set when the poll failed part way
     detail: str = ""
+    rejected: tuple[tuple[str, int], ...] = ()  # (metric family, wrong-typed values)
+    truncated: tuple[str, ...] = ()  # tables cut at their row cap
 
     @property
     def ok(self) -> bool:
@@ -59,19 +61,33 @@ class SnmpFamilies:
         }
 
 
-class SnmpSeries:
-    """The last poll's samples of one target, rendered as lines; label prefixes cached."""
+REJECTED = "netwatch_snmp_rejected_values_total"
+TRUNCATED = "netwatch_snmp_truncated_tables_total"
 
-    __slots__ = ("_families", "_labels", "_prefixes", "samples")
+
+class SnmpSeries:
+    """The last poll's samples of one target, rendered as lines; label prefixes cached; and
+    the target's counts of rejected values and truncated tables, kept across polls."""
+
+    __slots__ = ("_families", "_labels", "_prefixes", "rejected", "samples", "truncated")
 
     def __init__(self, families: SnmpFamilies, labels: str) -> None:
         self._families = families
         self._labels = labels
         self._prefixes: dict[tuple[str, str], str] = {}
         self.samples: tuple[Sample, ...] = ()
+        self.rejected: dict[str, int] = {}  # metric family -> values refused, ever
+        self.truncated: dict[str, int] = {}  # table -> polls cut at the row cap, ever
 
     def apply(self, result: Result) -> None:
-        self.samples = result.samples if isinstance(result, SnmpResult) else ()
+        if not isinstance(result, SnmpResult):
+            self.samples = ()
+            return
+        self.samples = result.samples
+        for family, count in result.rejected:
+            self.rejected[family] = self.rejected.get(family, 0) + count
+        for table in result.truncated:
+            self.truncated[table] = self.truncated.get(table, 0) + 1
 
     def _prefix(self, name: str, extra: str) -> str:
         key = (name, extra)
@@ -87,5 +103,10 @@ class SnmpSeries:
         parts: dict[str, list[str]] = {}
         for name, extra, value in self.samples:
             parts.setdefault(name, []).append(f"{self._prefix(name, extra)}{fmt(value)}\n")
+        # family and table names come from the catalog and the profiles: bounded, plain text
+        for name, label, counts in ((REJECTED, "family", self.rejected),
+                                    (TRUNCATED, "table", self.truncated)):
+            parts[name] = [f"{self._prefix(name, label_text((label,), (key,)))}{n}\n"
+                           for key, n in counts.items()]
         return [(family, "".join(parts.get(name, ())))
                 for name, family in self._families.by_name.items()]

@@ -50,6 +50,13 @@ def routeros(change: dict[tuple[int, ...], tuple[str, str]] | None = None) -> li
     return [(oid, *(change or {}).get(oid, (tag, value))) for oid, tag, value in records]
 
 
+def wrong_types() -> list[Record]:
+    """An agent answering OCTET STRING for the 64-bit counters and for TimeTicks."""
+    return [(oid, "4", "12345") if oid[:len(IF_HC_IN)] == IF_HC_IN
+            else (oid, "4", "1 day, 02:03:04") if oid == SYS_UPTIME else (oid, tag, value)
+            for oid, tag, value in routeros()]
+
+
 @dataclass
 class Lab:
     agents: AgentSet
@@ -69,7 +76,7 @@ def lab() -> Iterator[Lab]:
             [RECORDINGS / "routeros.snmprec"], agents.workdir / "shared",
             extra={"system_only": system_only,
                    "no_system": [((1, 3, 6, 1, 4, 1, 99999, 1, 0), "2", "1")],
-                   "generr": generr})
+                   "generr": generr, "wrong_types": wrong_types()})
         slow = prepare_recordings([], agents.workdir / "slow", extra={
             "routeros": routeros({(*IF_HC_IN, 1): ("70:delay", "value=1,wait=3000")})})
         yield Lab(agents, agents.snmpsim(shared, f"{BASE}.1", community="routeros"),
@@ -207,3 +214,28 @@ sites:
         assert lab.junk.received == sent  # no SNMP sent
     finally:
         await daemon.shutdown()
+
+
+async def test_wrong_typed_values_are_counted_and_logged_once(snmp_prober: SnmpProber,
+                                                              lab: Lab) -> None:
+    from structlog.testing import capture_logs
+
+    t = target(lab.shared.address, lab.shared.port, "wrong_types", "wrongtypes")
+    counters = sum(1 for oid, _, _ in wrong_types() if oid[:len(IF_HC_IN)] == IF_HC_IN)
+    store = MetricStore()
+    state = State(store, {"snmp": snmp_prober})
+    state.sync(inventory_of(t))
+    with capture_logs() as logs:
+        for _ in range(3):
+            state.record(t, await outcome(snmp_prober, t))
+    series = {name + "".join(f",{k}={v}" for k, v in sorted(labels) if k not in DEVICE_LABELS):
+              value for (name, labels), value in parse(store.render()).items()}
+    assert series["netwatch_up"] == 1  # up, as before, but no longer silent:
+    rejected = "netwatch_snmp_rejected_values_total,family="
+    assert series[rejected + "netwatch_interface_receive_bytes_total"] == 3 * counters
+    # sysUpTime as text: refused (the uptime then comes from snmpEngineTime, asked from then on)
+    assert series[rejected + "netwatch_device_uptime_seconds"] >= 1
+    assert not [k for k in series if k.startswith("netwatch_interface_receive_bytes_total")]
+    warned = [e for e in logs if e["event"] == "snmp_values_rejected"]
+    assert sorted(e["family"] for e in warned) == ["netwatch_device_uptime_seconds",
+                                                   "netwatch_interface_receive_bytes_total"]

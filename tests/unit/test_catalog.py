@@ -5,6 +5,7 @@ every device recording) agrees with it family by family and label by label."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -152,6 +153,9 @@ async def test_the_whole_exposition_agrees_with_the_catalog(tmp_path: Path) -> N
             state.limit_peers(target.policy.max_peers)  # backhaul: per-peer series too
             result = await poll_device(client, state, loaded, 10.0)
             assert isinstance(result, SnmpResult)
+            if owner == "18.71.01.1001":  # an agent sending wrong types, a table cut short
+                result = replace(result, truncated=("interfaces",), rejected=(
+                    ("netwatch_interface_receive_bytes_total", 2),))
         else:
             result = Failed("auth")
         for _ in range(3):  # past the hysteresis

@@ -4,11 +4,15 @@ when they must, and partial failures keep what was read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from netwatch.base.errors import SnmpProtocolError
 from netwatch.base.exposition import fmt
+from netwatch.snmp import profiles
 from netwatch.snmp.oid import parse_oid
+from netwatch.snmp.poller import DeviceState, poll_device
 from netwatch.snmp.recorded import RecordedClient
 from netwatch.snmp.snmprec import read_values
 from tests.snmp_recordings import EXPECTED_PROFILE, RECORDINGS, column, poll, recorded, series
@@ -194,3 +198,38 @@ async def test_only_the_followed_uptime_is_asked_and_its_loss_is_noticed() -> No
     result, _ = await poll(client, state)
     assert series(result, "netwatch_device_uptime_seconds") == {"": 113861}  # snmpEngineTime
     assert (await poll(client, state))[0].ok
+
+
+async def test_wrong_typed_values_are_counted_per_family_not_exported() -> None:
+    """An agent answering OCTET STRING for counters and TimeTicks: the device is up, and the
+    refused values are counted per metric family instead of vanishing."""
+    client = recorded("routeros")
+    hc_in = [oid for oid in client.values if oid[:len(IF_HC_IN)] == IF_HC_IN]
+    assert hc_in
+    for oid in hc_in:
+        client.set(oid, b"12345")  # a counter as text
+    for oid in (SYS_UPTIME, HR_UPTIME):
+        if oid in client.values:
+            client.set(oid, b"1 day, 2:03:04")  # TimeTicks as text
+    result, state = await poll(client)
+    assert result.ok
+    rejected = dict(result.rejected)
+    assert rejected["netwatch_interface_receive_bytes_total"] == len(hc_in)
+    assert rejected["netwatch_device_uptime_seconds"] >= 1
+    assert series(result, "netwatch_interface_receive_bytes_total") == {}
+    assert series(result, "netwatch_device_uptime_seconds") == {}
+    again, _ = await poll(client, state)
+    assert dict(again.rejected)["netwatch_interface_receive_bytes_total"] == len(hc_in)
+
+
+async def test_a_table_cut_at_its_row_cap_is_reported() -> None:
+    loaded = profiles.load()
+    routeros = loaded["mikrotik"]
+    capped = replace(routeros, tables=tuple(t.model_copy(update={"max_rows": 2})
+                                            for t in routeros.tables))
+    client = recorded("routeros")
+    state = DeviceState("mikrotik")
+    result = await poll_device(client, state, {**loaded, "mikrotik": capped}, budget=10.0)
+    assert "interfaces" in result.truncated
+    full = await poll_device(recorded("routeros"), DeviceState("mikrotik"), loaded, budget=10.0)
+    assert full.truncated == ()
