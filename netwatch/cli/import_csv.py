@@ -38,10 +38,12 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        text = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{args.file}: cannot read: {exc}", file=sys.stderr)
+    from netwatch.config.files import CONFIG_LIMIT, FileProblem, read_text
+
+    try:  # bounded, regular files only, UTF-8 (with or without BOM)
+        text = read_text(Path(args.file), CONFIG_LIMIT, "sheet", bom=True)
+    except FileProblem as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
         return 2
     try:
         templates = parse_template(args.devices) if args.devices else None
