@@ -107,6 +107,11 @@ class WebConfigFile(Strict):
     http_server_config: HttpServerConfig | None = None
     basic_auth_users: dict[UserName, BcryptHash] = Field(default_factory=dict)
 
+    @field_validator("basic_auth_users", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return {} if value is None else value  # `basic_auth_users:` with no users yet
+
 
 @dataclass(frozen=True)
 class WebSettings:

@@ -161,6 +161,34 @@ def test_credentials_become_load_credential_lines(server: Path) -> None:
         config.write_text(original)
 
 
+def test_web_user_turns_on_basic_auth(server: Path) -> None:
+    """netwatch-setup web-user: a bcrypt hash in /etc/netwatch/web.yml (which the unit passes
+    with --web.config.file), replaced on a second call, a short password refused."""
+    web = server / "etc/netwatch/web.yml"
+    original = web.read_text()
+    assert "tls_server_config:" in original and "basic_auth_users:" in original
+    unit = (server / "lib/systemd/system" / UNIT).read_text()
+    assert "--web.config.file /etc/netwatch/web.yml" in unit
+    python = server / PYTHON
+    check = ("import sys, bcrypt; from netwatch.web.webconfig import read_web_config; "
+             "users = read_web_config(sys.argv[1]).users; "
+             "print(sorted(users), bcrypt.checkpw(sys.argv[2].encode(), users['prometheus']))")
+    try:
+        sh("sh", SETUP, "--root", server, "web-user", "prometheus", stdin="first-password\n")
+        sh("sh", SETUP, "--root", server, "web-user", "prometheus", stdin="second-password\n")
+        text = web.read_text()
+        assert text.count("  prometheus: '$2b$10$") == 1 and "second-password" not in text
+        proc = subprocess.run([str(python), "-c", check, str(web), "second-password"],
+                              capture_output=True, text=True, timeout=60, check=False, cwd="/")
+        assert proc.stdout.strip() == "['prometheus'] True", proc.stderr
+        short = sh("sh", SETUP, "--root", server, "web-user", "noc", stdin="short\n",
+                   check=False)
+        assert short.returncode != 0 and "at least 8 characters" in short.stderr
+        assert "  noc:" not in web.read_text()
+    finally:
+        web.write_text(original)
+
+
 def test_stack_configures_debians_prometheus(tmp_path: Path, deb: Path, promtool: str,
                                             amtool: str) -> None:
     root = tmp_path / "server"

@@ -52,7 +52,16 @@ def test_unit_has_what_the_issue_asks() -> None:
     assert "@system-service" in unit["SystemCallFilter"]
     assert set(one["RestrictAddressFamilies"].split()) <= {"AF_INET", "AF_INET6", "AF_UNIX",
                                                           "AF_NETLINK"}
-    assert one["ExecStart"].endswith("-m netwatch run /etc/netwatch/netwatch.yml")
+    assert one["ExecStart"].endswith("-m netwatch run /etc/netwatch/netwatch.yml "
+                                     "--web.config.file /etc/netwatch/web.yml")
+    assert "--web.enable-lifecycle" not in one["ExecStart"]  # reloads go through SIGHUP
+
+
+def test_the_shipped_web_config_is_valid_and_empty() -> None:
+    from netwatch.web.webconfig import read_web_config
+
+    settings = read_web_config(DEPLOY / "web.yml")  # plain HTTP on loopback until filled in
+    assert settings.ssl_context is None and settings.users == {}
 
 
 # --- Prometheus ---------------------------------------------------------------------------
@@ -215,3 +224,23 @@ def test_compose_alertmanager_config_passes_amtool(amtool: str) -> None:
     proc = run_program(amtool, "check-config", DEPLOY / "alertmanager/alertmanager.yml",
                        timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_compose_exposes_no_unauthenticated_port() -> None:
+    """Every service listens on loopback only, or asks for a login."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    for name in ("prometheus", "alertmanager"):
+        listen = [a for a in services[name]["command"] if a.startswith("--web.listen-address=")]
+        assert listen and listen[0].split("=", 1)[1].startswith("127.0.0.1:"), name
+    netwatch = services["netwatch"]
+    command = netwatch["command"]
+    assert command[command.index("--web.config.file") + 1] == "/etc/netwatch/web.yml"
+    assert "./web.yml:/etc/netwatch/web.yml:ro" in netwatch["volumes"]
+    listen = yaml.safe_load((DEPLOY / "netwatch.yml").read_text())["listen"]
+    assert listen.startswith("127.0.0.1:")
+    grafana = services["grafana"]["environment"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert grafana["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in grafana
+    assert all("ports" not in service for service in services.values())  # host network only
