@@ -135,6 +135,14 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _busy() -> float:
+    """CPU seconds the whole machine has been busy (every process, every core)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _tasks() -> tuple[int, int]:
     """(tasks other than SNMP polls, SNMP polls in flight)."""
     polls = other = 0
@@ -144,6 +152,17 @@ def _tasks() -> tuple[int, int]:
         else:
             other += 1
     return other, polls
+
+
+async def _idle_numbers(daemon: Any) -> dict[str, int]:
+    """_numbers() at a moment without a request in flight (a scrape holds a task, a socket
+    and a gzip thread while it runs): at most 3 s of waiting for one."""
+    gates = [site.gate for site in daemon._runner.sites if hasattr(site, "gate")]
+    for _ in range(30):
+        if not any(g.busy for gate in gates for g in gate._guards.values()):
+            break
+        await asyncio.sleep(0.1)
+    return _numbers()
 
 
 def _numbers() -> dict[str, int]:
@@ -161,7 +180,8 @@ async def worker(config: Path, ready_file: Path) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     daemon = Daemon(config, read_inventory_apart(config), listen="127.0.0.1:0")
     started = time.time()
-    samples: list[tuple[float, int, int, int, int]] = []  # time, rss, fds, threads, tasks
+    # time, rss, fds, threads, tasks, the daemon's CPU seconds, the machine's busy CPU seconds
+    samples: list[tuple[float, int, int, int, int, float, float]] = []
     lags: array[float] = array("d")
     lag_times: array[float] = array("d")
     reloads: list[dict[str, Any]] = []
@@ -177,7 +197,7 @@ async def worker(config: Path, ready_file: Path) -> dict[str, Any]:
                                  "targets": len(daemon.inventory.targets)}
         reloads.append(entry)
         await asyncio.sleep(AFTER_RELOAD)
-        entry["after"] = _numbers()
+        entry["after"] = await _idle_numbers(daemon)
         return ok, message
 
     daemon.reload = reload  # type: ignore[method-assign]  # the benchmark's tap
@@ -197,7 +217,7 @@ async def worker(config: Path, ready_file: Path) -> dict[str, Any]:
             await asyncio.sleep(1.0)
             other, _ = _tasks()
             samples.append((time.time() - started, _rss(), _count("/proc/self/fd"),
-                            _count("/proc/self/task"), other))
+                            _count("/proc/self/task"), other, time.process_time(), _busy()))
 
     async def lag(period: float = 0.02) -> None:
         while True:
@@ -271,6 +291,21 @@ def summarize(inside: dict[str, Any], outside: dict[str, Any], warmup: float,
         t += BLOCK
     overall = statistics.median(blocks) if blocks else float("nan")
     lags = [v for v, at in zip(inside["lags"], inside["lag_times"], strict=True) if at >= warmup]
+    per_block = []  # (minute, lag p99 ms, the daemon's cores, the other processes' cores)
+    t = warmup
+    end = inside["lag_times"][-1] if inside["lag_times"] else 0.0
+    while t + BLOCK <= end:
+        block_lags = [v for v, at in zip(inside["lags"], inside["lag_times"], strict=True)
+                      if t <= at < t + BLOCK]
+        inside_block = [x for x in inside["samples"] if t <= x[0] < t + BLOCK]
+        if len(inside_block) >= 2:
+            first, last = inside_block[0], inside_block[-1]
+            span = last[0] - first[0]
+            own = (last[5] - first[5]) / span
+            others = (last[6] - first[6]) / span - own
+            per_block.append([round(t / 60), round(1e3 * percentile(block_lags, 99), 1),
+                              round(own, 2), round(others, 2)])
+        t += BLOCK
     after: dict[str, dict[str, list[int]]] = {}
     for k, reload in enumerate(inside["reloads"]):
         if "after" not in reload:
@@ -287,9 +322,10 @@ def summarize(inside: dict[str, Any], outside: dict[str, Any], warmup: float,
                            round(100 * (max(blocks) / overall - 1), 2)] if blocks else [],
         "after_reload": {name: {key: sorted(set(values)) for key, values in numbers.items()}
                          for name, numbers in sorted(after.items())},
-        "fds_threads_tasks_first_last": [list(inside["samples"][0][2:]),
-                                         list(inside["samples"][-1][2:])]
+        "fds_threads_tasks_first_last": [list(inside["samples"][0][2:5]),
+                                         list(inside["samples"][-1][2:5])]
         if inside["samples"] else [],
+        "per_block_minute_lagp99ms_cores_othercores": per_block,
         "loop_lag_ms": {"p50": round(1e3 * percentile(lags, 50), 2),
                         "p99": round(1e3 * percentile(lags, 99), 2),
                         "max": round(1e3 * max(lags, default=0.0), 1), "n": len(lags)},
@@ -378,5 +414,9 @@ if __name__ == "__main__":
     parser.add_argument("--scrape-every", type=float, default=5.0)
     parser.add_argument("--reload-every", type=float, default=60.0)
     parser.add_argument("--flap-share", type=float, default=0.1)
+    parser.add_argument("--block", type=float, default=BLOCK,
+                        help="seconds per block of the RSS and loop-lag figures")
     parser.add_argument("--json", help="also write the summary here")
-    sys.exit(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    BLOCK = arguments.block
+    sys.exit(main(arguments))
