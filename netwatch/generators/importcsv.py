@@ -86,16 +86,21 @@ def _read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     text = text.lstrip("\ufeff")
     first = text.splitlines()[0] if text else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader, [])]
+    # newline="": the csv module itself reads \n, \r\n and a bare \r (old Mac exports) as
+    # line ends, and keeps them inside quoted fields
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
-    for number, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        values = [v.strip() for v in values]
-        if delimiter == ";":
-            values = [v.replace(",", ".") if _DECIMAL_COMMA.match(v) else v for v in values]
-        rows.append((number, dict(zip(header, values, strict=False))))  # ragged rows: checked later
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            values = [v.strip() for v in values]
+            if delimiter == ";":
+                values = [v.replace(",", ".") if _DECIMAL_COMMA.match(v) else v for v in values]
+            rows.append((number, dict(zip(header, values, strict=False))))  # ragged: see later
+    except csv.Error as exc:  # found by bench/fuzz.py: a malformed sheet is a row problem
+        raise ImportError_([f"row {reader.line_num}: not readable as CSV ({exc})"]) from None
     return header, rows
 
 

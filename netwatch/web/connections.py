@@ -7,9 +7,10 @@ unreachable and asyncio wrote 283 MB of "accept failed" tracebacks in a minute),
 trickling a header a byte at a time held its connection for as long as it liked. So each
 connection goes through a small protocol in front of aiohttp's own:
 
-- at `max_connections` open ones, a new connection replaces the longest-idle one (open,
-  no request in progress): a flood of idle connections cannot lock Prometheus out. When
-  every one is busy, the new one is closed as soon as it is accepted (its descriptor is back
+- at `max_connections` open ones, a new connection replaces an idle one (no request in
+  progress, open for more than a second): one that never sent a byte first, else the
+  longest idle. A flood of idle connections cannot lock Prometheus out. When none is idle,
+  the new one is closed as soon as it is accepted (its descriptor is back
   at once; nothing piles up). Both are counted and logged at most once a minute; the cap
   never exceeds what the process's descriptor limit leaves (RESERVED_FDS stay for polling);
 - a request head must arrive within `header_timeout` of its first byte (or of the connect),
@@ -39,6 +40,7 @@ log = structlog.get_logger("netwatch.web.connections")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_BODY = 64 << 10  # request bodies: netwatch's endpoints take none
 RESERVED_FDS = 256  # descriptors kept for polling sockets, the reload child, logs, history
+EVICT_GRACE = 1.0  # seconds a new connection is safe from being closed to make room
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +87,27 @@ class Gate:
 
     def admit(self) -> bool:
         if self.open >= self.cap:
-            idle = next((g for g in self._guards.values() if g.busy == 0), None)
-            if idle is not None:
+            victim = self._victim(time.monotonic())
+            if victim is not None:
                 self.evicted += 1
-                idle.drop()
+                victim.drop()
             else:
                 self.refused += 1
             self._warn()
         return self.open < self.cap
+
+    def _victim(self, now: float) -> _Guarded | None:
+        """The connection to close for a new one: idle (no request in progress) and older
+        than EVICT_GRACE (a client just accepted has not been read yet), silent ones (never
+        sent a byte) first, then the longest idle."""
+        idle = None
+        for guard in self._guards.values():  # longest idle first
+            if guard.busy or now - guard.since < EVICT_GRACE:
+                continue
+            if not guard.spoke:
+                return guard
+            idle = idle or guard
+        return idle
 
     def touch(self, guard: _Guarded) -> None:
         """`guard` was active: the longest-idle connections stay first in line."""
@@ -128,6 +143,8 @@ class _Guarded(asyncio.Protocol):
         self.inner: asyncio.Protocol | None = inner
         self.transport: asyncio.BaseTransport | None = None
         self.busy = 0  # requests being handled
+        self.spoke = False  # sent at least one byte
+        self.since = time.monotonic()  # accepted, or last active
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -173,6 +190,8 @@ class _Guarded(asyncio.Protocol):
             return
         if self.busy == 0:
             self._arm()  # a new request head begins: it must be complete in time
+        self.spoke = True
+        self.since = time.monotonic()
         self.gate.touch(self)
         self.inner.data_received(data)
 

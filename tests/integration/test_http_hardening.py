@@ -211,8 +211,8 @@ def test_an_idle_connection_flood_never_locks_out_scrapes(tmp_path: Path,
             with contextlib.suppress(BlockingIOError):
                 sock.connect(("127.0.0.1", port))
             idle.append(sock)
-        time.sleep(1.0)
-        assert _get(port) == 200  # the longest-idle connection made room
+        time.sleep(2.0)  # past the grace a new connection has before it may be closed
+        assert _get(port) == 200  # a silent connection made room
         assert _fds(process.pid) < 100 + 150  # the cap, plus the daemon's own descriptors
         assert _get(port, "/-/healthy") == 200
     finally:

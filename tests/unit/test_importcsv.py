@@ -106,3 +106,15 @@ def test_header_problems_and_templates() -> None:
         parse_template("rtr")
     parents = [t.parent for t in parse_template("rtr:router,ap1:ap,ap2:ap:ap1")]
     assert parents == [None, "rtr", "ap1"]
+
+
+def test_old_mac_line_ends_and_a_broken_quote() -> None:
+    """A sheet saved with bare carriage returns reads like any other; a quote left open is a
+    row problem, not a traceback (found by bench/fuzz.py)."""
+    sheet = ("kode_wilayah,kelurahan,kecamatan,lat,lon\r18.71.01.1003,Kedaton,Kedaton,-5.38,"
+             "105.26\r18.71.01.1004,Surabaya,Kedaton,-5.39,105.26\r")
+    sites = import_sites(sheet, parse_template("rtr:router"), "10.71.{kec}.{kel}{dev}")
+    assert [s["id"] for s in sites] == ["18.71.01.1003", "18.71.01.1004"]
+    with pytest.raises(ImportError_, match="row 2: "):
+        import_sites("kode_wilayah,kelurahan,kecamatan,lat,lon\nx,\"a\nb,\"c\"d\"\n"
+                     "\"\"\"", parse_template("rtr:router"))
