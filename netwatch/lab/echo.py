@@ -244,14 +244,24 @@ async def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _delay(text: str) -> float:
+    """A reply delay: any positive duration up to a minute (a config's polling durations
+    start at 10 ms; a simulated link may answer faster)."""
+    return parse_duration(text, low=1e-6, high=60.0)
+
+
+def _lifetime(text: str) -> float:
+    return parse_duration(text, low=1.0, high=7 * 86400.0)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m netwatch.lab.echo",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--delay", type=parse_duration, default=0.02, help="e.g. 20ms")
+    parser.add_argument("--delay", type=_delay, default=0.02, help="e.g. 20ms")
     parser.add_argument("--duplicate", action="store_true", help="answer every request twice")
     parser.add_argument("--drop-every", type=int, default=0, metavar="N",
                         help="leave every Nth request unanswered")
-    parser.add_argument("--lifetime", type=parse_duration, default=86400.0,
+    parser.add_argument("--lifetime", type=_lifetime, default=86400.0,
                         help="exit after this long (default 1d)")
     parser.add_argument("--max-pending", type=int, default=100_000,
                         help="replies waiting at most at once (more are dropped)")
