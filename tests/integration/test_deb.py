@@ -62,7 +62,7 @@ def test_install_upgrade_purge(deb: Path, server: Path) -> None:
     assert "StateDirectory=netwatch" in unit
     assert (root / "etc/netwatch/credentials").stat().st_mode & 0o777 == 0o700
     conffiles = (root / "var/lib/dpkg/info/netwatch.conffiles").read_text().split()
-    assert conffiles == ["/etc/netwatch/netwatch.yml"]
+    assert sorted(conffiles) == ["/etc/netwatch/netwatch.yml", "/etc/netwatch/web.yml"]
     for shared in ("prometheus/rules/netwatch-alerts.yml", "alertmanager/alertmanager.yml",
                    "grafana/dashboards/netwatch-overview.json", "examples/bandarlampung.yml"):
         assert (root / "usr/share/netwatch" / shared).is_file(), shared
