@@ -34,8 +34,9 @@ from typing import Literal
 
 MetricType = Literal["counter", "gauge", "histogram", "info", "stateset"]
 # who computes the value: sites/targets.py, sites/engine.py, icmp/result.py, the SNMP poller
-# (snmp/poller.py), an SNMP profile (snmp/profiles/*.yml), base/selfmetrics.py
-Origin = Literal["target", "site", "icmp", "snmp", "profile", "self"]
+# (snmp/poller.py), an SNMP profile (snmp/profiles/*.yml), base/selfmetrics.py,
+# history/journal.py
+Origin = Literal["target", "site", "icmp", "snmp", "profile", "self", "history"]
 
 DEVICE = ("site", "kecamatan", "device", "role")  # every per-device series, in this order
 SITE = ("site", "kecamatan")  # every per-site series
@@ -377,6 +378,15 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
        "Scheduled polls skipped because the previous one overran.", "", "self", "probe"),
     _m("netwatch_event_loop_lag_seconds", "gauge",
        "Largest event-loop wake-up delay seen in the last 10 s.", "seconds", "self"),
+    # the history file (history/journal.py)
+    _m("netwatch_history_write_errors_total", "counter",
+       "Failed writes or opens of the history file (full disk, corrupt file, no permission).",
+       "", "history",
+       meaning="Failed writes or opens of the history file (full disk, corrupt file, no "
+       "permission); transitions stay in memory meanwhile."),
+    _m("netwatch_history_pending_events", "gauge",
+       "Site transitions kept in memory, not yet written to the history file.", "",
+       "history"),
 )}
 
 

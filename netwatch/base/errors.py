@@ -68,10 +68,10 @@ class StartupError(NetwatchError):
 class ListenError(StartupError):
     """The listen address cannot be bound; callers say how to change it (config or flag)."""
 
-    def __init__(self, listen: str, reason: str) -> None:
-        self.listen, self.reason = listen, reason
+    def __init__(self, listen: str, reason: str, setting: str = "listen") -> None:
+        self.listen, self.reason, self.setting = listen, reason, setting
         super().__init__(f"cannot listen on {listen}: {reason} "
-                         "(another netwatch running? change listen: in the config)")
+                         f"(another netwatch running? change {setting}: in the config)")
 
 
 class ProbeError(NetwatchError):

@@ -239,8 +239,27 @@ class CanaryConfig(Strict):
     icmp: IcmpSection | None = None
 
 
+class HistoryConfig(Strict):
+    """Where site transitions are kept across restarts (SQLite), and for how long."""
+
+    path: str | None = Field(
+        None, description="the SQLite file (relative to this file); default: history.sqlite "
+        "in systemd's StateDirectory ($STATE_DIRECTORY), else memory only")
+    retention: Duration = Field(400 * 86400.0, description="transitions older than this go")
+
+
+def _host_port(value: object) -> str:
+    host, sep, port = str(value).rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9430")
+    return str(value)
+
+
 class Config(Strict):
     listen: str = Field("127.0.0.1:9430", description="HOST:PORT of /metrics and the API")
+    public_listen: str | None = Field(
+        None, description="HOST:PORT serving only the public status page (/public)")
+    history: HistoryConfig = HistoryConfig()
     timezone: str = Field("Asia/Jakarta", description="for maintenance windows and reports")
     defaults: DefaultsConfig = DefaultsConfig()
     auths: dict[Name, AuthConfig] = {}
@@ -254,10 +273,12 @@ class Config(Strict):
     @field_validator("listen", mode="before")
     @classmethod
     def _listen(cls, value: object) -> str:
-        host, sep, port = str(value).rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9430")
-        return str(value)
+        return _host_port(value)
+
+    @field_validator("public_listen", mode="before")
+    @classmethod
+    def _public_listen(cls, value: object) -> str | None:
+        return None if value is None else _host_port(value)
 
     @field_validator("timezone")
     @classmethod
@@ -285,6 +306,7 @@ __all__ = [
     "DefaultsConfig",
     "DegradedThresholds",
     "DeviceConfig",
+    "HistoryConfig",
     "IcmpSection",
     "Location",
     "MaintenanceWindow",

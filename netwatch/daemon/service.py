@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,13 +23,17 @@ from netwatch.base.exposition import MetricStore
 from netwatch.base.selfmetrics import SelfMetrics
 from netwatch.daemon import sdnotify
 from netwatch.daemon.inventory_file import LoadError, read_inventory_apart
-from netwatch.inventory.model import PROBES, Inventory, Probe, Target
+from netwatch.history.journal import History
+from netwatch.history.recent import RecentSeries
+from netwatch.icmp.result import IcmpResult
+from netwatch.inventory.model import PROBES, IcmpPolicy, Inventory, Probe, Target
 from netwatch.inventory.shard import Shard
 from netwatch.scheduler.prober import Outcome, Prober
 from netwatch.scheduler.schedule import Scheduler
 from netwatch.sites.engine import SiteEngine
-from netwatch.sites.targets import State
+from netwatch.sites.targets import State, TargetState, Transition
 from netwatch.web.connections import Limits
+from netwatch.web.public import make_public_app
 from netwatch.web.serve import WebOptions, serve
 from netwatch.web.server import make_app
 from netwatch.web.webconfig import WebSettings, read_web_config
@@ -52,6 +58,16 @@ def make_prober(probe: Probe) -> Prober:
     return SnmpProber()
 
 
+def history_path(config_path: Path, configured: str | None) -> Path | None:
+    """`history.path` (relative to the config file), else history.sqlite in systemd's
+    StateDirectory, else None: memory only (a test or a laptop run leaves no file behind)."""
+    if configured:
+        path = Path(configured)
+        return path if path.is_absolute() else config_path.parent / path
+    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state_dir) / "history.sqlite" if state_dir else None
+
+
 class Daemon:
     def __init__(self, config_path: str | Path, inventory: Inventory,
                  probers: dict[Probe, Prober] | None = None, listen: str | None = None,
@@ -67,17 +83,27 @@ class Daemon:
         self.probers: dict[Probe, Prober] = probers if probers is not None else {}
         self.state = State(self.store, self.probers)
         self.sites = SiteEngine(self.store, self.state)
+        history = inventory.config.history
+        self.history = History(history_path(self.config_path, history.path), self.store,
+                               history.retention)
+        self.sites.on_change.append(self.history.record)
+        self.recent = RecentSeries()  # the site page's sparklines
+        self.state.listeners.append(self._observe_round)
         self.metrics = SelfMetrics(self.store)
         self.scheduler = Scheduler(self.probers, self._record, self.metrics, gate=self._gate)
         self._runner: web.AppRunner | None = None
+        self._public: web.AppRunner | None = None
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
         self._queued_reload: asyncio.Task[tuple[bool, str]] | None = None
         self.addresses: list[tuple[str, int]] = []
+        self.public_addresses: list[tuple[str, int]] = []
 
     # --- lifecycle ------------------------------------------------------------
     async def start(self) -> None:
         try:
+            # before the first verdict: restored states and their "since" hold until judged
+            self.sites.restore(await self.history.start())
             if self._own_probers:
                 await self._add_probers(self.inventory)
             else:
@@ -87,6 +113,7 @@ class Daemon:
         except BaseException:
             for prober in self.probers.values():
                 await prober.close()
+            await self.history.close()
             raise
         self._apply(self.inventory)
         self.metrics.reloaded(True)
@@ -98,14 +125,21 @@ class Daemon:
         _log_warnings(self.inventory)
 
     async def _serve(self) -> None:
-        host, _, port = self.listen.rpartition(":")
         app = make_app(self)
         app.cleanup_ctx.append(self._background_tasks)
-        try:
-            self._runner = await serve(app, host.strip("[]"), int(port), self.web_options)
-        except OSError as exc:
-            raise ListenError(self.listen, exc.strerror or str(exc)) from None
+        self._runner = await _listen(app, self.listen, "listen", self.web_options)
         self.addresses = [a[:2] for a in self._runner.addresses]
+        public = self.inventory.config.public_listen
+        if public is not None:  # the citizens' page alone, outside the operators' surface
+            # the same connection limits, but no TLS or basic auth (web config) and no lifecycle
+            options = WebOptions(limits=self.web_options.limits)
+            try:
+                self._public = await _listen(make_public_app(self), public, "public_listen",
+                                             options)
+            except StartupError:
+                await self._runner.cleanup()
+                raise
+            self.public_addresses = [a[:2] for a in self._public.addresses]
 
     async def run_until_stopped(self) -> None:
         loop = asyncio.get_running_loop()
@@ -129,10 +163,13 @@ class Daemon:
         sdnotify.stopping()
         log.info("stopping")
         await self.scheduler.stop()
+        if self._public is not None:
+            await self._public.cleanup()
         if self._runner is not None:
             await self._runner.cleanup()  # in-flight scrapes finish first, then background tasks
         for prober in self.probers.values():
             await prober.close()
+        await self.history.close()  # what is pending is written, the run's end marked
         log.info("stopped")
 
     async def _background_tasks(self, app: web.Application) -> AsyncIterator[None]:
@@ -140,7 +177,8 @@ class Daemon:
         started when it starts, cancelled and awaited when it is cleaned up, also after a
         failed start."""
         tasks = [asyncio.create_task(self.metrics.watch_loop_lag(), name="loop lag"),
-                 asyncio.create_task(self.sites.run_refresh(), name="maintenance refresh")]
+                 asyncio.create_task(self.sites.run_refresh(), name="maintenance refresh"),
+                 asyncio.create_task(self.history.run(), name="history")]
         period = sdnotify.watchdog_period()
         if period:
             tasks.append(asyncio.create_task(self._watchdog(period), name="watchdog"))
@@ -238,11 +276,14 @@ class Daemon:
         return False, f"reload failed, keeping the previous config:{reason}"
 
     def _apply(self, inventory: Inventory) -> None:
-        if inventory.config.listen != self.inventory.config.listen:
-            log.warning("listen_change_needs_restart", listen=inventory.config.listen)
+        before, after = self.inventory.config, inventory.config
+        for name in ("listen", "public_listen", "history"):
+            if getattr(before, name) != getattr(after, name):
+                log.warning(f"{name}_change_needs_restart", **{name: str(getattr(after, name))})
         self.inventory = inventory
         self.state.sync(inventory)
         self.sites.sync(inventory)
+        self.recent.keep(inventory.devices)
         self.scheduler.apply(inventory.targets)
         self.metrics.targets = {probe: inventory.count(probe) for probe in PROBES}
         memory.settle()
@@ -250,6 +291,18 @@ class Daemon:
     # --- polling --------------------------------------------------------------
     def _record(self, target: Target, outcome: Outcome) -> None:
         self.state.record(target, outcome)
+
+    def _observe_round(self, tstate: TargetState, transition: Transition | None) -> None:
+        """Every ICMP round of a device into its minute slots (the site page's sparklines)."""
+        target, last = tstate.target, tstate.last
+        if target.probe != "icmp" or target.device is None or last is None:
+            return
+        result = last.result
+        if isinstance(result, IcmpResult):
+            self.recent.observe(target.device.key, time.time(), result.sent, result.received,
+                                sum(result.rtts))
+        elif isinstance(target.policy, IcmpPolicy):  # failed outright: every echo lost
+            self.recent.observe(target.device.key, time.time(), target.policy.count, 0, 0.0)
 
     def _gate(self, target: Target) -> bool:
         """ICMP gates SNMP: no walk while ICMP says the device is down."""
@@ -268,8 +321,14 @@ class Daemon:
     def ready(self) -> bool:
         return self.scheduler.polls > 0 or not self.inventory.targets
 
-    def status_rows(self) -> list[tuple[str, ...]]:
-        return self.sites.status_rows(self.inventory)
+
+async def _listen(app: web.Application, listen: str, setting: str,
+                  options: WebOptions) -> web.AppRunner:
+    host, _, port = listen.rpartition(":")
+    try:
+        return await serve(app, host.strip("[]"), int(port), options)
+    except OSError as exc:
+        raise ListenError(listen, exc.strerror or str(exc), setting) from None
 
 
 async def run(config_path: str | Path, shard: Shard | None = None,

@@ -3,7 +3,11 @@
 After every poll the site of the polled device is re-evaluated (`netwatch.sites.verdict.evaluate`),
 with degraded hysteresis (enter after `down_after` bad rounds of a root device, leave after
 `up_after` good ones), maintenance windows, and upstreams: a change on an upstream device
-re-evaluates every site below it. Canaries guard the poller itself: when every canary is down
+re-evaluates every site below it. Every change of a site's state is handed to the `on_change`
+listeners as a SiteEvent (the history stores it) with the evidence the verdict rested on.
+States restored from the history at start (`restore`) hold, with their "since", until the
+site's devices have been judged again: a restart neither resets durations nor blinks.
+Canaries guard the poller itself: when every canary is down
 the poller is isolated, site states freeze and every device is suppressed with
 `poller_isolated`; after recovery the frozen states are held until each site's root devices
 have had fresh rounds, so reconnecting never causes a burst of transitions.
@@ -12,7 +16,7 @@ have had fresh rounds, so reconnecting never causes a burst of transitions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -22,6 +26,7 @@ import structlog
 
 from netwatch.base.exposition import MetricStore, fmt, label_text, sample
 from netwatch.config.model import MaintenanceWindow
+from netwatch.history.events import UNKNOWN, SiteEvent
 from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import Device, DeviceLabels, Inventory, StatePolicy, TargetKey
 from netwatch.sites.maintenance import active_window
@@ -33,6 +38,7 @@ from netwatch.sites.verdict import (
     SiteStateName,
     Suppression,
     Thresholds,
+    Verdict,
     evaluate,
 )
 
@@ -73,6 +79,8 @@ class Group:
     # what the engine decided
     state: SiteStateName | None = None
     cause: str = ""
+    since: float | None = None  # Unix time the state began (restored across restarts)
+    restored: bool = False  # the state came from the history; held until judged again
     changes: int = 0
     degraded: bool = False
     bad_rounds: int = 0
@@ -90,6 +98,26 @@ class Group:
         names = {d.labels.device for d in self.devices}
         self.roots = frozenset(d.labels.device for d in self.devices
                                if d.parent is None or d.parent not in names)
+
+
+def _evidence(views: list[DeviceView], verdict: Verdict | None) -> dict[str, object]:
+    """What the verdict rested on: each device's status, and its loss and RTT p90 over the
+    recent rounds where they were judged; the threshold a degraded site is over."""
+    devices: dict[str, dict[str, object]] = {}
+    for view in views:
+        facts: dict[str, object] = {"status": view.status}
+        if view.status != "up":  # the window before it went down says nothing now
+            devices[view.name] = facts
+            continue
+        if view.loss_ratio is not None:
+            facts["loss_ratio"] = round(view.loss_ratio, 4)
+        if view.rtt_p90 is not None:
+            facts["rtt_p90_seconds"] = round(view.rtt_p90, 6)
+        devices[view.name] = facts
+    evidence: dict[str, object] = {"devices": devices}
+    if verdict is not None and verdict.breach:
+        evidence["threshold"] = verdict.breach
+    return evidence
 
 
 def _p90(values: list[float]) -> float | None:
@@ -112,7 +140,13 @@ class SiteEngine:
         self.canaries: list[TargetKey] = []
         self.isolated = False
         self.tz = ZoneInfo("Asia/Jakarta")
+        self.on_change: list[Callable[[SiteEvent], None]] = []
+        self.saved: dict[str, SiteEvent] = {}  # restored at the next sync (the first)
         state.listeners.append(self.on_target)
+
+    def restore(self, saved: Mapping[str, SiteEvent]) -> None:
+        """Each site's last transition from the history, applied by the next `sync`."""
+        self.saved = dict(saved)
 
     # --- config -----------------------------------------------------------------
     def sync(self, inventory: Inventory) -> None:
@@ -135,8 +169,12 @@ class SiteEngine:
         for gid, group in self.groups.items():
             previous = old.get(gid)
             if previous is not None and previous.kecamatan == group.kecamatan:
-                for name in ("state", "cause", "changes", "degraded", "hold_rounds"):
+                for name in ("state", "cause", "since", "restored", "changes", "degraded",
+                             "hold_rounds"):
                     setattr(group, name, getattr(previous, name))
+            elif group.is_site and gid in self.saved:
+                self._restore(group, self.saved[gid])
+        self.saved = {}
         for gid in set(old) - set(self.groups):
             self._drop(old[gid])
         self.canaries = [k for k, t in inventory.targets.items() if t.canary is not None]
@@ -146,6 +184,15 @@ class SiteEngine:
             self.evaluate(group.id)
             self._render(group)
         self._render_isolation()
+
+    @staticmethod
+    def _restore(group: Group, event: SiteEvent) -> None:
+        if event.new not in SITE_STATES:
+            return
+        group.state = event.new
+        group.cause, group.since, group.restored = event.cause, event.at, True
+        if group.state == "degraded":  # leave it only after up_after good rounds, as before
+            group.degraded, group.last_breach = True, event.cause
 
     def _drop(self, group: Group) -> None:
         self.store.drop_owner(("site", group.id))
@@ -243,6 +290,10 @@ class SiteEngine:
             self._set(group, group.state, group.cause,
                       {d.labels.device: "poller_isolated" for d in group.devices})
             return
+        if verdict.state is None and group.restored:
+            self._set(group, group.state, group.cause, verdict.suppressed)
+            return  # nothing judged since the restart: the restored state holds
+        group.restored = False
         state, cause = verdict.state, verdict.cause
         if state in ("up", "degraded"):
             confirmed = self._threshold_hysteresis(group, verdict.breach, root_round)
@@ -252,7 +303,7 @@ class SiteEngine:
                 state, cause = "degraded", f"recovering from {group.last_breach}"
         else:
             group.degraded, group.bad_rounds, group.good_rounds = False, 0, 0
-        self._set(group, state, cause, verdict.suppressed)
+        self._set(group, state, cause, verdict.suppressed, views, verdict)
 
     def _threshold_hysteresis(self, group: Group, breach: str | None, root_round: bool) -> bool:
         """Degraded by thresholds: after `down_after` bad root rounds, until `up_after` good."""
@@ -268,12 +319,21 @@ class SiteEngine:
         return group.degraded
 
     def _set(self, group: Group, state: SiteStateName | None, cause: str,
-             suppressed: dict[str, Suppression]) -> None:
+             suppressed: dict[str, Suppression], views: list[DeviceView] | None = None,
+             verdict: Verdict | None = None) -> None:
         if state != group.state and group.is_site:
             if group.state is not None:
                 group.changes += 1
+            evidence = _evidence(views or [], verdict if state == "degraded" else None)
             log.info("site_state", site=group.id, kecamatan=group.kecamatan,
-                     old=group.state or "unknown", new=state or "unknown", cause=cause)
+                     old=group.state or UNKNOWN, new=state or UNKNOWN, cause=cause,
+                     evidence=evidence)
+            now = self.clock().timestamp()
+            event = SiteEvent(now, group.id, group.kecamatan, group.state or UNKNOWN,
+                              state or UNKNOWN, cause, evidence)
+            group.since = now
+            for listener in self.on_change:
+                listener(event)
         changed = (state, cause, suppressed) != (group.state, group.cause, group.suppressed)
         group.state, group.cause, group.suppressed = state, cause, suppressed
         if changed:
@@ -350,14 +410,3 @@ class SiteEngine:
                            sample(fam.uplink.name, dlabels, 1) if uplink else "")
             self.store.set(fam.capacity, downer,
                            sample(fam.capacity.name, dlabels, capacity) if capacity else "")
-
-    # --- status page --------------------------------------------------------------
-    def status_rows(self, inventory: Inventory) -> list[tuple[str, ...]]:
-        rows = []
-        for site in inventory.sites.values():
-            group = self.groups.get(site.id)
-            state = (group.state if group else None) or "unknown"
-            rows.append((site.id, site.name, site.kecamatan, state, group.cause if group else ""))
-        order = {s: i for i, s in enumerate(("down", "unreachable", "degraded", "maintenance",
-                                             "unknown", "up"))}
-        return sorted(rows, key=lambda r: (order.get(r[3], 9), r[2], r[1]))

@@ -1,21 +1,23 @@
-"""HTTP: /metrics, /-/healthy, /-/ready, POST /-/reload, and a small status page at /.
+"""HTTP: /metrics, /-/healthy, /-/ready, POST /-/reload; the pages (netwatch.web.pages), the
+JSON API (netwatch.web.api) and the public status page (netwatch.web.public) register their
+routes here.
 
-The routes and pages live here; what surrounds them (TLS, basic auth, the lifecycle flag,
-connection limits and timeouts) is put around the application by netwatch.web.serve."""
+What surrounds them (TLS, basic auth, the lifecycle flag, connection limits and timeouts) is
+put around the application by netwatch.web.serve."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from typing import Protocol
 
 from aiohttp import web
 
-from netwatch.web import scrape
+from netwatch.web import api, pages, public, scrape
 from netwatch.web.connections import MAX_BODY
+from netwatch.web.views import Screen
 
 
-class Daemon(Protocol):
+class Daemon(Screen, Protocol):
     def metric_chunks(self) -> Iterator[bytes]:
         """The exposition in pieces; iterated in a worker thread."""
         ...
@@ -23,10 +25,6 @@ class Daemon(Protocol):
     async def reload(self) -> tuple[bool, str]: ...
 
     def ready(self) -> bool: ...
-
-    def status_rows(self) -> list[tuple[str, ...]]:
-        """(site, kelurahan, kecamatan, state, cause) rows for the status page."""
-        ...
 
 
 DAEMON = web.AppKey("daemon", Daemon)
@@ -47,31 +45,6 @@ async def reload(request: web.Request) -> web.Response:
     return web.Response(status=200 if ok else 400, text=message + "\n")
 
 
-_PAGE = """<!doctype html><html lang="id"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="15"><title>netwatch</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}
-.up{{color:#2a2}}.degraded{{color:#c80}}.down{{color:#c22;font-weight:bold}}
-.unreachable{{color:#888}}.maintenance{{color:#46c}}</style></head><body>
-<h1>netwatch</h1><p><a href="/metrics">/metrics</a> &middot; {summary}</p>
-<table><tr><th>Site</th><th>Kelurahan</th><th>Kecamatan</th><th>State</th><th>Cause</th></tr>
-{rows}</table></body></html>"""
-
-
-async def status_page(request: web.Request) -> web.Response:
-    rows = request.app[DAEMON].status_rows()
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row[3]] = counts.get(row[3], 0) + 1
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no sites"
-    body = "\n".join(
-        "<tr>" + "".join(
-            f'<td class="{html.escape(row[3])}">{html.escape(cell)}</td>' if i == 3
-            else f"<td>{html.escape(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
-        for row in rows)
-    return web.Response(text=_PAGE.format(summary=html.escape(summary), rows=body),
-                        content_type="text/html")
-
-
 def make_app(daemon: Daemon) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[DAEMON] = daemon
@@ -82,5 +55,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app.router.add_get("/-/ready", ready)
     app.router.add_post("/-/reload", reload)
     app.router.add_put("/-/reload", reload)
-    app.router.add_get("/", status_page)
+    api.add_routes(app, daemon)
+    pages.add_routes(app)
+    public.add_routes(app)
     return app

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [  # top first
     ("daemon", "generators"),
     ("web",),
     ("sites",),
+    ("history",),
     ("icmp", "snmp"),
     ("scheduler",),
     ("inventory",),

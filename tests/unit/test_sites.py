@@ -266,7 +266,8 @@ def test_transition_logged_once_with_cause(h: Harness) -> None:
             h.poll("s2", "rtr", ok=False)
     lines = [e for e in logs if e["event"] == "site_state"]
     assert lines == [{"event": "site_state", "log_level": "info", "site": "s2",
-                      "kecamatan": "Kedaton", "old": "up", "new": "down", "cause": "rtr down"}]
+                      "kecamatan": "Kedaton", "old": "up", "new": "down", "cause": "rtr down",
+                      "evidence": {"devices": {"rtr": {"status": "down"}}}}]
 
 
 def test_site_info_and_sla_series(h: Harness) -> None:

@@ -1,20 +1,65 @@
-"""HTTP endpoints over a fake daemon."""
+"""HTTP endpoints over a daemon that is not started (its real state, engine and history; a
+fake exposition and reload): /metrics, /-/*, the pages, the API against its JSON Schemas,
+the public page, and states restored from the history file."""
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
+import jsonschema
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.service import Daemon
+from netwatch.icmp.result import IcmpResult
+from netwatch.scheduler.prober import Failed, Outcome
+from netwatch.web.public import make_public_app
 from netwatch.web.server import make_app
+from tests.conftest import ROOT
+from tests.fakes import FakeIcmp
+
+SCHEMAS = ROOT / "docs" / "api"
+CONFIG = """listen: 127.0.0.1:0
+history: {{path: {history}}}
+defaults:
+  icmp: {{interval: 1s, count: 5, spacing: 0.05s, timeout: 0.3s}}
+  snmp: {{enabled: false}}
+  state: {{down_after: 2, up_after: 1}}
+upstreams:
+  - {{id: pop-kedaton, name: POP Kedaton, kecamatan: Kedaton,
+     devices: [{{name: sw, role: upstream, address: 127.0.0.9}}]}}
+sites:
+  - id: "18.71.01.1003"
+    name: Kedaton
+    kecamatan: Kedaton
+    upstream: pop-kedaton
+    maintenance: [{{weekly: {{days: [sat], at: "22:00"}}, duration: 2h, reason: fibre work}}]
+    devices:
+      - {{name: rtr, role: router, address: 127.0.0.1}}
+      - {{name: ap1, role: ap, address: 127.0.0.2, parent: rtr}}
+  - id: "18.71.01.1004"
+    name: Sidodadi
+    kecamatan: Kedaton
+    devices: [{{name: rtr, role: router, address: 127.0.0.3}}]
+  - id: "18.71.99.1001"
+    name: Nowhere
+    kecamatan: Elsewhere
+    devices: [{{name: rtr, role: router, address: 127.0.0.4}}]
+"""
 
 
-class FakeDaemon:
-    def __init__(self) -> None:
-        self.reload_ok = True
-        self.is_ready = False
+class PageDaemon(Daemon):
+    """The real parts the pages read; the exposition and the reload faked."""
+
+    reload_ok = True
+    is_ready = False
 
     def metric_chunks(self) -> Iterator[bytes]:
         yield b'# HELP netwatch_up Up.\n# TYPE netwatch_up gauge\n'
@@ -27,18 +72,48 @@ class FakeDaemon:
     def ready(self) -> bool:
         return self.is_ready
 
-    def status_rows(self) -> list[tuple[str, ...]]:
-        return [("18.71.01.1003", "Kedaton", "Kedaton", "down", "rtr <down>")]
+    def poll(self, site: str, device: str, ok: bool, rounds: int = 1) -> None:
+        target = self.inventory.targets[(site, device, "icmp")]
+        for _ in range(rounds):
+            result = IcmpResult(5, (0.001,) * 5) if ok else Failed("timeout")
+            self._record(target, Outcome(result, 0.01, 0.0))
 
 
-async def client(daemon: FakeDaemon) -> TestClient[web.Request, web.Application]:
-    c = TestClient(TestServer(make_app(daemon)))
+def make_daemon(tmp_path: Path) -> PageDaemon:
+    path = tmp_path / "netwatch.yml"
+    path.write_text(CONFIG.format(history=tmp_path / "history.sqlite"))
+    inventory = read_inventory(path)
+    return PageDaemon(path, inventory, probers={"icmp": FakeIcmp()})
+
+
+async def started(daemon: PageDaemon) -> PageDaemon:
+    """What Daemon.start does, minus probers, scheduler and HTTP: restore, then sync."""
+    daemon.sites.restore(await daemon.history.start())
+    daemon.state.sync(daemon.inventory)
+    daemon.sites.sync(daemon.inventory)
+    return daemon
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path) -> AsyncIterator[PageDaemon]:
+    made = await started(make_daemon(tmp_path))
+    yield made
+    await made.history.close()
+
+
+async def client(app: web.Application) -> TestClient[web.Request, web.Application]:
+    c = TestClient(TestServer(app))
     await c.start_server()
     return c
 
 
-async def test_metrics_plain_and_gzip() -> None:
-    c = await client(FakeDaemon())
+def schema(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    return loaded
+
+
+async def test_metrics_plain_and_gzip(daemon: PageDaemon) -> None:
+    c = await client(make_app(daemon))
     try:
         plain = await c.get("/metrics", headers={"Accept-Encoding": "identity"})
         assert plain.status == 200
@@ -53,9 +128,8 @@ async def test_metrics_plain_and_gzip() -> None:
         await c.close()
 
 
-async def test_health_ready_reload_and_status_page() -> None:
-    daemon = FakeDaemon()
-    c = await client(daemon)
+async def test_health_ready_reload(daemon: PageDaemon) -> None:
+    c = await client(make_app(daemon))
     try:
         assert (await c.get("/-/healthy")).status == 200
         assert (await c.get("/-/ready")).status == 503
@@ -67,7 +141,111 @@ async def test_health_ready_reload_and_status_page() -> None:
         bad = await c.post("/-/reload")
         assert bad.status == 400 and "reload failed" in await bad.text()
         assert (await c.get("/-/reload")).status == 405  # GET must not reload
-        page = await (await c.get("/")).text()
-        assert "rtr &lt;down&gt;" in page and 'class="down"' in page and "1 down" in page
     finally:
         await c.close()
+
+
+async def test_api_answers_follow_their_schemas_and_the_verdicts(daemon: PageDaemon) -> None:
+    for site in ("18.71.01.1003", "18.71.01.1004", "18.71.99.1001"):
+        daemon.poll(site, "rtr", ok=True)
+    daemon.poll("18.71.01.1003", "ap1", ok=True)
+    daemon.poll("pop-kedaton", "sw", ok=True)
+    daemon.poll("18.71.01.1004", "rtr", ok=False, rounds=2)  # down_after 2
+    c = await client(make_app(daemon))
+    try:
+        answer = await c.get("/api/v1/sites")
+        assert answer.status == 200 and answer.headers["Server-Timing"].startswith("app;dur=")
+        sites = await answer.json()
+        jsonschema.validate(sites, schema("sites"))
+        by_id = {s["id"]: s for s in sites["sites"]}
+        assert by_id["18.71.01.1004"]["state"] == "down"
+        assert by_id["18.71.01.1004"]["cause"] == {"name": None, "text": "rtr down"}
+        assert by_id["18.71.01.1003"]["state"] == "up" and by_id["18.71.01.1003"]["cause"] is None
+        assert by_id["18.71.01.1004"]["since"] >= by_id["18.71.01.1003"]["since"]
+        assert sites["refresh_seconds"] == 2.0  # 1 s rounds, polled no faster than 2 s
+
+        detail = await (await c.get("/api/v1/sites/18.71.01.1004")).json()
+        jsonschema.validate(detail, schema("site"))
+        assert detail["cause"]["evidence"] == {"devices": {"rtr": {"status": "down"}}}
+        assert [(e["old"], e["new"]) for e in detail["events"]] == [("unknown", "up"),
+                                                                    ("up", "down")]
+        rtr = detail["devices"][0]
+        assert rtr["series"]["loss"][-1] == pytest.approx(2 / 3)  # 1 good round, 2 failed
+        kedaton = await (await c.get("/api/v1/sites/18.71.01.1003")).json()
+        jsonschema.validate(kedaton, schema("site"))
+        assert kedaton["devices"][0]["children"] == ["ap1"]
+        assert kedaton["devices"][1]["parent"] == "rtr"
+        assert kedaton["upstream"] == {"id": "pop-kedaton", "name": "POP Kedaton", "down": False}
+        assert kedaton["maintenance"][0]["weekly"] == {"days": ["sat"], "at": "22:00"}
+        assert (await c.get("/api/v1/sites/18.71.01.9999")).status == 404
+
+        events = await (await c.get("/api/v1/events", params={"site": "18.71.01.1004"})).json()
+        jsonschema.validate(events, schema("events"))
+        assert [e["new"] for e in events["events"]] == ["up", "down"]
+        every = await c.get("/api/v1/events", params={"since": "0", "limit": "2"})
+        assert [e["site"] for e in (await every.json())["events"]] == ["18.71.01.1003",
+                                                                       "18.71.01.1004"]
+        later = await c.get("/api/v1/events", params={"since": "2100-01-01T00:00:00+07:00"})
+        assert (await later.json())["events"] == []
+        assert (await c.get("/api/v1/events", params={"since": "yesterday"})).status == 400
+    finally:
+        await c.close()
+
+
+async def test_pages_are_served_with_the_map_and_their_assets(daemon: PageDaemon) -> None:
+    c = await client(make_app(daemon))
+    try:
+        page = await (await c.get("/")).text()
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+        shapes = re.findall(r'<a class="site" href="/site/([\d.]+)" data-site="\1" '
+                            r'data-state="unknown"', page)
+        assert shapes == ["18.71.01.1003", "18.71.01.1004"]  # 18.71.99.1001 has no shape
+        assert page.count('class="unmonitored"') == 126 - 2
+        for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
+            got = await c.get(asset)
+            assert got.status == 200, asset
+        assert "Kec. Kedaton" in await (await c.get("/site/18.71.01.1003")).text()
+        assert (await c.get("/site/18.71.01.9999")).status == 404
+        assert (await c.get("/static/map.json")).status == 404  # inlined, not served
+    finally:
+        await c.close()
+
+
+async def test_public_page_shows_no_internals(daemon: PageDaemon) -> None:
+    daemon.poll("18.71.01.1003", "rtr", ok=True)
+    daemon.poll("18.71.01.1004", "rtr", ok=True)
+    daemon.poll("18.71.01.1004", "rtr", ok=False, rounds=2)
+    c = await client(make_public_app(daemon))
+    try:
+        page = await (await c.get("/public")).text()
+        assert "Kelurahan Sidodadi</strong> (Kec. Kedaton): Layanan terputus" in page
+        assert "setiap Sabtu pukul 22:00 WIB, selama 2 jam" in page
+        assert "fibre work" not in page and "rtr" not in page and "/metrics" not in page
+        assert not re.search(r"\d+\.\d+\.\d+\.\d+(?!\.)", page.replace("18.71.", ""))
+        assert "127.0.0" not in page and "pop-kedaton" not in page
+        for path in ("/metrics", "/api/v1/sites", "/site/18.71.01.1003"):
+            assert (await c.get(path)).status == 404, path
+    finally:
+        await c.close()
+
+
+async def test_restart_restores_state_and_since(tmp_path: Path) -> None:
+    first = await started(make_daemon(tmp_path))
+    first.poll("18.71.01.1004", "rtr", ok=True)
+    first.poll("18.71.01.1004", "rtr", ok=False, rounds=2)
+    since = first.sites.groups["18.71.01.1004"].since
+    await first.history.close()
+
+    second = await started(make_daemon(tmp_path))
+    try:
+        group = second.sites.groups["18.71.01.1004"]
+        assert (group.state, group.cause, group.since) == ("down", "rtr down", since)
+        second.poll("18.71.01.1004", "rtr", ok=False)  # one failure: not judged yet
+        assert (group.state, group.since) == ("down", since)
+        second.poll("18.71.01.1004", "rtr", ok=False)  # judged down again: same since
+        assert (group.state, group.since) == ("down", since)
+        assert second.history.pending == type(second.history.pending)()  # nothing new
+        second.poll("18.71.01.1004", "rtr", ok=True)
+        assert group.state == "up" and since is not None and (group.since or 0) > since
+    finally:
+        await second.history.close()

@@ -1,0 +1,240 @@
+"""What the pages and the API show, built from the daemon's own state (no I/O, no awaits
+except the history's store for old events): one source for the NOC page, the site page, the
+public page and any city portal reading /api/v1.
+
+A site's `cause` is an object: `text` is today's verdict text ("rtr down"), `name` the cause
+of netwatch_site_cause once the daemon names causes (null until then), `evidence` the facts
+the verdict rested on (device states, loss, RTT p90). docs/api/*.schema.json describe every
+answer; tests validate the answers against them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from netwatch.config.model import MaintenanceWindow
+from netwatch.config.thresholds import read_thresholds
+from netwatch.config.types import parse_duration
+from netwatch.history.journal import History
+from netwatch.history.recent import RecentSeries
+from netwatch.inventory.model import Inventory, Site
+from netwatch.sites.engine import Group, SiteEngine
+from netwatch.sites.maintenance import window_start
+from netwatch.sites.targets import State
+from netwatch.snmp.result import SnmpResult
+
+API_VERSION = 1
+# the order problems are listed in: the worst first
+SEVERITY = {"down": 0, "unreachable": 1, "degraded": 2, "maintenance": 3, "unknown": 4, "up": 5}
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+class Screen(Protocol):
+    """The parts of the daemon the pages read (netwatch.daemon.service.Daemon has them)."""
+
+    inventory: Inventory
+    sites: SiteEngine
+    state: State
+    history: History
+    recent: RecentSeries
+
+
+@lru_cache(maxsize=1)
+def markers() -> tuple[float, int, float]:
+    """(flap window s, changes that make a flap, reboot window s), as the alert rules say
+    (the packaged thresholds file: NetwatchSiteFlapping, NetwatchDeviceRebooted)."""
+    rules = read_thresholds().rules
+    return (parse_duration(rules["site_flapping_window"]),
+            int(float(rules["site_flapping_changes"])),
+            float(rules["device_rebooted_window_seconds"]))
+
+
+def iso(at: float | None, tz: ZoneInfo | None = None) -> str | None:
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, tz or UTC).isoformat(timespec="milliseconds")
+
+
+def refresh_seconds(inventory: Inventory) -> float:
+    """How often the pages poll the API: the shortest ICMP interval, within 2..15 s."""
+    intervals = [t.interval for t in inventory.targets.values() if t.probe == "icmp"]
+    return min(15.0, max(2.0, min(intervals, default=15.0)))
+
+
+def _cause(group: Group | None) -> dict[str, Any] | None:
+    if group is None or not group.cause:
+        return None
+    return {"name": None, "text": group.cause}
+
+
+# (site, device) -> (the SNMP result read, its boot time): a result's samples are scanned
+# once, not on every API call (2,650 sites would cost more than the whole answer)
+_boot_seen: dict[tuple[str, str], tuple[object, float | None]] = {}
+
+
+def _boot_times(state: State, site: Site) -> dict[str, float]:
+    """Each device's last boot as SNMP reported it (netwatch_device_boot_time_seconds)."""
+    found: dict[str, float] = {}
+    for device in site.devices:
+        tstate = state.targets.get((site.id, device, "snmp"))
+        result = tstate.last.result if tstate is not None and tstate.last else None
+        if not isinstance(result, SnmpResult):
+            continue
+        seen = _boot_seen.get((site.id, device))
+        if seen is None or seen[0] is not result:
+            boot = next((v for n, _, v in result.samples
+                         if n == "netwatch_device_boot_time_seconds"), None)
+            if len(_boot_seen) > 100_000:
+                _boot_seen.clear()
+            seen = _boot_seen[(site.id, device)] = (result, boot)
+        if seen[1] is not None:
+            found[device] = seen[1]
+    return found
+
+
+def sites_payload(screen: Screen, now: float | None = None) -> dict[str, Any]:
+    """/api/v1/sites: every site's state, cause and since, and the page's markers."""
+    now = time.time() if now is None else now
+    inventory, groups = screen.inventory, screen.sites.groups
+    flap_window, flap_changes, reboot_window = markers()
+    changes = screen.history.changes_since(now - flap_window)
+    rows = []
+    for site in inventory.sites.values():
+        group = groups.get(site.id)
+        boots = _boot_times(screen.state, site)
+        rebooted = max((t for t in boots.values() if now - t < reboot_window), default=None)
+        rows.append({
+            "id": site.id, "kelurahan": site.name, "kecamatan": site.kecamatan,
+            "state": (group.state if group else None) or "unknown",
+            "cause": _cause(group),
+            "since": iso(group.since if group else None),
+            "flapping": changes.get(site.id, 0) >= flap_changes,
+            "changes_1h": changes.get(site.id, 0),
+            "rebooted": iso(rebooted),
+            "location": ({"lat": site.location.lat, "lon": site.location.lon}
+                         if site.location else None),
+        })
+    return {"version": API_VERSION, "generated": iso(now), "timezone": inventory.timezone,
+            "refresh_seconds": refresh_seconds(inventory), "sites": rows}
+
+
+# --- one site ------------------------------------------------------------------------------
+
+def _labels(text: str) -> dict[str, str]:
+    return {k: v.replace('\\"', '"').replace("\\\\", "\\") for k, v in _LABEL.findall(text)}
+
+
+def _snmp_facts(result: SnmpResult) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Identity, health and the interface table from a device's last SNMP poll."""
+    identity: dict[str, Any] = {"profile": result.profile}
+    interfaces: dict[str, dict[str, Any]] = {}
+    for name, extra, value in result.samples:
+        labels = _labels(extra) if extra else {}
+        ifname = labels.get("ifname")
+        if name == "netwatch_device_info":
+            identity.update({k: labels.get(k, "") for k in ("vendor", "model", "os_version",
+                                                             "sysname")})
+        elif name == "netwatch_device_uptime_seconds":
+            identity["uptime_seconds"] = value
+        elif name == "netwatch_device_cpu_utilization_ratio":
+            identity["cpu_ratio"] = value
+        elif ifname is not None:
+            row = interfaces.setdefault(ifname, {"ifname": ifname})
+            if name == "netwatch_interface_info":
+                row["alias"] = labels.get("ifalias", "")
+            elif name == "netwatch_interface_oper_up":
+                row["oper_up"] = bool(value)
+            elif name == "netwatch_interface_admin_up":
+                row["admin_up"] = bool(value)
+            elif name == "netwatch_interface_speed_bytes":
+                row["speed_bytes"] = value
+            elif name == "netwatch_wireless_clients":
+                row["wireless_clients"] = int(value)
+    return identity, list(interfaces.values())
+
+
+def _windows(windows: tuple[MaintenanceWindow, ...], now: float, tz: ZoneInfo
+             ) -> list[dict[str, Any]]:
+    moment = datetime.fromtimestamp(now, UTC)
+    out = []
+    for window in windows:
+        start = window_start(window, moment, tz)
+        entry: dict[str, Any] = {"active": start is not None, "reason": window.reason or "",
+                                 "duration_seconds": window.duration}
+        if window.start is not None:
+            entry["start"] = window.start.astimezone(tz).isoformat(timespec="minutes")
+            entry["end"] = (window.start + timedelta(seconds=window.duration)).astimezone(
+                tz).isoformat(timespec="minutes")
+        elif window.weekly is not None:
+            entry["weekly"] = {"days": list(window.weekly.days),
+                               "at": window.weekly.at.strftime("%H:%M")}
+        out.append(entry)
+    return out
+
+
+def site_payload(screen: Screen, site_id: str, now: float | None = None
+                 ) -> dict[str, Any] | None:
+    """/api/v1/sites/<kode>: devices, neighbours, maintenance, the cause with its evidence,
+    the last day's transitions, and the RTT/loss minute series of each pinged device."""
+    now = time.time() if now is None else now
+    inventory = screen.inventory
+    site = inventory.sites.get(site_id)
+    if site is None:
+        return None
+    tz = ZoneInfo(inventory.timezone)
+    group = screen.sites.groups.get(site_id)
+    events = screen.history.last_day(site=site_id, since=now - 86400)
+    cause = _cause(group)
+    if cause is not None:
+        last = next((e for e in reversed(events) if e.new == group.state), None) \
+            if group else None
+        cause["evidence"] = last.evidence if last is not None else {}
+    devices = []
+    for name in site.devices:
+        device = inventory.devices[(site_id, name)]
+        status = {probe: screen.state.status((site_id, name, probe))
+                  for probe in ("icmp", "snmp")
+                  if (site_id, name, probe) in inventory.targets}
+        entry: dict[str, Any] = {
+            "name": name, "role": device.labels.role, "address": device.address,
+            "parent": device.parent,
+            "children": [d for d in site.devices
+                         if inventory.devices[(site_id, d)].parent == name],
+            "status": status,
+            "suppressed": group.suppressed.get(name) if group else None,
+            "uplink": device.uplink.ifname if device.uplink else None,
+            "identity": None, "interfaces": [], "series": None,
+        }
+        tstate = screen.state.targets.get((site_id, name, "snmp"))
+        result = tstate.last.result if tstate is not None and tstate.last else None
+        if isinstance(result, SnmpResult):
+            entry["identity"], entry["interfaces"] = _snmp_facts(result)
+        series = screen.recent.series(device.key, now)
+        if series is not None:
+            entry["series"] = {"start": iso(series.start * 60.0), "step_seconds": 60,
+                               "rtt_ms": series.rtt_ms, "loss": series.loss}
+        devices.append(entry)
+    upstream = inventory.upstreams.get(site.upstream) if site.upstream else None
+    up_group = screen.sites.groups.get(upstream.id) if upstream else None
+    boots = _boot_times(screen.state, site)
+    for entry in devices:
+        entry["boot_time"] = iso(boots.get(str(entry["name"])))
+    return {
+        "version": API_VERSION, "generated": iso(now), "timezone": inventory.timezone,
+        "refresh_seconds": refresh_seconds(inventory),
+        "id": site.id, "kelurahan": site.name, "kecamatan": site.kecamatan,
+        "isp": site.isp, "sla_target": site.sla_target,
+        "state": (group.state if group else None) or "unknown", "cause": cause,
+        "since": iso(group.since if group else None),
+        "upstream": ({"id": upstream.id, "name": upstream.name,
+                      "down": bool(up_group and screen.sites.upstream_down(upstream.id))}
+                     if upstream else None),
+        "devices": devices,
+        "maintenance": _windows(site.maintenance, now, tz),
+        "events": [e.as_json() | {"at": iso(e.at)} for e in events],
+    }
