@@ -79,7 +79,11 @@ def map_svg(screen: Screen) -> str:
 _HEAD = """<!doctype html><html lang="id"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="{icon}">
 <title>{title}</title><link rel="stylesheet" href="/static/screen.css"></head>"""
+# inline, so no browser asks for /favicon.ico
+ICON = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+        "%3Ccircle cx='8' cy='8' r='7' fill='%232e7d32'/%3E%3C/svg%3E")
 
 _BAR = """<header class="bar"><h1><a href="/">netwatch</a></h1>
 <p id="summary" role="status" aria-live="polite"></p>
@@ -131,7 +135,7 @@ def _html(text: str) -> web.Response:
 
 async def noc(request: web.Request) -> web.Response:
     screen = request.app[SCREEN]
-    return _html(_HEAD.format(title="netwatch — NOC")
+    return _html(_HEAD.format(title="netwatch — NOC", icon=ICON)
                  + _NOC.format(bar=_BAR, svg=map_svg(screen)))
 
 
@@ -140,7 +144,7 @@ async def site(request: web.Request) -> web.Response:
     found = request.app[SCREEN].inventory.sites.get(kode)
     if found is None:
         raise web.HTTPNotFound(text=f"no site {kode}\n")
-    return _html(_HEAD.format(title=html.escape(f"{found.name} — netwatch"))
+    return _html(_HEAD.format(title=html.escape(f"{found.name} — netwatch"), icon=ICON)
                  + _SITE.format(bar=_BAR, kode=html.escape(kode), name=html.escape(found.name),
                                 kecamatan=html.escape(found.kecamatan)))
 
