@@ -86,7 +86,7 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cit
                     step=0.25)
         yield City(lab, daemon, stack, alert_timing.seconds(
             "site_down_for", "area_outage_for", "device_down_for", "group_wait",
-            "group_interval"))
+            "group_interval", "site_keep_firing_for"))
 
 
 # --- reading what arrived --------------------------------------------------------------------
@@ -179,7 +179,8 @@ async def test_site_down_is_one_message_and_nothing_for_its_access_point(running
     lab.set_reachable(site, True)
     await stack.wait_for(lambda: all(
         any(alerts_about(n, "resolved", alertname="NetwatchSiteDown", site=site)
-            for n in stack.received(r)) for r in NORTH), timeout=30)
+            for n in stack.received(r)) for r in NORTH),
+        timeout=30 + t["site_keep_firing_for"])  # the all-clear waits out keep_firing_for
     for receiver in NORTH:  # the all-clear, and still one alarm
         assert len(messages(stack, since, receiver, site=site)) == 1
     assert_routed(stack)
