@@ -239,6 +239,7 @@ class Lab:
         return {
             "listen": self.listen,
             "timezone": "Asia/Jakarta",
+            "history": {"path": str(self.workdir / "history.sqlite")},  # gone with the lab
             "defaults": {
                 "icmp": {"interval": t.icmp_interval, "count": t.icmp_count,
                          "spacing": t.icmp_spacing, "timeout": t.icmp_timeout},

@@ -118,7 +118,8 @@ def _announcements(screen: Screen, now: float, tz: ZoneInfo) -> list[str]:
 
 _PAGE = """<!doctype html><html lang="id"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="60"><link rel="icon" href="{icon}"><title>Status layanan jaringan kelurahan</title>
+<meta http-equiv="refresh" content="60"><link rel="icon" href="{icon}">
+<title>Status layanan jaringan kelurahan</title>
 <style>
 body{{font:16px/1.45 system-ui,sans-serif;margin:0 auto;max-width:960px;padding:1em;
 color:#15181c;background:#fff}}
@@ -165,7 +166,8 @@ async def public_page(request: web.Request) -> web.Response:
     incidents = _incidents(screen, tz) or ["<li>Tidak ada gangguan. Semua layanan berjalan "
                                            "normal.</li>"]
     announcements = _announcements(screen, now, tz) or ["<li>Tidak ada.</li>"]
-    text = _PAGE.format(icon=ICON, updated=_local(datetime.fromtimestamp(now, UTC), tz), zone=_zone(tz),
+    text = _PAGE.format(icon=ICON, updated=_local(datetime.fromtimestamp(now, UTC), tz),
+                        zone=_zone(tz),
                         incidents="".join(incidents), announcements="".join(announcements),
                         heads=heads, kecamatan="".join(kec_rows),
                         kelurahan="".join(kel_blocks))

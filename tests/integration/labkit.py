@@ -23,10 +23,11 @@ FAST = Timing(icmp_interval=1.0, icmp_count=5, icmp_spacing=0.05, icmp_timeout=0
 
 
 @asynccontextmanager
-async def lab_and_daemon(plan: LabPlan, healthy_first: bool = False
-                         ) -> AsyncIterator[tuple[Lab, Daemon]]:
-    """Start the lab (namespaces: root), then a daemon on a free loopback port polling it.
-    `healthy_first`: silent zones start answering (tests switch them off when they choose)."""
+async def lab_and_daemon(plan: LabPlan, healthy_first: bool = False,
+                         listen: str = "127.0.0.1:0") -> AsyncIterator[tuple[Lab, Daemon]]:
+    """Start the lab (namespaces: root), then a daemon on `listen` (a free loopback port)
+    polling it. `healthy_first`: silent zones start answering (tests switch them off when
+    they choose)."""
     require(netns.available())
     require(snmpsim_available())
     lab = Lab(plan)
@@ -36,7 +37,7 @@ async def lab_and_daemon(plan: LabPlan, healthy_first: bool = False
         if healthy_first:
             for trouble in lab.plan.troubles:
                 lab.set_reachable(trouble.sites[0], True)
-        daemon = Daemon(lab.config_path, read_inventory(lab.config_path), listen="127.0.0.1:0")
+        daemon = Daemon(lab.config_path, read_inventory(lab.config_path), listen=listen)
         await daemon.start()
         yield lab, daemon
     finally:
