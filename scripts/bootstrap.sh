@@ -9,9 +9,10 @@ mode=${1:-run}
 
 run_pkgs="python3 python3-venv python3-pip iproute2 nftables ca-certificates"
 # the Debian package: built with debhelper, checked with lintian, installed into a Debian 12
-# root made by mmdebstrap (tests/integration/test_deb.py)
+# root made by mmdebstrap (tests/integration/test_deb.py); the pages' browser tests: Debian's
+# chromium driven by its chromedriver (tests/integration/test_screen_browser.py)
 test_pkgs="snmpd snmp prometheus prometheus-alertmanager victoria-metrics systemd fping
-           debhelper lintian mmdebstrap"
+           debhelper lintian mmdebstrap chromium chromium-driver"
 pkgs=$run_pkgs
 [ "$mode" = test ] && pkgs="$run_pkgs $test_pkgs"
 

@@ -1,0 +1,106 @@
+"""The history room without a daemon: a corrupt file set aside, a failing store keeps events
+in memory and writes them in order later, availability by the recording rules' definition,
+the minute rings, and the committed map."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from netwatch.base.exposition import MetricStore
+from netwatch.generators import webmap
+from netwatch.history.availability import by_kecamatan, ratio, site_seconds
+from netwatch.history.events import SiteEvent
+from netwatch.history.journal import History
+from netwatch.history.recent import RecentSeries
+
+
+def event(at: float, site: str = "s1", old: str = "up", new: str = "down") -> SiteEvent:
+    return SiteEvent(at, site, "Kedaton", old, new, f"{new} cause", {"devices": {}})
+
+
+def history_files(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+async def test_corrupt_file_is_moved_aside_and_a_new_one_started(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    history = History(path, MetricStore())
+    assert await history.start() == {}
+    history.record(event(1000.0))
+    await history.flush()
+    await history.close()
+    aside = [p for p in history_files(tmp_path) if ".corrupt-" in p.name]
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT site, new FROM transitions").fetchall() == [("s1", "down")]
+
+
+async def test_failing_writes_keep_events_then_write_them_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = MetricStore()
+    clock = [1000.0]
+    history = History(tmp_path / "h.sqlite", store, clock=lambda: clock[0])
+    await history.start()
+    assert history.store is not None
+    real_append = history.store.append
+
+    def full(_: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(history.store, "append", full)
+    history.record(event(1001.0, new="down"))
+    await history.flush()
+    history.record(event(1002.0, old="down", new="up"))
+    await history.flush()  # within the retry delay: not even tried
+    body = store.render().decode()
+    assert "netwatch_history_write_errors_total 1\n" in body
+    assert "netwatch_history_pending_events 2\n" in body
+    monkeypatch.setattr(history.store, "append", real_append)
+    clock[0] += 10  # past RETRY_SECONDS
+    await history.flush()
+    assert not history.pending
+    assert [e.new for e in await history.events(0, limit=10)] == ["down", "up"]
+    await history.close()
+    reopened = History(tmp_path / "h.sqlite", MetricStore())
+    assert (await reopened.start())["s1"].new == "up"
+    await reopened.close()
+
+
+def test_availability_counts_like_the_recording_rules() -> None:
+    changes = [(100.0, "s1", "up"), (200.0, "s1", "down"), (250.0, "s1", "maintenance"),
+               (300.0, "s1", "up"), (150.0, "s2", "degraded")]
+    runs = [(0.0, 350.0), (360.0, 400.0)]  # the daemon was stopped from 350 to 360
+    totals = site_seconds(0.0, 400.0, {}, sorted(changes), runs)
+    # s1: up 100-200 and 300-350, 360-400 (190 s); down 200-250 (50 s); maintenance not counted
+    assert totals["s1"] == (190.0, 240.0)
+    assert totals["s2"] == (240.0, 240.0)  # degraded counts as available
+    assert ratio(*totals["s1"]) == pytest.approx(190 / 240)
+    assert by_kecamatan(totals, {"s1": "K", "s2": "K"}) == {"K": (430.0, 480.0)}
+    assert ratio(0.0, 0.0) is None
+    before = site_seconds(150.0, 250.0, {"s1": "up"}, [(200.0, "s1", "down")], [(0.0, 400.0)])
+    assert before["s1"] == (50.0, 100.0)
+
+
+def test_minute_rings_fill_clear_gaps_and_forget_a_day() -> None:
+    recent = RecentSeries()
+    start = 1_000_000 * 60.0
+    recent.observe("d", start, 5, 5, 0.005)  # 1 ms mean
+    recent.observe("d", start + 30, 5, 0, 0.0)  # same minute: 50 % lost overall
+    recent.observe("d", start + 180, 5, 5, 0.010)  # two minutes skipped
+    series = recent.series("d", start + 180)
+    assert series is not None
+    assert series.rtt_ms[-4:] == [pytest.approx(1.0), None, None, pytest.approx(2.0)]
+    assert series.loss[-4:] == [0.5, None, None, 0.0]
+    later = recent.series("d", start + 180 + 86400)
+    assert later is not None and all(v is None for v in later.rtt_ms[:-1])
+    recent.keep(["other"])
+    assert recent.series("d", start) is None
+
+
+def test_committed_map_is_the_rendering() -> None:
+    assert webmap.MAP_FILE.read_text(encoding="utf-8") == webmap.render(), \
+        "run: python -m netwatch.generators.webmap render"
