@@ -6,17 +6,21 @@ Debian's chromedriver (apt chromium chromium-driver; no browser is ever download
         outside(driver, "127.0.0.1")           # requests that left the host: []
         console_errors(driver)                 # SEVERE console lines: []
         shoot(driver, "noc-wall")              # a PNG in SHOTS (printed once per run)
+
+    async with browser_off_loop(400, 800) as driver:   # in async tests: Chromium starts and
+        ...                                            # quits in a thread, the loop runs on
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,6 +68,20 @@ def browser(width: int, height: int, mobile: bool = False) -> Iterator[WebDriver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@asynccontextmanager
+async def browser_off_loop(width: int, height: int, mobile: bool = False
+                           ) -> AsyncIterator[WebDriver]:
+    """browser(), started and stopped in a thread. Chromium takes a second or two to start
+    and to quit; on the event loop that stalls a daemon polling on the same loop, whose ICMP
+    rounds then miss their deadlines (counted as timeouts: polling errors the test made)."""
+    stack = ExitStack()
+    driver = await asyncio.to_thread(stack.enter_context, browser(width, height, mobile))
+    try:
+        yield driver
+    finally:
+        await asyncio.to_thread(stack.close)
 
 
 def requested(driver: WebDriver) -> list[str]:

@@ -25,8 +25,7 @@ from netwatch.daemon import sdnotify
 from netwatch.daemon.inventory_file import LoadError, read_inventory_apart
 from netwatch.history.journal import History
 from netwatch.history.recent import RecentSeries
-from netwatch.icmp.result import IcmpResult
-from netwatch.inventory.model import PROBES, IcmpPolicy, Inventory, Probe, Target
+from netwatch.inventory.model import PROBES, Inventory, Probe, Target
 from netwatch.inventory.shard import Shard
 from netwatch.scheduler.prober import Outcome, Prober
 from netwatch.scheduler.schedule import Scheduler
@@ -297,12 +296,7 @@ class Daemon:
         target, last = tstate.target, tstate.last
         if target.probe != "icmp" or target.device is None or last is None:
             return
-        result = last.result
-        if isinstance(result, IcmpResult):
-            self.recent.observe(target.device.key, time.time(), result.sent, result.received,
-                                sum(result.rtts))
-        elif isinstance(target.policy, IcmpPolicy):  # failed outright: every echo lost
-            self.recent.observe(target.device.key, time.time(), target.policy.count, 0, 0.0)
+        self.recent.observe_round(target.device.key, time.time(), last.result)
 
     def _gate(self, target: Target) -> bool:
         """ICMP gates SNMP: no walk while ICMP says the device is down."""

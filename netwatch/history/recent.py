@@ -8,8 +8,16 @@ near 40 MB (bench/screen.py measures it). A slot not written in the last 24 hour
 no data: every write clears the slots skipped since the previous one.
 
     recent = RecentSeries()
-    recent.observe(("18.71.01.1003", "rtr"), at, sent=5, received=5, rtt_sum=0.01)
+    recent.observe_round(("18.71.01.1003", "rtr"), at, result)   # after every ICMP poll
     recent.series(("18.71.01.1003", "rtr"), now)  -> Series(start, rtt_ms, loss)
+
+Loss is what netwatch_icmp_requests_total and netwatch_icmp_responses_total count: the echoes
+of the rounds that ran (an IcmpResult: sent, answered in time). A poll that failed without a
+round (its deadline passed, an internal error) sent nothing anyone can count: it adds nothing
+here either, as in IcmpSeries.apply. (Counting it as every echo lost once showed a healthy
+lab site at 14 % loss: one round whose deadline passed while the test's browser started.)
+A minute's loss is lost echoes over sent echoes of that minute; the minute being filled
+reads its running sums, a finished minute is kept to 1 % (one byte).
 """
 
 from __future__ import annotations
@@ -17,6 +25,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+
+from netwatch.icmp.result import IcmpResult
+from netwatch.scheduler.prober import Result
 
 SLOTS = 1440  # minutes in 24 hours
 NO_RTT = 0xFFFFFFFF
@@ -70,6 +81,11 @@ class _Ring:
 class RecentSeries:
     def __init__(self) -> None:
         self.rings: dict[Hashable, _Ring] = {}
+
+    def observe_round(self, key: Hashable, at: float, result: Result) -> None:
+        """One ICMP poll's result; only a round that ran counts (see the module's note)."""
+        if isinstance(result, IcmpResult) and result.sent:
+            self.observe(key, at, result.sent, result.received, sum(result.rtts))
 
     def observe(self, key: Hashable, at: float, sent: int, received: int, rtt_sum: float,
                 rtt_count: int | None = None) -> None:

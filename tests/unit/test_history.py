@@ -14,7 +14,9 @@ from netwatch.generators import webmap
 from netwatch.history.availability import by_kecamatan, ratio, site_seconds
 from netwatch.history.events import SiteEvent
 from netwatch.history.journal import History
-from netwatch.history.recent import RecentSeries
+from netwatch.history.recent import SLOTS, RecentSeries
+from netwatch.icmp.result import IcmpResult
+from netwatch.scheduler.prober import Failed
 
 
 def event(at: float, site: str = "s1", old: str = "up", new: str = "down") -> SiteEvent:
@@ -99,6 +101,52 @@ def test_minute_rings_fill_clear_gaps_and_forget_a_day() -> None:
     assert later is not None and all(v is None for v in later.rtt_ms[:-1])
     recent.keep(["other"])
     assert recent.series("d", start) is None
+
+
+def test_ring_loss_is_lost_over_sent_echoes_of_the_rounds_that_ran() -> None:
+    """The arithmetic behind the site page's loss: per minute, echoes lost over echoes sent
+    by the rounds that ran; a poll that failed without a round adds nothing (as the
+    netwatch_icmp_*_total counters); the minute being filled reads its running sums."""
+    recent = RecentSeries()
+    minute = 1_000_000 * 60.0
+    key = ("18.71.01.1003", "rtr")
+    recent.observe_round(key, minute + 1, IcmpResult(5, (0.001,) * 5))
+    recent.observe_round(key, minute + 2, Failed("timeout", "deadline exceeded"))
+    recent.observe_round(key, minute + 3, IcmpResult(5, (0.001,) * 3))
+    partial = recent.series(key, minute + 3)
+    assert partial is not None
+    assert partial.loss[-1] == pytest.approx(2 / 10)  # not 7/15: the failed poll sent nothing
+    assert partial.rtt_ms[-1] == pytest.approx(1.0)
+    # the next minute: a device down (every echo of the round lost), then one that answers
+    recent.observe_round(key, minute + 61, IcmpResult(5, ()))
+    recent.observe_round(key, minute + 62, IcmpResult(5, (0.002,) * 5))
+    # a minute with nothing but a failed poll has no loss to show, not 100 %
+    recent.observe_round(key, minute + 121, Failed("internal", "crash"))
+    series = recent.series(key, minute + 121)
+    assert series is not None
+    assert series.loss[-3:] == [pytest.approx(0.2), pytest.approx(0.5), None]
+    assert series.rtt_ms[-3:] == [pytest.approx(1.0), pytest.approx(2.0), None]
+    assert series.start == int(minute // 60) + 2 - SLOTS + 1
+
+
+def test_ring_slots_wrap_without_showing_yesterday() -> None:
+    """Minute m and m + 1440 share a slot: yesterday's value never shows as today's, and a
+    device silent for longer than a day reads as no data at all."""
+    recent = RecentSeries()
+    start = 1_000_000 * 60.0
+    for m in range(SLOTS + 5):  # a day and five minutes, one lossy minute a day ago
+        answered = 0 if m == 2 else 5
+        recent.observe_round("d", start + m * 60, IcmpResult(5, (0.001,) * answered))
+    now = start + (SLOTS + 4) * 60
+    series = recent.series("d", now)
+    assert series is not None
+    assert series.loss.count(None) == 0 and max(v or 0.0 for v in series.loss) == 0.0
+    later = recent.series("d", now + 2 * 86400)
+    assert later is not None and all(v is None for v in later.loss)
+    recent.observe_round("d", now + 2 * 86400, IcmpResult(5, (0.001,) * 4))
+    again = recent.series("d", now + 2 * 86400)
+    assert again is not None
+    assert [v for v in again.loss if v is not None] == [pytest.approx(0.2)]
 
 
 def test_committed_map_is_the_rendering() -> None:

@@ -19,11 +19,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.icmp.result import IcmpResult
-from netwatch.scheduler.prober import Failed, Outcome
+from netwatch.scheduler.prober import Failed, Outcome, Result
 from netwatch.web.public import make_public_app
 from netwatch.web.server import make_app
 from tests.conftest import ROOT
 from tests.fakes import FakeIcmp
+from tests.metrics import parse, pick
 
 SCHEMAS = ROOT / "docs" / "api"
 CONFIG = """listen: 127.0.0.1:0
@@ -73,10 +74,13 @@ class PageDaemon(Daemon):
         return self.is_ready
 
     def poll(self, site: str, device: str, ok: bool, rounds: int = 1) -> None:
-        target = self.inventory.targets[(site, device, "icmp")]
+        """Rounds as the ICMP prober reports them: all five echoes answered, or none."""
         for _ in range(rounds):
-            result = IcmpResult(5, (0.001,) * 5) if ok else Failed("timeout")
-            self._record(target, Outcome(result, 0.01, 0.0))
+            self.poll_result(site, device, IcmpResult(5, (0.001,) * 5 if ok else ()))
+
+    def poll_result(self, site: str, device: str, result: Result) -> None:
+        target = self.inventory.targets[(site, device, "icmp")]
+        self._record(target, Outcome(result, 0.01, 0.0))
 
 
 def make_daemon(tmp_path: Path) -> PageDaemon:
@@ -170,7 +174,16 @@ async def test_api_answers_follow_their_schemas_and_the_verdicts(daemon: PageDae
         assert [(e["old"], e["new"]) for e in detail["events"]] == [("unknown", "up"),
                                                                     ("up", "down")]
         rtr = detail["devices"][0]
-        assert rtr["series"]["loss"][-1] == pytest.approx(2 / 3)  # 1 good round, 2 failed
+        assert rtr["series"]["loss"][-1] == pytest.approx(2 / 3)  # 1 good round, 2 silent
+        # a poll that ran out of time without a round sent nothing: no loss on the page, as
+        # in the counters (it once showed a healthy lab site at 14 % loss)
+        daemon.poll_result("18.71.01.1004", "rtr", Failed("timeout", "deadline exceeded"))
+        after = await (await c.get("/api/v1/sites/18.71.01.1004")).json()
+        counters = parse(daemon.store.render().decode())
+        sent = pick(counters, "netwatch_icmp_requests_total", site="18.71.01.1004")
+        answered = pick(counters, "netwatch_icmp_responses_total", site="18.71.01.1004")
+        assert (sent, answered) == (15, 5)
+        assert after["devices"][0]["series"]["loss"][-1] == pytest.approx(1 - answered / sent)
         kedaton = await (await c.get("/api/v1/sites/18.71.01.1003")).json()
         jsonschema.validate(kedaton, schema("site"))
         assert kedaton["devices"][0]["children"] == ["ap1"]
