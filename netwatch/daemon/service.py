@@ -31,6 +31,7 @@ from netwatch.scheduler.prober import Outcome, Prober
 from netwatch.scheduler.schedule import Scheduler
 from netwatch.sites.engine import SiteEngine
 from netwatch.sites.targets import State, TargetState, Transition
+from netwatch.web.boots import BootTimes
 from netwatch.web.connections import Limits
 from netwatch.web.public import make_public_app
 from netwatch.web.serve import WebOptions, serve
@@ -88,6 +89,8 @@ class Daemon:
         self.sites.on_change.append(self.history.record)
         self.recent = RecentSeries()  # the site page's sparklines
         self.state.listeners.append(self._observe_round)
+        self.boots = BootTimes()  # the pages' reboot markers
+        self.state.listeners.append(self.boots.on_target)
         self.metrics = SelfMetrics(self.store)
         self.scheduler = Scheduler(self.probers, self._record, self.metrics, gate=self._gate)
         self._runner: web.AppRunner | None = None
@@ -283,6 +286,7 @@ class Daemon:
         self.state.sync(inventory)
         self.sites.sync(inventory)
         self.recent.keep(inventory.devices)
+        self.boots.keep(inventory.devices)
         self.scheduler.apply(inventory.targets)
         self.metrics.targets = {probe: inventory.count(probe) for probe in PROBES}
         memory.settle()

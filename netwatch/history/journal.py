@@ -30,7 +30,7 @@ import structlog
 
 from netwatch.base.exposition import MetricStore
 from netwatch.history import availability
-from netwatch.history.events import SiteEvent
+from netwatch.history.events import UNKNOWN, SiteEvent
 from netwatch.history.store import HistoryStore, is_corrupt
 
 log = structlog.get_logger("netwatch.history")
@@ -209,15 +209,19 @@ class History:
         """Transitions of the last day from memory, oldest first."""
         return [e for e in self.day if e.at >= since and (site is None or e.site == site)]
 
-    def changes_since(self, since: float) -> dict[str, int]:
-        """Transitions per site since `since` (within the last day), for flap markers."""
+    def changes_since(self, since: float) -> tuple[dict[str, int], float | None]:
+        """Transitions per site since `since` (within the last day), for flap markers, and
+        the time of the oldest one counted (the first count to drop is its site's, when it
+        leaves the window)."""
         counts: dict[str, int] = {}
+        oldest = None
         for event in reversed(self.day):
             if event.at < since:
                 break
-            if event.old != "unknown":
+            if event.old != UNKNOWN:
                 counts[event.site] = counts.get(event.site, 0) + 1
-        return counts
+                oldest = event.at
+        return counts, oldest
 
     async def events(self, since: float, until: float | None = None, site: str | None = None,
                      limit: int = 1000) -> list[SiteEvent]:

@@ -79,7 +79,8 @@ class _Builder:
         self.sources = sources
         self.issues: list[ConfigIssue] = []
         self._repeats: dict[ConfigIssue, int] = {}
-        self.inventory = Inventory(config=config, timezone=config.timezone)
+        self.inventory = Inventory(config=config, timezone=config.timezone,
+                                   thresholds=thresholds)
         self.known_profiles = {"auto", *profiles}
         self.addresses: dict[str, PathKey] = {}
         self._shared: dict[object, object] = {}  # one object per distinct policy value

@@ -17,6 +17,7 @@ from netwatch.config.model import (
     MaintenanceWindow,
     UplinkConfig,
 )
+from netwatch.config.thresholds import ThresholdsFile, read_thresholds
 
 Probe = Literal["icmp", "snmp"]
 PROBES: tuple[Probe, ...] = ("icmp", "snmp")
@@ -146,6 +147,9 @@ class Target:
 class Inventory:
     config: Config
     timezone: str
+    # the thresholds in effect: the packaged file with the config's `thresholds:` override
+    # over it, read once per (re)load; every reader in the daemon takes its values from here
+    thresholds: ThresholdsFile = field(default_factory=read_thresholds)
     sites: dict[str, Site] = field(default_factory=dict)
     upstreams: dict[str, Upstream] = field(default_factory=dict)
     canaries: dict[str, Canary] = field(default_factory=dict)

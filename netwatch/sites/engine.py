@@ -141,6 +141,7 @@ class SiteEngine:
         self.isolated = False
         self.tz = ZoneInfo("Asia/Jakarta")
         self.on_change: list[Callable[[SiteEvent], None]] = []
+        self.version = 0  # moves whenever a site's state, cause or suppressions change
         self.saved: dict[str, SiteEvent] = {}  # restored at the next sync (the first)
         state.listeners.append(self.on_target)
 
@@ -152,6 +153,7 @@ class SiteEngine:
     def sync(self, inventory: Inventory) -> None:
         """Follow a (re)load: rebuild groups, keep the verdicts of groups that stay."""
         self.tz = ZoneInfo(inventory.timezone)
+        self.version += 1
         old = self.groups
         self.groups = {}
         for up in inventory.upstreams.values():
@@ -337,6 +339,7 @@ class SiteEngine:
         changed = (state, cause, suppressed) != (group.state, group.cause, group.suppressed)
         group.state, group.cause, group.suppressed = state, cause, suppressed
         if changed:
+            self.version += 1
             self._render(group)
 
     def _check_isolation(self) -> None:

@@ -6,7 +6,8 @@
                                       transitions, oldest first (since: ISO 8601 or Unix time)
 
 Schemas: docs/api/*.schema.json. Every answer carries `Server-Timing: app;dur=<ms>` (the
-time spent building it), which bench/screen.py reads.
+time spent building it), which bench/screen.py reads. /api/v1/sites is kept built between
+changes (netwatch.web.sitelist).
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ from typing import Any
 from aiohttp import web
 
 from netwatch.web import views
+from netwatch.web.sitelist import SiteList
 from netwatch.web.views import Screen
 
 SCREEN = web.AppKey("screen", Screen)
+SITE_LIST = web.AppKey("site_list", SiteList)
 MAX_EVENTS = 5000
+
+
+def _headers(started: float) -> dict[str, str]:
+    took = (time.perf_counter() - started) * 1000
+    return {"Server-Timing": f"app;dur={took:.2f}", "Cache-Control": "no-store"}
 
 
 def answer(payload: Any, started: float, status: int = 200) -> web.Response:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    took = (time.perf_counter() - started) * 1000
     return web.Response(text=body, status=status, content_type="application/json",
-                        headers={"Server-Timing": f"app;dur={took:.2f}",
-                                 "Cache-Control": "no-store"})
+                        headers=_headers(started))
 
 
 def _problem(message: str, status: int, started: float) -> web.Response:
@@ -40,7 +46,9 @@ def _problem(message: str, status: int, started: float) -> web.Response:
 
 async def sites(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    return answer(views.sites_payload(request.app[SCREEN]), started)
+    body = request.app[SITE_LIST].answer(request.app[SCREEN], time.time())
+    return web.Response(body=body, content_type="application/json", charset="utf-8",
+                        headers=_headers(started))
 
 
 async def site(request: web.Request) -> web.Response:
@@ -86,5 +94,6 @@ ROUTES: list[tuple[str, Callable[[web.Request], Any]]] = [
 
 def add_routes(app: web.Application, screen: Screen) -> None:
     app[SCREEN] = screen
+    app[SITE_LIST] = SiteList()
     for path, handler in ROUTES:
         app.router.add_get(path, handler)

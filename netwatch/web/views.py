@@ -13,12 +13,10 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from netwatch.config.model import MaintenanceWindow
-from netwatch.config.thresholds import read_thresholds
 from netwatch.config.types import parse_duration
 from netwatch.history.journal import History
 from netwatch.history.recent import RecentSeries
@@ -27,6 +25,7 @@ from netwatch.sites.engine import Group, SiteEngine
 from netwatch.sites.maintenance import window_start
 from netwatch.sites.targets import State
 from netwatch.snmp.result import SnmpResult
+from netwatch.web.boots import BootTimes
 
 API_VERSION = 1
 # the order problems are listed in: the worst first
@@ -42,16 +41,17 @@ class Screen(Protocol):
     state: State
     history: History
     recent: RecentSeries
+    boots: BootTimes
 
 
-@lru_cache(maxsize=1)
-def markers() -> tuple[float, int, float]:
+def markers(inventory: Inventory) -> tuple[float, int, float]:
     """(flap window s, changes that make a flap, reboot window s), as the alert rules say
-    (the packaged thresholds file: NetwatchSiteFlapping, NetwatchDeviceRebooted)."""
-    rules = read_thresholds().rules
-    return (parse_duration(rules["site_flapping_window"]),
-            int(float(rules["site_flapping_changes"])),
-            float(rules["device_rebooted_window_seconds"]))
+    (NetwatchSiteFlapping, NetwatchDeviceRebooted): from the thresholds in effect, the
+    packaged file with the config's override over it."""
+    thresholds = inventory.thresholds
+    return (parse_duration(str(thresholds.rules["site_flapping_window"])),
+            int(thresholds.rule_number("site_flapping_changes")),
+            thresholds.rule_number("device_rebooted_window_seconds"))
 
 
 def iso(at: float | None, tz: ZoneInfo | None = None) -> str | None:
@@ -72,55 +72,26 @@ def _cause(group: Group | None) -> dict[str, Any] | None:
     return {"name": None, "text": group.cause}
 
 
-# (site, device) -> (the SNMP result read, its boot time): a result's samples are scanned
-# once, not on every API call (2,650 sites would cost more than the whole answer)
-_boot_seen: dict[tuple[str, str], tuple[object, float | None]] = {}
-
-
-def _boot_times(state: State, site: Site) -> dict[str, float]:
+def boot_times(screen: Screen, site: Site) -> dict[str, float]:
     """Each device's last boot as SNMP reported it (netwatch_device_boot_time_seconds)."""
-    found: dict[str, float] = {}
-    for device in site.devices:
-        tstate = state.targets.get((site.id, device, "snmp"))
-        result = tstate.last.result if tstate is not None and tstate.last else None
-        if not isinstance(result, SnmpResult):
-            continue
-        seen = _boot_seen.get((site.id, device))
-        if seen is None or seen[0] is not result:
-            boot = next((v for n, _, v in result.samples
-                         if n == "netwatch_device_boot_time_seconds"), None)
-            if len(_boot_seen) > 100_000:
-                _boot_seen.clear()
-            seen = _boot_seen[(site.id, device)] = (result, boot)
-        if seen[1] is not None:
-            found[device] = seen[1]
-    return found
+    found = {name: screen.boots.of((site.id, name)) for name in site.devices}
+    return {name: at for name, at in found.items() if at is not None}
 
 
-def sites_payload(screen: Screen, now: float | None = None) -> dict[str, Any]:
-    """/api/v1/sites: every site's state, cause and since, and the page's markers."""
-    now = time.time() if now is None else now
-    inventory, groups = screen.inventory, screen.sites.groups
-    flap_window, flap_changes, reboot_window = markers()
-    changes = screen.history.changes_since(now - flap_window)
-    rows = []
-    for site in inventory.sites.values():
-        group = groups.get(site.id)
-        boots = _boot_times(screen.state, site)
-        rebooted = max((t for t in boots.values() if now - t < reboot_window), default=None)
-        rows.append({
-            "id": site.id, "kelurahan": site.name, "kecamatan": site.kecamatan,
-            "state": (group.state if group else None) or "unknown",
-            "cause": _cause(group),
-            "since": iso(group.since if group else None),
-            "flapping": changes.get(site.id, 0) >= flap_changes,
-            "changes_1h": changes.get(site.id, 0),
-            "rebooted": iso(rebooted),
-            "location": ({"lat": site.location.lat, "lon": site.location.lon}
-                         if site.location else None),
-        })
-    return {"version": API_VERSION, "generated": iso(now), "timezone": inventory.timezone,
-            "refresh_seconds": refresh_seconds(inventory), "sites": rows}
+def site_entry(site: Site, group: Group | None, changes: int, flapping: bool,
+               rebooted: float | None) -> dict[str, Any]:
+    """One site of /api/v1/sites (netwatch.web.sitelist keeps them built)."""
+    return {
+        "id": site.id, "kelurahan": site.name, "kecamatan": site.kecamatan,
+        "state": (group.state if group else None) or "unknown",
+        "cause": _cause(group),
+        "since": iso(group.since if group else None),
+        "flapping": flapping,
+        "changes_1h": changes,
+        "rebooted": iso(rebooted),
+        "location": ({"lat": site.location.lat, "lon": site.location.lon}
+                     if site.location else None),
+    }
 
 
 # --- one site ------------------------------------------------------------------------------
@@ -221,7 +192,7 @@ def site_payload(screen: Screen, site_id: str, now: float | None = None
         devices.append(entry)
     upstream = inventory.upstreams.get(site.upstream) if site.upstream else None
     up_group = screen.sites.groups.get(upstream.id) if upstream else None
-    boots = _boot_times(screen.state, site)
+    boots = boot_times(screen, site)
     for entry in devices:
         entry["boot_time"] = iso(boots.get(str(entry["name"])))
     return {

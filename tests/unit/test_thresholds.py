@@ -12,7 +12,7 @@ import pytest
 from netwatch.base.errors import ConfigError
 from netwatch.config import thresholds
 from netwatch.config.thresholds import PRODUCTION, read_thresholds
-from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.inventory_file import read_inventory, read_inventory_apart
 from netwatch.generators import rules
 
 
@@ -131,6 +131,20 @@ def test_degraded_defaults_come_from_the_file_below_the_config(tmp_path: Path) -
     plain, own = (inventory.sites[f"18.71.01.100{i}"].state for i in range(2))
     assert (plain.degraded_loss_ratio, plain.degraded_rtt_p90) == (0.2, 1.0)
     assert (own.degraded_loss_ratio, own.degraded_rtt_p90) == (0.2, 0.25)
+
+
+def test_the_inventory_carries_the_thresholds_in_effect(tmp_path: Path) -> None:
+    """Every reader in the daemon (the verdict's defaults, the pages' flap and reboot
+    markers) takes the values the config's override leaves in effect from the inventory,
+    also when the inventory was read in a child interpreter (start-up and reloads)."""
+    assert read_inventory(_config(tmp_path, None)).thresholds == read_thresholds()
+    (tmp_path / "city.yml").write_text("rules: {site_flapping_changes: 2}\n"
+                                       "degraded: {loss_ratio: 0.1}\n")
+    config = _config(tmp_path, "city.yml")
+    for inventory in (read_inventory(config), read_inventory_apart(config)):
+        assert inventory.thresholds == read_thresholds(tmp_path / "city.yml")
+        assert inventory.thresholds.rule_number("site_flapping_changes") == 2
+        assert inventory.thresholds.degraded.loss_ratio == 0.1
 
 
 def test_the_file_and_the_rule_templates_ship_in_the_package() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,11 @@ from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.icmp.result import IcmpResult
 from netwatch.scheduler.prober import Failed, Outcome, Result
+from netwatch.snmp.result import SnmpResult
 from netwatch.web.public import make_public_app
 from netwatch.web.server import make_app
+from netwatch.web.sitelist import SiteList
+from netwatch.web.views import iso
 from tests.conftest import ROOT
 from tests.fakes import FakeIcmp
 from tests.metrics import parse, pick
@@ -183,7 +187,7 @@ async def test_api_answers_follow_their_schemas_and_the_verdicts(daemon: PageDae
         sent = pick(counters, "netwatch_icmp_requests_total", site="18.71.01.1004")
         answered = pick(counters, "netwatch_icmp_responses_total", site="18.71.01.1004")
         assert (sent, answered) == (15, 5)
-        assert after["devices"][0]["series"]["loss"][-1] == pytest.approx(1 - answered / sent)
+        assert after["devices"][0]["series"]["loss"][-1] == pytest.approx(1 - 5 / 15)
         kedaton = await (await c.get("/api/v1/sites/18.71.01.1003")).json()
         jsonschema.validate(kedaton, schema("site"))
         assert kedaton["devices"][0]["children"] == ["ap1"]
@@ -262,3 +266,87 @@ async def test_restart_restores_state_and_since(tmp_path: Path) -> None:
         assert group.state == "up" and since is not None and (group.since or 0) > since
     finally:
         await second.history.close()
+
+
+MARKERS_CONFIG = """listen: 127.0.0.1:0
+thresholds: city-thresholds.yml
+auths: {lab: {version: 2c, community: public}}
+defaults:
+  icmp: {interval: 1s, count: 5, spacing: 0.05s, timeout: 0.3s}
+  snmp: {auth: lab}
+  state: {down_after: 1, up_after: 1}
+sites:
+  - {id: "18.71.01.1003", name: Kedaton, kecamatan: Kedaton,
+     devices: [{name: rtr, role: router, address: 127.0.0.1}]}
+  - {id: "18.71.01.1004", name: Sidodadi, kecamatan: Kedaton,
+     devices: [{name: rtr, role: router, address: 127.0.0.3}]}
+"""
+# the city's override: a flap is 2 changes in 10 minutes, a reboot is news for 2 minutes
+# (the packaged file says 6 in 1 hour, and 15 minutes)
+OVERRIDE = "rules: {site_flapping_changes: 2, site_flapping_window: 10m, " \
+           "device_rebooted_window_seconds: 120}\n"
+
+
+def booted(daemon: PageDaemon, site: str, at: float) -> None:
+    """An SNMP poll of the site's router reporting its boot time, as the poller does."""
+    target = daemon.inventory.targets[(site, "rtr", "snmp")]
+    result = SnmpResult((("netwatch_device_info", 'vendor="x"', 1.0),
+                         ("netwatch_device_boot_time_seconds", "", at)), "mikrotik")
+    daemon._record(target, Outcome(result, 0.01, 0.0))
+
+
+async def test_site_list_is_built_per_change_with_the_markers_of_the_override(
+        tmp_path: Path) -> None:
+    """/api/v1/sites is joined once per change and served from memory between changes; the
+    flap and reboot markers use the thresholds in effect (the config's override), and are
+    dropped when their window has passed."""
+    (tmp_path / "city-thresholds.yml").write_text(OVERRIDE)
+    path = tmp_path / "netwatch.yml"
+    path.write_text(MARKERS_CONFIG)
+    daemon = await started(PageDaemon(path, read_inventory(path), probers={"icmp": FakeIcmp()}))
+    assert daemon.inventory.thresholds.rule_number("site_flapping_changes") == 2
+    listing = SiteList()
+
+    def sites(at: float) -> dict[str, dict[str, Any]]:
+        answer = json.loads(listing.answer(daemon, at))
+        jsonschema.validate(answer, schema("sites"))
+        assert answer["generated"] == iso(at)  # each answer has its own time
+        return {s["id"]: s for s in answer["sites"]}
+
+    try:
+        flappy, steady = "18.71.01.1003", "18.71.01.1004"
+        daemon.poll(flappy, "rtr", ok=True)
+        daemon.poll(steady, "rtr", ok=True)
+        now = time.time()
+        assert sites(now)[flappy]["flapping"] is False
+        builds = listing.builds
+        for later in (1.0, 2.0, 30.0):  # nothing changed: served from memory
+            assert sites(now + later)[flappy]["state"] == "up"
+        assert listing.builds == builds
+
+        daemon.poll(flappy, "rtr", ok=False)  # up -> down -> up: two changes
+        daemon.poll(flappy, "rtr", ok=True)
+        got = sites(now + 31)
+        assert listing.builds == builds + 1
+        assert (got[flappy]["changes_1h"], got[flappy]["flapping"]) == (2, True)
+        assert got[steady]["flapping"] is False
+
+        booted(daemon, steady, now - 60)  # booted a minute ago: within the city's 2 minutes
+        got = sites(now + 32)
+        assert got[steady]["rebooted"] == iso(now - 60)
+        builds = listing.builds
+        # the reboot marker expires at boot + 120 s, the flap count when the changes are
+        # older than 10 minutes: the clock alone rebuilds the list
+        got = sites(now + 61)
+        assert got[steady]["rebooted"] is None and got[flappy]["flapping"] is True
+        got = sites(now + 10 * 60 + 5)
+        assert (got[flappy]["changes_1h"], got[flappy]["flapping"]) == (0, False)
+        assert listing.builds == builds + 2
+        c = await client(make_app(daemon))
+        try:
+            detail = await (await c.get(f"/api/v1/sites/{steady}")).json()
+            assert detail["devices"][0]["boot_time"] == iso(now - 60)
+        finally:
+            await c.close()
+    finally:
+        await daemon.history.close()
