@@ -43,10 +43,11 @@ SITE_LINK = {"title": "Site dashboard", "url": url(
 
 def availability_over_range(by: str, selector: str) -> str:
     """Availability over the panel's time range from the state set itself (exact; for windows
-    up to a day — longer ones use the hourly parts of the rules)."""
+    up to a day — longer ones use the hourly parts of the rules). Scrapes summed, as the
+    rules do: every site weighs by its time (docs/recording-rules.md, the definition)."""
     sel = selector.strip("{}")
-    return (f'sum by ({by}) (avg_over_time(netwatch_site_state{{{sel}, state=~"up|degraded"}}'
-            f'[$__range]))\n/ (sum by ({by}) (avg_over_time(netwatch_site_state{{{sel}, '
+    return (f'sum by ({by}) (sum_over_time(netwatch_site_state{{{sel}, state=~"up|degraded"}}'
+            f'[$__range]))\n/ (sum by ({by}) (sum_over_time(netwatch_site_state{{{sel}, '
             f'state=~"up|degraded|down|unreachable"}}[$__range])) > 0)')
 
 

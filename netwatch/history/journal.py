@@ -38,7 +38,8 @@ log = structlog.get_logger("netwatch.history")
 DAY = 86400.0
 FLUSH_SECONDS = 1.0
 RETRY_SECONDS = 5.0  # a failing store is retried this often
-HEARTBEAT_SECONDS = 30.0  # the run's "seen": availability stops counting this close to a crash
+HEARTBEAT_SECONDS = 10.0  # the run's "seen": after a crash, availability stops counting at
+# most this long before the end Prometheus saw (a clean stop marks the very end)
 PRUNE_SECONDS = 6 * 3600.0
 MAX_PENDING = 100_000  # events kept while the store is unwritable (the oldest go first)
 MAX_DAY = 100_000  # events of the last day kept in memory for the pages
@@ -80,6 +81,7 @@ class History:
     async def start(self) -> dict[str, SiteEvent]:
         """Open the store, load the last day, begin this run; return each site's last
         transition (what the daemon restores). A store that fails leaves memory only."""
+        self.started = self.clock()  # the run: from here the daemon serves its verdicts
         if self.store is None:
             log.info("history_in_memory", reason="no history.path and no systemd "
                      "StateDirectory: transitions are not kept across restarts")
@@ -237,6 +239,19 @@ class History:
         unwritten = [e for e in self.pending if since <= e.at < end
                      and (site is None or e.site == site)]
         return (stored + unwritten)[:limit]
+
+    async def kecamatan_of(self) -> dict[str, str]:
+        """Each site's kecamatan as its last transition recorded it: the roll-ups count a
+        site that has left the config in the kecamatan it was in, as Prometheus does."""
+        found = {site: e.kecamatan for site, e in self.restored.items()}
+        if self.writable and self.store is not None:
+            try:
+                found = {s: e.kecamatan for s, e in (await self._call(self.store.latest)).items()}
+            except sqlite3.Error as exc:
+                self._failed(exc)
+        found.update((e.site, e.kecamatan) for e in self.day)
+        found.update((e.site, e.kecamatan) for e in self.pending)
+        return found
 
     async def site_seconds(self, start: float, end: float) -> dict[str, availability.Totals]:
         """Available and counted seconds per site in [start, end) (see availability)."""

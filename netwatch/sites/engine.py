@@ -174,8 +174,21 @@ class SiteEngine:
                 for name in ("state", "cause", "since", "restored", "changes", "degraded",
                              "hold_rounds"):
                     setattr(group, name, getattr(previous, name))
-            elif group.is_site and gid in self.saved:
+            elif group.is_site and gid in self.saved \
+                    and self.saved[gid].kecamatan == group.kecamatan:
                 self._restore(group, self.saved[gid])
+        # a site that left the config (or moved to another kecamatan: a new site there) stops
+        # counting: its history ends in "unknown", as its series end in Prometheus; also one
+        # that left while the daemon was stopped
+        for gid, previous in old.items():
+            current = self.groups.get(gid)
+            if previous.is_site and previous.state is not None and (
+                    current is None or current.kecamatan != previous.kecamatan):
+                self._left(gid, previous.kecamatan, previous.state)
+        for gid, event in self.saved.items():
+            current = self.groups.get(gid)
+            if event.new != UNKNOWN and (current is None or current.kecamatan != event.kecamatan):
+                self._left(gid, event.kecamatan, event.new)
         self.saved = {}
         for gid in set(old) - set(self.groups):
             self._drop(old[gid])
@@ -195,6 +208,14 @@ class SiteEngine:
         group.cause, group.since, group.restored = event.cause, event.at, True
         if group.state == "degraded":  # leave it only after up_after good rounds, as before
             group.degraded, group.last_breach = True, event.cause
+
+    def _left(self, gid: str, kecamatan: str, state: str) -> None:
+        cause = "not in the config"
+        log.info("site_state", site=gid, kecamatan=kecamatan, old=state, new=UNKNOWN,
+                 cause=cause)
+        event = SiteEvent(self.clock().timestamp(), gid, kecamatan, state, UNKNOWN, cause)
+        for listener in self.on_change:
+            listener(event)
 
     def _drop(self, group: Group) -> None:
         self.store.drop_owner(("site", group.id))

@@ -37,6 +37,7 @@ DAYS_ID = {"mon": "Senin", "tue": "Selasa", "wed": "Rabu", "thu": "Kamis", "fri"
 class Availability:
     at: float
     sites: dict[str, dict[str, Totals]]  # window -> site -> totals
+    kecamatan_of: dict[str, str]  # every site in the history, also those no longer configured
 
 
 _cache: dict[int, Availability] = {}
@@ -54,7 +55,9 @@ async def availability(screen: Screen, now: float) -> Availability:
         return cached
     starts = window_starts(now, ZoneInfo(screen.inventory.timezone))
     fresh = Availability(now, {name: await screen.history.site_seconds(start, now)
-                               for name, start in starts.items()})
+                               for name, start in starts.items()},
+                         await screen.history.kecamatan_of()
+                         | {s.id: s.kecamatan for s in screen.inventory.sites.values()})
     _cache[id(screen)] = fresh
     return fresh
 
@@ -147,8 +150,7 @@ async def public_page(request: web.Request) -> web.Response:
     tz = ZoneInfo(screen.inventory.timezone)
     found = await availability(screen, now)
     sites = screen.inventory.sites.values()
-    kecamatan_of = {s.id: s.kecamatan for s in sites}
-    per_kec = {name: by_kecamatan(found.sites[name], kecamatan_of) for name, _ in WINDOWS}
+    per_kec = {name: by_kecamatan(found.sites[name], found.kecamatan_of) for name, _ in WINDOWS}
     heads = "".join(f'<th scope="col" class="n">{label}</th>' for _, label in WINDOWS)
     kec_rows, kel_blocks = [], []
     for kec in sorted({s.kecamatan for s in sites}):

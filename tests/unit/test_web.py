@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +351,97 @@ async def test_site_list_is_built_per_change_with_the_markers_of_the_override(
             await c.close()
     finally:
         await daemon.history.close()
+
+
+HISTORY_CONFIG = """listen: 127.0.0.1:0
+history: {{path: history.sqlite}}
+defaults:
+  icmp: {{interval: 1s, count: 5, spacing: 0.05s, timeout: 0.3s}}
+  snmp: {{enabled: false}}
+  state: {{down_after: 1, up_after: 1}}
+sites:
+  - {{id: "18.71.01.1003", name: Kedaton, kecamatan: Kedaton, maintenance: [{windows}],
+     devices: [{{name: rtr, role: router, address: 127.0.0.1}}]}}
+{more}"""
+SIDODADI = """  - {id: "18.71.01.1004", name: Sidodadi, kecamatan: Kedaton,
+     devices: [{name: rtr, role: router, address: 127.0.0.3}]}
+"""
+
+
+async def test_history_remembers_maintenance_as_it_was_and_forgets_removed_sites(
+        tmp_path: Path) -> None:
+    """Availability from the history keeps the past as the daemon judged it: a maintenance
+    window added to the config later (even one covering the past) or removed later changes
+    nothing before the reload; a site that leaves the config stops counting (its history
+    ends in "unknown", as its series end in Prometheus)."""
+    t0 = 1_800_000_000.0
+    clock = [t0]
+    path = tmp_path / "netwatch.yml"
+
+    def configure(windows: str = "", more: str = SIDODADI) -> None:
+        path.write_text(HISTORY_CONFIG.format(windows=windows, more=more))
+
+    def at(offset: float) -> None:
+        clock[0] = t0 + offset
+
+    def window(start: float, hours: float) -> str:
+        moment = datetime.fromtimestamp(t0 + start, UTC).isoformat()
+        return f'{{start: "{moment}", duration: {hours}h}}'
+
+    configure()
+    daemon = PageDaemon(path, read_inventory(path), probers={"icmp": FakeIcmp()})
+
+    def reload() -> None:  # what Daemon.reload applies, minus the scheduler
+        inventory = read_inventory(path)
+        daemon.inventory = inventory
+        daemon.state.sync(inventory)
+        daemon.sites.sync(inventory)
+
+    daemon.history.clock = lambda: clock[0]
+    daemon.sites.clock = lambda: datetime.fromtimestamp(clock[0], UTC)
+    await started(daemon)
+    kedaton, sidodadi = "18.71.01.1003", "18.71.01.1004"
+    try:
+        daemon.poll(kedaton, "rtr", ok=True)
+        daemon.poll(sidodadi, "rtr", ok=True)
+        at(100)  # a window that began an hour ago appears: maintenance from now, not before
+        configure(window(-3600, 2))
+        reload()
+        at(200)
+        daemon.poll(kedaton, "rtr", ok=False)  # down inside the window: still maintenance
+        at(300)  # the window leaves the config: the site is what its router says
+        configure()
+        reload()
+        at(400)
+        daemon.poll(kedaton, "rtr", ok=True)
+        at(500)  # a window over 0..450 (already over) appears, and Sidodadi leaves the config
+        configure(window(0, 0.125), more="")
+        reload()
+        at(600)
+        await daemon.history.flush()
+        events = [(e.at - t0, e.old, e.new) for e in await daemon.history.events(t0, site=kedaton)]
+        assert events == [(0, "unknown", "up"), (100, "up", "maintenance"),
+                          (300, "maintenance", "down"), (400, "down", "up")]
+        seconds = await daemon.history.site_seconds(t0, t0 + 600)
+        # Kedaton: up 0-100, 400-600; down 300-400; maintenance 100-300 counts in neither
+        assert seconds[kedaton] == (300.0, 400.0)
+        assert seconds[sidodadi] == (500.0, 500.0)  # counted until it left
+        assert [(e.old, e.new, e.cause) for e in await daemon.history.events(t0 + 500)] == \
+            [("up", "unknown", "not in the config")]
+        assert (await daemon.history.kecamatan_of())[sidodadi] == "Kedaton"
+    finally:
+        await daemon.history.close()
+
+    # a restart with a config that lost Kedaton while the daemon was stopped
+    at(700)
+    path.write_text(HISTORY_CONFIG.format(windows="", more=SIDODADI).replace(
+        '"18.71.01.1003", name: Kedaton', '"18.71.01.1006", name: Other'))
+    again = PageDaemon(path, read_inventory(path), probers={"icmp": FakeIcmp()})
+    again.history.clock = lambda: clock[0]
+    again.sites.clock = lambda: datetime.fromtimestamp(clock[0], UTC)
+    await started(again)
+    try:
+        at(800)
+        assert (await again.history.site_seconds(t0, t0 + 800))[kedaton] == (300.0, 400.0)
+    finally:
+        await again.history.close()
