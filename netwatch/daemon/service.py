@@ -319,6 +319,9 @@ class Daemon:
     def ready(self) -> bool:
         return self.scheduler.polls > 0 or not self.inventory.targets
 
+    def status_rows(self) -> list[tuple[str, ...]]:
+        return self.sites.status_rows(self.inventory)
+
 
 async def _listen(app: web.Application, listen: str, setting: str,
                   options: WebOptions) -> web.AppRunner:

@@ -434,3 +434,14 @@ class SiteEngine:
                            sample(fam.uplink.name, dlabels, 1) if uplink else "")
             self.store.set(fam.capacity, downer,
                            sample(fam.capacity.name, dlabels, capacity) if capacity else "")
+
+    # --- the demo's status line ------------------------------------------------------
+    def status_rows(self, inventory: Inventory) -> list[tuple[str, ...]]:
+        rows = []
+        for site in inventory.sites.values():
+            group = self.groups.get(site.id)
+            state = (group.state if group else None) or "unknown"
+            rows.append((site.id, site.name, site.kecamatan, state, group.cause if group else ""))
+        order = {s: i for i, s in enumerate(("down", "unreachable", "degraded", "maintenance",
+                                             "unknown", "up"))}
+        return sorted(rows, key=lambda r: (order.get(r[3], 9), r[2], r[1]))
