@@ -56,6 +56,7 @@ class History:
         self._pool: ThreadPoolExecutor | None = None
         self.day: deque[SiteEvent] = deque()  # the last day, oldest first
         self.pending: deque[SiteEvent] = deque()  # recorded, not yet written
+        self._flushing = asyncio.Lock()
         self.restored: dict[str, SiteEvent] = {}
         self.writable = False
         self.errors = 0
@@ -155,20 +156,28 @@ class History:
                           effect="the oldest unwritten transitions are lost")
 
     async def flush(self) -> None:
+        """Write what is pending. One flush at a time (the background task's and close()'s
+        would otherwise write a batch twice and drop events they never wrote); a write whose
+        caller was cancelled (a stop during the write) still completes on the store's thread
+        and its events stay pending: written again, the store ignores them (HistoryStore.append
+        is idempotent)."""
         if self.store is None:
             return
-        if not self.writable and (self.clock() < self._next_try or not await self._reopen()):
-            return
-        batch = list(self.pending)
-        if not batch:
-            return
-        try:
-            await self._call(partial(self.store.append, batch))
-        except sqlite3.Error as exc:
-            self._failed(exc)
-            return
-        for _ in batch:
-            self.pending.popleft()
+        async with self._flushing:
+            if not self.writable and (self.clock() < self._next_try
+                                      or not await self._reopen()):
+                return
+            batch = list(self.pending)
+            if not batch:
+                return
+            try:
+                await self._call(partial(self.store.append, batch))
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return
+            written = {id(e) for e in batch}  # the oldest may have been dropped meanwhile
+            while self.pending and id(self.pending[0]) in written:
+                self.pending.popleft()
 
     async def _reopen(self) -> bool:
         assert self.store is not None

@@ -7,7 +7,8 @@ executor), so the connection is never shared.
 
     store = HistoryStore(path)
     store.open()                        # sqlite3.Error when unusable; a corrupt file is moved
-    store.append([event, ...])          #   aside (path.corrupt-YYYYmmddTHHMMSS) and replaced
+    store.append([event, ...])          #   aside (path.corrupt-YYYYmmddTHHMMSS) and replaced;
+                                        #   idempotent: a retried batch writes nothing twice
     store.latest()                      # each site's last transition: what the daemon restores
     store.events(since, until, site, limit)
     store.states_at(t), store.runs(since)   # for availability
@@ -43,6 +44,8 @@ CREATE TABLE IF NOT EXISTS transitions (
     evidence TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transitions_site_at ON transitions (site, at);
+-- a transition is written once, however often its batch is retried
+CREATE UNIQUE INDEX IF NOT EXISTS transitions_once ON transitions (site, at, old, new);
 CREATE INDEX IF NOT EXISTS transitions_at ON transitions (at);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -118,8 +121,8 @@ class HistoryStore:
     def append(self, events: Sequence[SiteEvent]) -> None:
         rows = [(e.at, e.site, e.kecamatan, e.old, e.new, e.cause, e.cause_name,
                  json.dumps(e.evidence, separators=(",", ":"))) for e in events]
-        with self._transaction():
-            self.db.executemany(f"INSERT INTO transitions ({_COLUMNS}) "
+        with self._transaction():  # a retried batch: the rows already there are skipped
+            self.db.executemany(f"INSERT OR IGNORE INTO transitions ({_COLUMNS}) "
                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def run_started(self, at: float) -> int:

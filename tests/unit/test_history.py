@@ -4,7 +4,9 @@ the minute rings, and the committed map."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,39 @@ async def test_failing_writes_keep_events_then_write_them_in_order(
     reopened = History(tmp_path / "h.sqlite", MetricStore())
     assert (await reopened.start())["s1"].new == "up"
     await reopened.close()
+
+
+async def test_a_write_cancelled_by_a_stop_or_raced_by_another_flush_writes_each_event_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's stop cancels the background flush while its write runs on the store's
+    thread; close() then flushes again. And two flushes may meet. Either way every event is
+    in the file exactly once (a duplicate once showed a site's last change twice)."""
+    history = History(tmp_path / "h.sqlite", MetricStore())
+    await history.start()
+    assert history.store is not None
+    real_append = history.store.append
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_append(events: list[SiteEvent]) -> None:
+        entered.set()
+        release.wait(5)
+        real_append(events)
+
+    monkeypatch.setattr(history.store, "append", slow_append)
+    history.record(event(1001.0, new="down"))
+    background = asyncio.create_task(history.flush())
+    await asyncio.to_thread(entered.wait, 5)
+    background.cancel()  # the stop: the coroutine goes, the write on the thread goes on
+    with pytest.raises(asyncio.CancelledError):
+        await background
+    history.record(event(1002.0, old="down", new="up"))
+    release.set()
+    await asyncio.gather(history.flush(), history.flush())  # close()'s flush, and a racer
+    await history.close()
+    with sqlite3.connect(tmp_path / "h.sqlite") as db:
+        rows = db.execute("SELECT at, new FROM transitions ORDER BY at").fetchall()
+    assert rows == [(1001.0, "down"), (1002.0, "up")]
+    assert not history.pending
 
 
 def test_availability_counts_like_the_recording_rules() -> None:
