@@ -19,6 +19,7 @@ from netwatch.config.types import (
     Duration,
     Ident,
     Name,
+    RetentionDuration,
     Secret,
     WindowDuration,
 )
@@ -245,7 +246,8 @@ class HistoryConfig(Strict):
     path: str | None = Field(
         None, description="the SQLite file (relative to this file); default: history.sqlite "
         "in systemd's StateDirectory ($STATE_DIRECTORY), else memory only")
-    retention: Duration = Field(400 * 86400.0, description="transitions older than this go")
+    retention: RetentionDuration = Field(400 * 86400.0,
+                                         description="transitions older than this go (1d..3660d)")
 
 
 def _host_port(value: object) -> str:

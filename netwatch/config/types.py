@@ -30,6 +30,9 @@ from netwatch.config.files import SECRET_LIMIT, FileProblem, read_text
 MIN_DURATION = 0.010
 MAX_DURATION = 86400.0
 MAX_WINDOW = 366 * 86400.0  # a maintenance window (one-off work may take days)
+# how long the history keeps transitions: the public page shows 90 days; ten years is plenty
+MIN_RETENTION = 86400.0
+MAX_RETENTION = 3660 * 86400.0
 MAX_BANDWIDTH = 10e12 / 8  # 10 Tbit/s, in bytes per second
 _MAX_TEXT = 64  # characters of a duration or bandwidth; longer is no such thing
 
@@ -79,6 +82,11 @@ def parse_duration(value: Any, low: float = MIN_DURATION, high: float = MAX_DURA
 def parse_window(value: Any) -> float:
     """A maintenance window's length: a duration of at least a second, at most 366 days."""
     return parse_duration(value, 1.0, MAX_WINDOW)
+
+
+def parse_retention(value: Any) -> float:
+    """How long the history keeps site transitions: a duration from 1 day to 3660 days."""
+    return parse_duration(value, MIN_RETENTION, MAX_RETENTION)
 
 
 def format_duration(seconds: float) -> str:
@@ -164,6 +172,10 @@ WindowDuration = Annotated[float, BeforeValidator(parse_window), WithJsonSchema(
     "anyOf": [{"type": "number", "minimum": 1, "maximum": MAX_WINDOW},
               {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"}],
     "description": "a duration from 1s to 366d: 2h, 1d, 90m, or seconds"})]
+RetentionDuration = Annotated[float, BeforeValidator(parse_retention), WithJsonSchema({
+    "anyOf": [{"type": "number", "minimum": MIN_RETENTION, "maximum": MAX_RETENTION},
+              {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"}],
+    "description": "a duration from 1d to 3660d: 400d, 90d, or seconds"})]
 Bandwidth = Annotated[float, BeforeValidator(parse_bandwidth), WithJsonSchema({
     "type": "string", "pattern": r"^\d+(\.\d+)?\s*[kKMGT]?(bit|bps|B)(/s)?$",
     "description": "a bandwidth: 20Mbit, 1Gbit, 100Mbps, 2MB/s"})]

@@ -13,7 +13,7 @@ import pytest
 from netwatch.base.errors import ConfigError
 from netwatch.cli.main import main
 from netwatch.config import files
-from netwatch.config.types import parse_bandwidth, parse_duration
+from netwatch.config.types import parse_bandwidth, parse_duration, parse_retention
 from netwatch.config.yamlload import EXPANSION_BASE, MAX_DEPTH, load_yaml_text
 from netwatch.daemon.inventory_file import LoadError, read_inventory, read_inventory_apart
 
@@ -122,6 +122,17 @@ def test_durations_are_bounded(value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_duration(value)
     assert parse_duration("10ms") == 0.01 and parse_duration("1d") == 86400
+
+
+def test_the_history_retention_has_bounds_of_its_own() -> None:
+    """Days, not polling durations: the default (400d) passes, a typo's millennia do not."""
+    assert parse_retention("400d") == 400 * 86400 and parse_retention("1d") == 86400
+    with pytest.raises(ValueError, match="at most 3660d"):
+        parse_retention("99999d")
+    with pytest.raises(ValueError, match="at least 1d"):
+        parse_retention("1h")
+    with pytest.raises(ValueError, match="finite"):
+        parse_retention(float("nan"))
 
 
 def test_bandwidths_are_bounded() -> None:
