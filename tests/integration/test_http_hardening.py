@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 import bcrypt
@@ -28,7 +29,7 @@ from aiohttp import web
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.lab.stack import free_port
-from netwatch.web import scrape
+from netwatch.web import scrape, server
 from netwatch.web.connections import Limits
 from netwatch.web.serve import WebOptions, serve
 from netwatch.web.server import make_app
@@ -115,6 +116,38 @@ async def test_tls_and_basic_auth_on_every_endpoint(tls_daemon: tuple[Daemon, Pa
         async with session.post(base + "/-/reload", headers=right) as response:
             assert response.status == 200
     assert len(checks) == 2  # the wrong password once, the right one once
+
+
+async def test_the_public_listener_has_the_limits_but_no_login(tmp_path: Path) -> None:
+    """`public_listen:` serves the citizens' page without the web config's basic auth (the
+    city publishes it), but a slow request head is cut off there as on the operators' side."""
+    path = tmp_path / "netwatch.yml"
+    path.write_text(CONFIG.format(port=0) + "public_listen: 127.0.0.1:0\n")
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4))
+    daemon = Daemon(path, read_inventory(path), probers={"icmp": FakeIcmp()},
+                    listen="127.0.0.1:0",
+                    web_options=WebOptions(WebSettings(users={"noc": hashed}),
+                                           limits=Limits(header_timeout=0.5, idle_timeout=30)))
+    await daemon.start()
+    try:
+        host, port = daemon.addresses[0]
+        public_host, public_port = daemon.public_addresses[0]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://{host}:{port}/public") as response:
+                assert response.status == 401  # the operators' listener: login first
+            async with session.get(f"http://{public_host}:{public_port}/public") as response:
+                assert response.status == 200 and "S1" in await response.text()
+            async with session.get(f"http://{public_host}:{public_port}/metrics") as response:
+                assert response.status == 404
+        reader, writer = await asyncio.open_connection(public_host, public_port)
+        writer.write(b"GET /public HTTP/1.1\r\nHost: x\r\n")
+        await writer.drain()
+        started = time.monotonic()
+        data = await asyncio.wait_for(reader.read(100), 10)  # never sent the blank line
+        assert data == b"" and time.monotonic() - started < 5  # cut at ~0.5 s
+        writer.close()
+    finally:
+        await daemon.shutdown()
 
 
 async def test_client_certificates_when_required(tmp_path: Path) -> None:
@@ -329,6 +362,11 @@ class _Bulky:
     def status_rows(self) -> list[tuple[str, ...]]:
         return []
 
+    def app(self) -> web.Application:
+        """The daemon's application around this source; only /metrics and /-/reload are
+        asked, so the pages' parts of the daemon (inventory, history, ...) are not needed."""
+        return make_app(cast(server.Daemon, self))
+
 
 def _stuck_client(port: int) -> socket.socket:
     sock = socket.socket()
@@ -342,7 +380,7 @@ async def test_scrapes_whose_client_stops_reading_are_abandoned(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scrape, "SEND_TIMEOUT", 1.0)
     source = _Bulky()
-    runner = await serve(make_app(source), "127.0.0.1", 0, WebOptions(lifecycle=True))
+    runner = await serve(source.app(), "127.0.0.1", 0, WebOptions(lifecycle=True))
     stuck: list[socket.socket] = []
     try:
         port = runner.addresses[0][1]
@@ -374,7 +412,7 @@ async def test_stopping_with_a_scrape_in_flight_is_quick_and_quiet(
     from structlog.testing import capture_logs
 
     source = _Bulky()
-    runner = await serve(make_app(source), "127.0.0.1", 0, WebOptions())
+    runner = await serve(source.app(), "127.0.0.1", 0, WebOptions())
     port = runner.addresses[0][1]
     stuck = await asyncio.to_thread(_stuck_client, port)
     try:

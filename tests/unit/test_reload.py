@@ -52,8 +52,7 @@ async def test_a_reload_failing_half_way_keeps_the_old_schedule(
                    if k == broken_key else t
                    for k, t in good.targets.items()}
         targets = dict(sorted(targets.items(), reverse=True))  # the broken one in the middle
-        broken = Inventory(good.config, good.timezone, good.sites, good.upstreams,
-                           good.canaries, good.devices, targets)
+        broken = replace(good, targets=targets)
 
         monkeypatch.setattr(service, "read_inventory_apart", lambda *_: broken)
         ok, message = await daemon.reload()
