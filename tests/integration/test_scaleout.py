@@ -211,8 +211,9 @@ def test_two_shards_through_prometheus_into_victoriametrics(stack: Stack, tmp_pa
     canary = vm_query(vm_port, 'count(netwatch_canary_up{job="netwatch", canary="core"})')
     assert canary and canary[0]["value"][1] == str(SHARDS)
     # and the external labels the global view deduplicates on
-    labels = vm_query(vm_port, 'count by (city, replica) (netwatch_up{job="netwatch"})')
-    assert [(r["metric"].get("city"), r["metric"].get("replica")) for r in labels] == \
-        [("bandarlampung", "prom-1")]
+    labels = vm_query(vm_port,
+                      'count by (city, prometheus_replica) (netwatch_up{job="netwatch"})')
+    assert [(r["metric"].get("city"), r["metric"].get("prometheus_replica"))
+            for r in labels] == [("bandarlampung", "prom-1")]
     print(f"scale-out: {len(whole.sites)} sites, shard sizes "
           f"{[len(expected[k]) for k in sorted(expected)]}, each seen once in VictoriaMetrics")

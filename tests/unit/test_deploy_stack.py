@@ -13,6 +13,7 @@ from tests.conftest import ROOT, program, run_program
 
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
+COMPOSE_HA = DEPLOY / "docker-compose.ha.yml"  # over COMPOSE, on each server of the HA layout
 MIN_RETENTION_DAYS = 35
 
 
@@ -85,8 +86,84 @@ def test_prometheus_config_contract() -> None:
     assert data["rule_files"] == ["rules/*.yml"]
     targets = data["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert targets == ["127.0.0.1:9093"]
-    assert "replica" in data["global"]["external_labels"]
+    # the pair's label, not `replica` (netwatch twins' label): alerts arrive without it
+    assert "prometheus_replica" in data["global"]["external_labels"]
+    assert "replica" not in data["global"]["external_labels"]
+    assert drops(data["alerting"]["alert_relabel_configs"]) == {"prometheus_replica"}
     assert "storage" not in data, "retention is a flag in Prometheus 2.42"
+
+
+def drops(relabel_configs: list[dict[str, Any]]) -> set[str]:
+    """Label names a relabel list drops (labeldrop with a plain name regex), and nothing else
+    may be in the list."""
+    assert all(c["action"] == "labeldrop" for c in relabel_configs), relabel_configs
+    return {c["regex"] for c in relabel_configs}
+
+
+# --- high availability: the Prometheus pair, the Alertmanager cluster, VictoriaMetrics -------
+
+HA = DEPLOY / "prometheus/prometheus-ha.yml"
+
+
+def test_ha_prometheus_config_passes_promtool(promtool: str) -> None:
+    proc = run_program(promtool, "check", "config", HA, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rules = sorted((DEPLOY / "prometheus/rules").glob("*.yml"))
+    assert f"SUCCESS: {len(rules)} rule files found" in proc.stdout
+
+
+def test_ha_prometheus_config_keeps_twins_apart_and_the_pair_together() -> None:
+    ha = yaml.safe_load(HA.read_text())
+    one = yaml.safe_load((DEPLOY / "prometheus/prometheus.yml").read_text())
+    # the same rules, intervals and city as one server; its own pair label
+    assert ha["rule_files"] == one["rule_files"]
+    assert ha["global"]["scrape_interval"] == one["global"]["scrape_interval"]
+    assert ha["global"]["external_labels"].keys() == one["global"]["external_labels"].keys()
+    # alerts and the long-term store without the pair's label: once each
+    assert drops(ha["alerting"]["alert_relabel_configs"]) == {"prometheus_replica"}
+    (write,) = ha["remote_write"]
+    assert write["url"].endswith("/api/v1/write")
+    assert drops(write["write_relabel_configs"]) == {"prometheus_replica"}, \
+        "instance and replica must reach the store: the twins' counters are independent"
+    # every member of the Alertmanager cluster, two at least
+    (managers,) = ha["alerting"]["alertmanagers"]
+    assert len(managers["static_configs"][0]["targets"]) >= 2
+    # the twins: same job, told apart by replica
+    (job,) = [j for j in ha["scrape_configs"] if j["job_name"] == "netwatch"]
+    replicas = [c["labels"]["replica"] for c in job["static_configs"]]
+    assert sorted(replicas) == ["a", "b"]
+    assert all(set(c["labels"]) == {"replica"} and len(c["targets"]) == 1
+               for c in job["static_configs"])
+
+
+def default_args(path: Path) -> list[str]:
+    match = re.search(r'^ARGS="([^"]*)"', path.read_text(), re.M)
+    assert match, f"{path}: no ARGS= line"
+    return match.group(1).split()
+
+
+def test_alertmanager_cluster_flags_exist_in_debians_alertmanager() -> None:
+    args = default_args(DEPLOY / "alertmanager/prometheus-alertmanager.default")
+    flags = help_text("prometheus-alertmanager")
+    names = [a.split("=", 1)[0] for a in args]
+    assert names.count("--cluster.listen-address") == 1 and "--cluster.peer" in names
+    for name in names:
+        assert f"{name}=" in flags, f"prometheus-alertmanager has no {name}"
+
+
+def vm_flags() -> set[str]:
+    """The flags Debian's victoria-metrics knows (its -help lists them as `  -name type`)."""
+    proc = run_program(program("victoria-metrics"), "-help", timeout=30)
+    return set(re.findall(r"^\s+-([\w.]+)", proc.stdout + proc.stderr, re.M))
+
+
+def test_victoriametrics_deduplicates_at_the_scrape_interval() -> None:
+    args = dict(a.lstrip("-").split("=", 1)
+                for a in default_args(DEPLOY / "victoria-metrics/victoria-metrics.default"))
+    one = yaml.safe_load((DEPLOY / "prometheus/prometheus.yml").read_text())
+    assert args["dedup.minScrapeInterval"] == one["global"]["scrape_interval"]
+    assert int(args["retentionPeriod"]) >= 13, "a year back, for the SLA"
+    assert set(args) <= vm_flags(), "flags Debian's victoria-metrics does not know"
 
 
 def test_retention_is_not_a_config_key_in_this_prometheus(promtool: str, tmp_path: Path) -> None:
@@ -112,8 +189,10 @@ def retention_flag(args: list[str]) -> str:
 
 def test_every_flag_set_keeps_35_days() -> None:
     assert days(retention_flag(debian_args())) >= MIN_RETENTION_DAYS
-    compose = yaml.safe_load(COMPOSE.read_text())
-    assert days(retention_flag(compose["services"]["prometheus"]["command"])) >= MIN_RETENTION_DAYS
+    for path in (COMPOSE, COMPOSE_HA):
+        compose = yaml.safe_load(path.read_text())
+        command = compose["services"]["prometheus"]["command"]
+        assert days(retention_flag(command)) >= MIN_RETENTION_DAYS, path.name
 
 
 def help_text(binary: str) -> str:
@@ -122,13 +201,13 @@ def help_text(binary: str) -> str:
 
 
 def test_flags_exist_in_debian_binaries() -> None:
-    compose = yaml.safe_load(COMPOSE.read_text())
-    for service, binary in (("prometheus", "prometheus"),
-                            ("alertmanager", "prometheus-alertmanager")):
-        flags = help_text(binary)
-        for arg in compose["services"][service]["command"]:
-            flag = arg.split("=", 1)[0]
-            assert f"{flag}=" in flags, f"{binary} has no {flag}"
+    for compose in (yaml.safe_load(COMPOSE.read_text()), yaml.safe_load(COMPOSE_HA.read_text())):
+        for service, binary in (("prometheus", "prometheus"),
+                                ("alertmanager", "prometheus-alertmanager")):
+            flags = help_text(binary)
+            for arg in compose["services"][service]["command"]:
+                flag = arg.split("=", 1)[0]
+                assert f"{flag}=" in flags, f"{binary} has no {flag}"
     flags = help_text("prometheus")
     for arg in debian_args():
         assert f"{arg.split('=', 1)[0]}=" in flags
@@ -244,3 +323,33 @@ def test_compose_exposes_no_unauthenticated_port() -> None:
     assert grafana["GF_USERS_ALLOW_SIGN_UP"] == "false"
     assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in grafana
     assert all("ports" not in service for service in services.values())  # host network only
+
+
+# --- docker compose, high availability ------------------------------------------------------
+
+def test_compose_ha_overrides_only_services_of_the_stack() -> None:
+    base = yaml.safe_load(COMPOSE.read_text())
+    ha = yaml.safe_load(COMPOSE_HA.read_text())
+    assert set(ha["services"]) - set(base["services"]) == {"victoria-metrics"}
+    assert ha["services"]["victoria-metrics"]["profiles"] == ["store"]
+    declared = set(base.get("volumes") or {}) | set(ha.get("volumes") or {})
+    for name, service in ha["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                assert source in declared, f"{name}: undeclared volume {source}"
+    pending = set(ha["x-to-be-provided"])
+    for path in host_paths({"services": ha["services"], "volumes": declared}):
+        assert (COMPOSE.parent / path).exists() or path in pending, path
+    # the Alertmanager joins its peer; the peer must be given, never silently empty
+    am = ha["services"]["alertmanager"]["command"]
+    assert "--cluster.listen-address=0.0.0.0:9094" in am
+    assert "--cluster.peer=${ALERTMANAGER_PEER:?the other server's address:9094}" in am
+    names = {a.lstrip("-").split("=", 1)[0] for a in ha["services"]["victoria-metrics"]["command"]}
+    assert names <= vm_flags(), "flags Debian's victoria-metrics does not know"
+    vm_args = dict(a.lstrip("-").split("=", 1)
+                   for a in default_args(DEPLOY / "victoria-metrics/victoria-metrics.default"))
+    for arg in ha["services"]["victoria-metrics"]["command"]:
+        name, value = arg.lstrip("-").split("=", 1)
+        if name in ("dedup.minScrapeInterval", "retentionPeriod"):
+            assert vm_args[name] == value, f"compose and the Debian defaults differ on -{name}"
