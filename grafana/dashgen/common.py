@@ -57,6 +57,9 @@ TITLE = {
 }
 
 # The site state as one number (worst is highest), so maps, tiles and timelines can colour it.
+# Panels read the site state from the rules' site:netwatch_site_state:combined: the same with
+# one netwatch instance per shard or twins (docs/deploy.md), one series per site either way.
+SITE_STATE = "site:netwatch_site_state:combined"
 STATE_CODE = {"up": 0, "maintenance": 1, "degraded": 2, "unreachable": 3, "down": 4}
 STATE_COLOR = {"up": "green", "maintenance": "blue", "degraded": "yellow",
                "unreachable": "orange", "down": "red"}
@@ -68,9 +71,22 @@ def state_code(selector: str = "") -> str:
     """Per site (site, kecamatan): the code of the state whose series is 1."""
     inner = selector.strip("{}")
     sep = ", " if inner else ""
-    parts = [f'(netwatch_site_state{{{inner}{sep}state="{state}"}} == 1) * {code}'
+    parts = [f'({SITE_STATE}{{{inner}{sep}state="{state}"}} == 1) * {code}'
              for state, code in sorted(STATE_CODE.items(), key=lambda kv: -kv[1])]
     return "max by (site, kecamatan) (\n    " + "\n  or ".join(parts) + "\n)"
+
+
+def one_per_device(expr: str) -> str:
+    """A per-device series once, whichever netwatch instance reported it: twins poll the same
+    devices (the same gauge, the same counter's rate), so `max` over the instances, never a sum
+    (max also skips a twin whose counter stalled because it cannot reach the device)."""
+    return f"max without (instance, replica) ({expr})"
+
+
+def trusted(selector: str) -> str:
+    """`selector`'s series from the netwatch instances that are not isolated (every canary
+    down: its echoes all fail): for ICMP counts, which each instance makes itself."""
+    return f"({selector} unless on (instance) netwatch_poller_isolated == 1)"
 
 
 def named(expr: str, selector: str = "", labels: str = "kelurahan") -> str:

@@ -8,6 +8,7 @@ from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueText
 from .common import (
     AVAILABILITY,
     NEUTRAL,
+    SITE_STATE,
     Grid,
     Levels,
     data_link,
@@ -42,12 +43,13 @@ SITE_LINK = {"title": "Site dashboard", "url": url(
 
 
 def availability_over_range(by: str, selector: str) -> str:
-    """Availability over the panel's time range from the state set itself (exact; for windows
-    up to a day — longer ones use the hourly parts of the rules). Scrapes summed, as the
-    rules do: every site weighs by its time (docs/recording-rules.md, the definition)."""
+    """Availability over the panel's time range from the combined state set itself (every
+    rule evaluation; exact; for windows up to a day — longer ones use the hourly parts of the
+    rules). Evaluations summed, as the rules do: every site weighs by its time
+    (docs/recording-rules.md, the definition)."""
     sel = selector.strip("{}")
-    return (f'sum by ({by}) (sum_over_time(netwatch_site_state{{{sel}, state=~"up|degraded"}}'
-            f'[$__range]))\n/ (sum by ({by}) (sum_over_time(netwatch_site_state{{{sel}, '
+    return (f'sum by ({by}) (sum_over_time({SITE_STATE}{{{sel}, state=~"up|degraded"}}'
+            f'[$__range]))\n/ (sum by ({by}) (sum_over_time({SITE_STATE}{{{sel}, '
             f'state=~"up|degraded|down|unreachable"}}[$__range])) > 0)')
 
 
@@ -140,5 +142,5 @@ def build(levels: Levels) -> db.Dashboard:
               (timeline_panel("Site states", [query(named(state_code(K), K),
                                                     legend="{{kelurahan}}")],
                               "none", state_thresholds(), state_mappings(),
-                              description="netwatch_site_state of every site over time."), 12))
+                              description="The state of every site over time."), 12))
     return dash

@@ -10,6 +10,7 @@ from . import geo
 from .common import (
     AVAILABILITY,
     NEUTRAL,
+    SITE_STATE,
     STATE_CODE,
     STATE_COLOR,
     Grid,
@@ -76,8 +77,7 @@ def _alerts() -> object:
 
 
 def _down_sites() -> object:
-    expr = named('max by (site, kecamatan, state) '
-                 '(netwatch_site_state{state=~"down|unreachable"} == 1)')
+    expr = named(f'({SITE_STATE}{{state=~"down|unreachable"}} == 1)')
     return table_panel(
         "Sites down or unreachable", [query(expr, instant=True, table=True)], "none",
         steps("red"), description="Empty on a healthy city. Click a kelurahan for its site.",

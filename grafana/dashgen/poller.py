@@ -1,5 +1,5 @@
 """Poller: is netwatch itself healthy? Poll durations, lateness, skipped polls, event-loop lag,
-errors by reason, targets, reload status, canaries."""
+errors by reason, targets, reload status, canaries, and the twins of each shard."""
 
 from __future__ import annotations
 
@@ -105,6 +105,28 @@ def _targets() -> list[tuple[object, int]]:
     return [(failing, 8), (slowest, 8), (canaries, 8)]
 
 
+def _replicas() -> list[tuple[object, int]]:
+    """Twins (two instances polling one shard, scrape label `replica`): which run, and where
+    their views of the sites differ (the rules combine them: the best trusted view wins)."""
+    running = stat_panel("Instances and replicas", [query(
+        'max by (shard, replica, instance) (up{job="netwatch"})',
+        legend="{{shard}} {{replica}} {{instance}}", instant=True)], "none",
+        steps("red", (1, "green")), mappings=flag_mappings(("up", "green"), ("DOWN", "red")),
+        text_mode=BigValueTextMode.VALUE_AND_NAME,
+        description="Whether Prometheus scrapes each netwatch instance, with its shard and "
+                    "replica labels. A twin down while the other runs changes no site state "
+                    "(NetwatchReplicaDown, warning).")
+    differ = stat_panel("Sites the replicas see differently", [query(
+        "count(count by (site) (count by (site, state) ("
+        "netwatch_site_state == 1 unless on (instance) netwatch_poller_isolated == 1"
+        ")) > 1) or vector(0)", instant=True)], "none", steps("green", (1, "yellow")),
+        decimals=0,
+        description="Sites whose twins (not isolated) report different states now; the "
+                    "dashboards and alerts show the best of them. Lasting differences point at "
+                    "one twin's own network path. Always 0 with one instance per shard.")
+    return [(running, 16), (differ, 8)]
+
+
 def build(levels: Levels) -> db.Dashboard:
     dash = new_dashboard("poller", "netwatch watching itself: poll timings, lateness, skipped "
                                    "polls, event-loop lag, errors, targets, reloads, canaries.")
@@ -112,6 +134,7 @@ def build(levels: Levels) -> db.Dashboard:
         "instance", "Poller", "label_values(netwatch_build_info, instance)", multi=True))
     grid = Grid(dash)
     grid.line(4, *_status())
+    grid.line(4, *_replicas())
     grid.line(8, *_timings())
     grid.line(8, *_load(levels))
     grid.line(8, *_targets())

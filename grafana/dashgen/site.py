@@ -20,6 +20,7 @@ from .common import (
     Levels,
     flag_mappings,
     new_dashboard,
+    one_per_device,
     organize,
     override,
     query,
@@ -28,6 +29,7 @@ from .common import (
     state_mappings,
     state_thresholds,
     steps,
+    trusted,
 )
 from .kecamatan import TODAY, availability_over_range
 from .panels import stat_panel, table_panel, timeline_panel, timeseries_panel
@@ -64,7 +66,7 @@ def _summary(levels: Levels) -> list[tuple[object, int]]:
 
     return [
         (stat_panel("State", [query(state_code(S), instant=True)], "none", state_thresholds(),
-                    mappings=state_mappings(), description="netwatch_site_state now."), 3),
+                    mappings=state_mappings(), description="The site's state now."), 3),
         (pct("Availability today", availability_over_range("site", S), AVAILABILITY,
              "Since 00:00 WIB, maintenance excluded.").time_from(TODAY), 3),
         (pct("This month", f"site:netwatch_availability:ratio_mtd{S}", AVAILABILITY,
@@ -97,8 +99,10 @@ def _smokeping(levels: Levels) -> tuple[object, object]:
                     .steps(64).reverse(False))
              .cell_values(heatmap.CellValues().unit("short"))
              .show_legend().mode(TooltipDisplayMode.SINGLE))
-    loss = (f'1 - sum(rate(netwatch_icmp_responses_total{{{D}}}[$__rate_interval]))\n'
-            f'  / (sum(rate(netwatch_icmp_requests_total{{{D}}}[$__rate_interval])) > 0)')
+    # each instance's own echoes: rate() per instance, pooled over those not isolated
+    responses = trusted(f"rate(netwatch_icmp_responses_total{{{D}}}[$__rate_interval])")
+    requests = trusted(f"rate(netwatch_icmp_requests_total{{{D}}}[$__rate_interval])")
+    loss = f'1 - sum({responses})\n  / (sum({requests}) > 0)'
     lines = timeseries_panel(
         "Median, p90 and loss", [
             query(f"histogram_quantile(0.5, {BUCKETS})", legend="median", ref="A"),
@@ -116,16 +120,19 @@ def _smokeping(levels: Levels) -> tuple[object, object]:
 
 def _interfaces(levels: Levels) -> list[tuple[object, int]]:
     traffic = timeseries_panel("Traffic", [
-        query(f"rate(netwatch_interface_receive_bytes_total{{{IFACE}}}[$__rate_interval]) * 8",
+        query(one_per_device(
+            f"rate(netwatch_interface_receive_bytes_total{{{IFACE}}}[$__rate_interval])") + " * 8",
               legend="{{device}} {{ifname}} in", ref="A"),
-        query(f"rate(netwatch_interface_transmit_bytes_total{{{IFACE}}}[$__rate_interval]) * 8",
+        query(one_per_device(
+            f"rate(netwatch_interface_transmit_bytes_total{{{IFACE}}}[$__rate_interval])") + " * 8",
               legend="{{device}} {{ifname}} out", ref="B")],
         "bps", NEUTRAL, description="Bits per second; out is drawn below zero.",
         overrides=[])
     traffic = traffic.override_by_regexp(".* out$", [
         *override("", custom__transform="negative-Y")[1]])
     errors = timeseries_panel("Errors and discards", [
-        query(f"rate(netwatch_interface_{d}_{what}_total{{{IFACE}}}[$__rate_interval])",
+        query(one_per_device(
+            f"rate(netwatch_interface_{d}_{what}_total{{{IFACE}}}[$__rate_interval])"),
               legend=f"{{{{device}}}} {{{{ifname}}}} {d[:2]} {what}", ref=chr(ord("A") + i))
         for i, (d, what) in enumerate((d, w) for d in ("receive", "transmit")
                                       for w in ("errors", "discards"))],
@@ -137,7 +144,8 @@ def _interfaces(levels: Levels) -> list[tuple[object, int]]:
         description="Uplink traffic / contracted capacity (or ifSpeed) over 5 minutes.",
         min_val=0)
     status = timeline_panel("Interface status", [query(
-        f"netwatch_interface_oper_up{{{IFACE}}}", legend="{{device}} {{ifname}}")], "none",
+        one_per_device(f"netwatch_interface_oper_up{{{IFACE}}}"),
+        legend="{{device}} {{ifname}}")], "none",
         steps("red", (1, "green")), flag_mappings(("up", "green"), ("down", "red")),
         description="ifOperStatus of each interface.")
     return [(traffic, 12), (util, 12), (errors, 12), (status, 12)]
@@ -145,33 +153,37 @@ def _interfaces(levels: Levels) -> list[tuple[object, int]]:
 
 def _health() -> list[list[tuple[object, int]]]:
     by_device = "{{device}}"
-    uptime = stat_panel("Uptime", [query(f"netwatch_device_uptime_seconds{{{D}}}",
+    uptime = stat_panel("Uptime", [query(one_per_device(f"netwatch_device_uptime_seconds{{{D}}}"),
                                          legend=by_device, instant=True)],
                         "s", steps("orange", (900, "green")), color=BigValueColorMode.VALUE,
                         description="As the device reports it; orange in the first 15 minutes.")
     reboots = stat_panel("Reboots in range", [query(
-        f"changes(netwatch_device_boot_time_seconds{{{D}}}[$__range])", legend=by_device,
+        one_per_device(f"changes(netwatch_device_boot_time_seconds{{{D}}}[$__range])"),
+        legend=by_device,
         instant=True)], "none", steps("green", (1, "orange")), decimals=0,
         description="Changes of netwatch_device_boot_time_seconds in the time range.")
-    info = table_panel("Devices", [query(f"netwatch_device_info{{{D}}}", instant=True,
-                                         table=True)], "none", NEUTRAL,
+    info = table_panel("Devices", [query(one_per_device(f"netwatch_device_info{{{D}}}"),
+                                         instant=True, table=True)], "none", NEUTRAL,
                        transformations=[_info_columns()])
-    cpu = timeseries_panel("CPU", [query(f"netwatch_device_cpu_utilization_ratio{{{D}}}",
-                                         legend=by_device)],
+    cpu = timeseries_panel("CPU", [query(
+        one_per_device(f"netwatch_device_cpu_utilization_ratio{{{D}}}"), legend=by_device)],
                            "percentunit", steps("green", (0.8, "yellow"), (0.95, "red")),
                            min_val=0, max_val=1)
     memory = timeseries_panel("Memory", [query(
-        f"netwatch_device_memory_used_bytes{{{D}}} / netwatch_device_memory_total_bytes{{{D}}}",
+        one_per_device(f"netwatch_device_memory_used_bytes{{{D}}}"
+                       f" / netwatch_device_memory_total_bytes{{{D}}}"),
         legend=by_device)], "percentunit", steps("green", (0.85, "yellow"), (0.95, "red")),
         min_val=0, max_val=1)
     temperature = timeseries_panel("Temperature", [query(
-        f"netwatch_device_temperature_celsius{{{D}}}", legend="{{device}} {{sensor}}")],
+        one_per_device(f"netwatch_device_temperature_celsius{{{D}}}"),
+        legend="{{device}} {{sensor}}")],
         "celsius", steps("green", (60, "yellow"), (75, "red")))
     voltage = timeseries_panel("Voltage", [query(
-        f"netwatch_device_voltage_volts{{{D}}}", legend="{{device}} {{sensor}}")],
+        one_per_device(f"netwatch_device_voltage_volts{{{D}}}"),
+        legend="{{device}} {{sensor}}")],
         "volt", NEUTRAL)
     clients = timeseries_panel("Wireless clients", [query(
-        f"netwatch_wireless_clients{{{D}}}", legend="{{device}} {{ifname}}")],
+        one_per_device(f"netwatch_wireless_clients{{{D}}}"), legend="{{device}} {{ifname}}")],
         "short", NEUTRAL, description="Associated stations per radio or SSID.", min_val=0)
     return [[(uptime, 6), (reboots, 6), (info, 12)],
             [(cpu, 8), (memory, 8), (temperature, 8)],
@@ -193,7 +205,7 @@ def build(levels: Levels) -> db.Dashboard:
     grid.line(4, *_summary(levels))
     grid.line(5, (timeline_panel("Site state", [query(state_code(S), legend="site")], "none",
                                  state_thresholds(), state_mappings()), 12),
-              (timeline_panel("Devices up", [query(f"netwatch_up{{{D}}}",
+              (timeline_panel("Devices up", [query(one_per_device(f"netwatch_up{{{D}}}"),
                                                    legend="{{device}} {{probe}}")],
                               "none", steps("red", (1, "green")),
                               flag_mappings(("up", "green"), ("down", "red"))), 12))
