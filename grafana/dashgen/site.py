@@ -71,7 +71,7 @@ def _summary(levels: Levels) -> list[tuple[object, int]]:
              "Since 00:00 WIB, maintenance excluded.").time_from(TODAY), 3),
         (pct("This month", f"site:netwatch_availability:ratio_mtd{S}", AVAILABILITY,
              "Since the 1st, 00:00 WIB, maintenance excluded."), 3),
-        (pct("SLA target", f"netwatch_site_sla_target_ratio{S}", NEUTRAL,
+        (pct("SLA target", f"max(netwatch_site_sla_target_ratio{S})", NEUTRAL,
              "Availability promised for this site."), 3),
         (pct("Loss 5m", f"site:netwatch_icmp_loss:ratio5m{S}", levels.loss,
              "Echo loss to the router."), 3),

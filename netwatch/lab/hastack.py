@@ -270,6 +270,31 @@ class HaStack:
                                    f"\n{self.logs()}")
             await asyncio.sleep(0.2)
 
+    async def cluster_ready(self) -> bool:
+        """Every running Alertmanager has settled in one cluster of all running members."""
+        running = [n for n in self.alertmanager_names if self.processes[n].poll() is None]
+        for name in running:
+            status = await self.get(f"{self.alertmanager_urls[name]}/api/v2/status")
+            cluster = status.get("cluster", {})
+            if cluster.get("status") != "ready" or len(cluster.get("peers") or []) != len(running):
+                return False
+        return True
+
+    @staticmethod
+    def duplicates(notifications: list[Notification]) -> list[Notification]:
+        """Notifications that repeat an earlier one: the same receiver, alert group and alerts
+        in the same status (what a cluster must never send twice; group updates differ)."""
+        seen: set[tuple[object, ...]] = set()
+        repeated = []
+        for n in notifications:
+            alerts = tuple(sorted((a.get("fingerprint", ""), a.get("status", ""))
+                                  for a in n.payload.get("alerts", [])))
+            key = (n.receiver, n.payload.get("groupKey"), alerts)
+            if key in seen:
+                repeated.append(n)
+            seen.add(key)
+        return repeated
+
     # --- queries ------------------------------------------------------------------------------
     @staticmethod
     async def get(url: str, **params: str) -> Any:

@@ -152,6 +152,8 @@ async def layout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Layo
 
             await until(ready, 60, f"both twins scraped and all {sites} sites up in both "
                                    f"Prometheus servers\n{ha.logs()}", step=0.5)
+            await until(ha.cluster_ready, 60, f"the Alertmanager cluster settled\n{ha.logs()}",
+                        step=0.5)
             print(f"failover layout ready in {time.monotonic() - begun:.1f} s")
             yield Layout(lab, twins, targets, ha, alert_timing.seconds(
                 "site_down_for", "replica_down_for", "group_wait", "group_interval"))
@@ -208,7 +210,7 @@ async def test_failover_dashboards_show_each_site_once_with_twins(layout: Layout
             assert len(seen) == len(set(seen)), \
                 f"{q.dashboard} / {q.panel} / {q.ref} shows a series per twin: {result}"
             checked += bool(result)
-    assert checked > 60, "too few dashboard queries returned data to judge"
+    assert checked > 40, f"only {checked} dashboard queries returned data: too few to judge"
     # and the state the wall shows is the state each twin reports
     wall = await ha.query(prometheus, 'site:netwatch_site_state:combined == 1')
     assert {r["metric"]["state"] for r in wall} == {"up"}
@@ -243,9 +245,11 @@ async def test_failover_of_a_twin_and_an_alertmanager_during_an_outage(layout: L
         got = messages(ha, receiver, site=first)
         assert len(got) == 1, (receiver, [(ha.sender(n), n.payload) for n in got])
         assert got[0].group == {"kecamatan": "Kedaton"}
-    senders = {ha.sender(n) for n in ha.notifications}
-    assert len(senders) == 1, f"both members notified: {senders}"
-    sender = next(name for name, url in ha.alertmanager_urls.items() if url in senders)
+    sent = [(ha.sender(n), n.receiver, n.group, n.alertnames(), n.alertnames("resolved"))
+            for n in ha.notifications]
+    assert ha.duplicates(ha.notifications) == [], f"a notification sent twice: {sent}"
+    (sender_url,) = {ha.sender(n) for n in messages(ha, "noc-telegram", site=first)}
+    sender = next(name for name, url in ha.alertmanager_urls.items() if url == sender_url)
 
     # 2. Kill a twin and the Alertmanager that notified, during the outage.
     since = len(ha.notifications)
@@ -278,7 +282,10 @@ async def test_failover_of_a_twin_and_an_alertmanager_during_an_outage(layout: L
 
     assert {ha.sender(n) for n in ha.notifications[since:]} == \
         {ha.alertmanager_urls[survivor]}
-    # the first outage was never resolved, nor sent again: the survivor knew it was sent
+    # nothing sent twice, and the first outage was never resolved nor sent again: the
+    # survivor knew what its dead peer had sent
+    assert ha.duplicates(ha.notifications) == [], [
+        (ha.sender(n), n.receiver, n.group, n.alertnames()) for n in ha.notifications]
     assert not [n for n in ha.notifications if about(n, "resolved", site=first)]
     for receiver in NORTH:
         assert len(messages(ha, receiver, site=first)) == 1, receiver
@@ -298,7 +305,8 @@ async def test_failover_of_a_twin_and_an_alertmanager_during_an_outage(layout: L
           f"the second outage arrived {arrived_in - dark2_at:.1f} s after it went dark, from "
           f"{survivor}; NetwatchReplicaDown for twin a "
           f"{min(n.at for n in ha.firing('noc-telegram', 'NetwatchReplicaDown')) - killed_at:.1f}"
-          f" s after the kill")
+          f" s after the kill; {len(ha.notifications)} notifications in all: "
+          f"{sorted({(n.receiver, *n.alertnames()) for n in ha.notifications})}")
     await check_victoriametrics(layout, started_wall, killed_wall)
 
 
@@ -333,7 +341,7 @@ async def check_victoriametrics(layout: Layout, started: float, killed: float) -
         assert gaps(series) == [], f"{match} pauses around the kill at {killed}: {gaps(series)}"
     down = (await ha.export(f'site:netwatch_site_state:combined{{site="{first}",state="down"}}',
                             killed - 5))[0]
-    assert set(down["values"]) == {1}, "the down site changed state when a twin died"
+    assert set(down["values"]) == {1}, f"the down site changed state when a twin died: {down}"
 
     # the twins' counters: two series per device, apart, never reset
     counters = await ha.export(f'netwatch_icmp_requests_total{{site="{healthy}"}}', started)
@@ -342,7 +350,7 @@ async def check_victoriametrics(layout: Layout, started: float, killed: float) -
         labels = series["metric"]
         assert "prometheus_replica" not in labels
         by_device.setdefault(labels["device"], set()).add(labels["replica"])
-        values = series["values"]
+        values = [v for v in series["values"] if v is not None]  # None: a staleness marker
         assert values == sorted(values), f"a reset in {labels}: the twins' counters merged?"
     assert by_device == {"rtr": {"a", "b"}, "ap1": {"a", "b"}}
     window = f"{int(end - started)}s"
