@@ -5,8 +5,8 @@ Stand-in exporters serve what a daemon exports for N sites (the site state set a
 router and an access point each with netwatch_up, the suppression state set and ICMP
 counters, the router's uplink counter, netwatch_poller_isolated); one per instance. Debian's
 Prometheus scrapes them and evaluates the shipped rules (deploy/prometheus/rules, rendered
-with `--eval` as every group's interval); the figure is the median of
-prometheus_rule_group_last_duration_seconds per group over the measuring window.
+with `--eval` as every group's interval); the figure is the median of each group's last
+evaluation time (`/api/v1/rules`) over the measuring window.
 
     .venv/bin/python bench/replicas.py            # 126 and 2,650 sites, 1 and 2 instances
     .venv/bin/python bench/replicas.py --sites 2650 --instances 2
@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -97,14 +98,18 @@ async def measure(sites: int, instances: int, args: argparse.Namespace) -> dict[
                 await asyncio.sleep(args.warmup)
                 samples: dict[str, list[float]] = {g: [] for g in GROUPS}
                 deadline = time.monotonic() + args.seconds
-                while time.monotonic() < deadline:
-                    for row in await stack.query("prometheus_rule_group_last_duration_seconds"):
-                        group = row["metric"]["rule_group"].rsplit(";", 1)[1]
-                        if group in samples:
-                            samples[group].append(float(row["value"][1]))
-                    await asyncio.sleep(2)
-                series = await stack.query("prometheus_tsdb_head_series")
-                head = float(series[0]["value"][1]) if series else 0.0
+                async with aiohttp.ClientSession() as session:
+                    while time.monotonic() < deadline:
+                        async with session.get(f"{stack.prometheus_url}/api/v1/rules") as r:
+                            body = await r.json()
+                        for group in body["data"]["groups"]:
+                            if group["name"] in samples:
+                                samples[group["name"]].append(float(group["evaluationTime"]))
+                        await asyncio.sleep(2)
+                    async with session.get(f"{stack.prometheus_url}/metrics") as r:
+                        own = await r.text()
+                head = next((float(line.split()[1]) for line in own.splitlines()
+                             if line.startswith("prometheus_tsdb_head_series ")), 0.0)
         return {**{g: statistics.median(v) for g, v in samples.items() if v}, "series": head}
     finally:
         for runner in runners:
