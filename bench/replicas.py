@@ -65,13 +65,16 @@ def exposition(sites: int, started: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def serve(sites: int, instances: int) -> tuple[list[str], list[web.AppRunner]]:
+async def serve(sites: int, instances: int, every: float
+                ) -> tuple[list[str], list[web.AppRunner]]:
+    """`instances` stand-in exporters serving the same text (twins that agree), re-rendered
+    at most every `every` seconds (rendering competes with Prometheus for the CPU)."""
     started = time.time()
     cache = [exposition(sites, started)]
     rendered = [time.time()]
 
     async def metrics(_: web.Request) -> web.Response:
-        if time.time() - rendered[0] > 1:  # counters move; render at most once a second
+        if time.time() - rendered[0] > every:  # counters move; render once per scrape
             cache[0], rendered[0] = exposition(sites, started), time.time()
         return web.Response(text=cache[0])
 
@@ -89,7 +92,7 @@ async def serve(sites: int, instances: int) -> tuple[list[str], list[web.AppRunn
 
 
 async def measure(sites: int, instances: int, args: argparse.Namespace) -> dict[str, float]:
-    targets, runners = await serve(sites, instances)
+    targets, runners = await serve(sites, instances, seconds(args.eval))
     try:
         with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
             overrides = {"eval_interval": args.eval, "slow_eval_interval": args.eval}
@@ -116,13 +119,18 @@ async def measure(sites: int, instances: int, args: argparse.Namespace) -> dict[
             await runner.cleanup()
 
 
+def seconds(duration: str) -> float:
+    units = {"s": 1, "m": 60}
+    return float(duration[:-1]) * units[duration[-1]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, nargs="+", default=[126, 2650])
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--eval", default="5s", help="scrape and evaluation interval")
-    parser.add_argument("--warmup", type=float, default=30.0)
-    parser.add_argument("--seconds", type=float, default=30.0, help="measuring window")
+    parser.add_argument("--eval", default="15s", help="scrape and evaluation interval")
+    parser.add_argument("--warmup", type=float, default=45.0)
+    parser.add_argument("--seconds", type=float, default=60.0, help="measuring window")
     args = parser.parse_args()
     missing = missing_binaries()
     if missing:
