@@ -64,7 +64,9 @@ def test_install_upgrade_purge(deb: Path, server: Path) -> None:
     conffiles = (root / "var/lib/dpkg/info/netwatch.conffiles").read_text().split()
     assert sorted(conffiles) == ["/etc/netwatch/netwatch.yml", "/etc/netwatch/web.yml"]
     for shared in ("prometheus/rules/netwatch-alerts.yml", "alertmanager/alertmanager.yml",
-                   "grafana/dashboards/netwatch-overview.json", "examples/bandarlampung.yml"):
+                   "grafana/dashboards/netwatch-overview.json", "examples/bandarlampung.yml",
+                   "prometheus/prometheus-ha.yml", "alertmanager/prometheus-alertmanager.default",
+                   "victoria-metrics/victoria-metrics.default"):  # high availability
         assert (root / "usr/share/netwatch" / shared).is_file(), shared
     assert (root / "usr/share/doc/netwatch/copyright").read_text().count("GPL-3.0+") >= 2
     assert list((root / "usr/lib/netwatch/lib").rglob("__pycache__"))  # compiled by postinst
