@@ -252,13 +252,9 @@ class Processes:
         return process
 
     def stop(self, process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        from netwatch.lab.stack import stop_process
+
+        stop_process(process, grace=5)
         if process in self.started:
             self.started.remove(process)
 

@@ -18,24 +18,26 @@ leaves the machine. A single Prometheus and Alertmanager: netwatch.lab.stack.Pro
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shlex
 import signal
-import subprocess
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import web
 
 from netwatch.generators import rules as alerting
 from netwatch.generators.rules import CHECKOUT
-from netwatch.lab.stack import ALERTMANAGER, PROMETHEUS, Notification, free_port
+from netwatch.lab.stack import (
+    ALERTMANAGER,
+    PROMETHEUS,
+    Notification,
+    ProcessStack,
+    free_port,
+)
 
 VICTORIA_METRICS = "victoria-metrics"
 DEPLOY = CHECKOUT / "deploy"
@@ -74,35 +76,20 @@ def with_flags(args: list[str], values: Mapping[str, str]) -> list[str]:
     return out
 
 
-class HaStack:
+class HaStack(ProcessStack):
     def __init__(self, workdir: Path, targets: Mapping[str, str], profile: str = "test",
                  scrape_interval: str = "1s") -> None:
-        self.workdir = workdir
+        super().__init__(workdir)
         self.targets = dict(targets)  # replica label -> host:port of that netwatch twin
         self.profile = profile
         self.scrape_interval = scrape_interval
-        self.notifications: list[Notification] = []
         self.prometheus_urls: dict[str, str] = {}
         self.alertmanager_urls: dict[str, str] = {}
         self.vm_url = ""
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self._runner: web.AppRunner | None = None
 
     @property
     def alertmanager_names(self) -> list[str]:
         return list(self.alertmanager_urls)
-
-    # --- lifecycle ------------------------------------------------------------------------
-    async def __aenter__(self) -> HaStack:
-        try:
-            await self._start()
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _start(self) -> None:
         self._start_victoria_metrics()
@@ -182,37 +169,10 @@ class HaStack:
                 f"--storage.tsdb.path={self.workdir / (name + '-data')}",
                 f"--web.listen-address=127.0.0.1:{port}"])
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        log = (self.workdir / f"{name}.log").open("wb")
-        self.processes[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL)
-
-    async def _wait_ready(self, url: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
-                self.alive()
-                try:
-                    async with session.get(url) as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError(f"{url} not ready after {timeout}s: {self.logs()}")
-
-    async def _start_webhook(self, port: int) -> None:
-        async def receive(request: web.Request) -> web.Response:
-            payload = await request.json()
-            self.notifications.append(
-                Notification(request.match_info["receiver"], payload, time.monotonic()))
-            return web.Response(text="ok")
-
-        app = web.Application()
-        app.router.add_post("/hook/{receiver}", receive)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+    def _stop_order(self) -> list[str]:
+        # Prometheus first, so it flushes its remote_write queue while VictoriaMetrics listens
+        order = [*PAIR, *CLUSTER, "victoria-metrics"]
+        return sorted(self.processes, key=order.index)
 
     def kill(self, name: str) -> None:
         """SIGKILL one process of the stack (a crash: no shutdown, no goodbye to the peers)."""
@@ -220,55 +180,10 @@ class HaStack:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
-    def alive(self) -> None:
-        """Raise when a process the test did not kill has exited."""
-        for name, proc in self.processes.items():
-            if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
-                raise RuntimeError(f"{name} exited ({proc.returncode}): {self.logs()}")
-
-    async def close(self) -> None:
-        # Prometheus first, so it flushes its remote_write queue while VictoriaMetrics listens
-        order = [*PAIR, *CLUSTER, "victoria-metrics"]
-        for name in sorted(self.processes, key=order.index):
-            proc = self.processes[name]
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        self.processes.clear()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
-                         for p in sorted(self.workdir.glob("*.log")))
-
-    # --- what arrived -------------------------------------------------------------------------
     @staticmethod
     def sender(notification: Notification) -> str:
         """The Alertmanager that sent a notification (its --web.external-url)."""
         return str(notification.payload.get("externalURL", ""))
-
-    def firing(self, receiver: str, alertname: str, **labels: str) -> list[Notification]:
-        """Notifications to `receiver` with a firing `alertname` whose labels include `labels`."""
-        return [n for n in self.notifications if n.receiver == receiver
-                and any(a["labels"].get("alertname") == alertname
-                        and all(a["labels"].get(k) == v for k, v in labels.items())
-                        for a in n.alerts())]
-
-    async def wait_for(self, condition: Callable[[], object], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            self.alive()
-            if time.monotonic() > deadline:
-                seen = [(n.receiver, n.group, n.alertnames()) for n in self.notifications]
-                raise TimeoutError(f"condition not met in {timeout}s; notifications: {seen}"
-                                   f"\n{self.logs()}")
-            await asyncio.sleep(0.2)
 
     async def cluster_ready(self) -> bool:
         """Every running Alertmanager has settled in one cluster of all running members."""
