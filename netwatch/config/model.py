@@ -213,6 +213,9 @@ class SiteConfig(Strict):
     isp: str | None = None
     upstream: Ident | None = Field(None, description="id of an entry under upstreams:")
     sla_target: float | None = Field(None, gt=0, le=1, description="e.g. 0.99 for 99%")
+    power_feed: Name | None = Field(
+        None, description="the electricity feed (PLN feeder, gardu) the site's equipment "
+        "hangs off: sites of one feed going dark together point at the power")
     maintenance: list[MaintenanceWindow] = []
     icmp: IcmpSection | None = None
     snmp: SnmpSection | None = None

@@ -11,19 +11,22 @@ each problem names the file and line its value came from:
 
 It lives with the config, not in base: it reads with the config's YAML loader (line marks,
 YAML 1.2) and validator, which base may not import, and every reader (the inventory, the
-generators, grafana/dashgen) sits above config. New kinds of settings (site causes and their
-evidence) become new top-level sections beside `degraded`.
+generators, grafana/dashgen) sits above config. The site causes are data here too: `causes`
+maps each cause to the evidence that names it (`netwatch.sites.causes` holds the evidence
+kinds), `baselines` says how each link's own normal is kept (`netwatch.sites.baseline`).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from netwatch.base.catalog import METRICS
 from netwatch.base.errors import ConfigError, ConfigIssue, format_path
 from netwatch.config.model import Strict
 from netwatch.config.read import validate_document
@@ -54,6 +57,146 @@ class DegradedDefaults(Strict):
     rtt_p90: Duration = Field(description="router RTT p90 above this is degraded")
 
 
+class BaselineSettings(Strict):
+    """How each link's own normal is kept (netwatch.sites.baseline): the median of one bucket
+    of readings is one value; the baseline is the median of the values of the last
+    `window_days`, trusted once `min_buckets` of them exist."""
+
+    bucket: Duration = Field(description="readings of this long make one median, e.g. 1h")
+    window_days: int = Field(ge=1, le=60, description="days of buckets the baseline spans")
+    min_buckets: int = Field(ge=1, description="buckets needed before a baseline counts")
+    max_series: int = Field(ge=1, le=10_000_000,
+                            description="series kept at most (the rest are counted, not kept)")
+
+    @model_validator(mode="after")
+    def _fits(self) -> BaselineSettings:
+        if self.min_buckets > self.slots:
+            raise ValueError(f"min_buckets must be at most the {self.slots} buckets of the "
+                             "window")
+        return self
+
+    @property
+    def slots(self) -> int:
+        """Buckets in the window."""
+        return max(1, round(self.window_days * 86400 / self.bucket))
+
+
+def _metric_name(value: str) -> str:
+    if value not in METRICS:
+        close = difflib.get_close_matches(value, list(METRICS), n=1)
+        raise ValueError("not a metric of the catalog" + (f" (did you mean {close[0]!r}?)"
+                                                          if close else ""))
+    return value
+
+
+MetricName = Annotated[str, AfterValidator(_metric_name)]
+MetricList = Annotated[list[MetricName], Field(min_length=1)]
+
+
+class NoParameters(Strict):
+    """Evidence that takes no numbers."""
+
+
+class PowerFell(Strict):
+    metrics: MetricList = Field(description="voltage, PoE and battery readings")
+    ratio: float = Field(gt=0, lt=1, description="a reading below this share of its baseline")
+    before: Duration = Field(description="taken at most this long before the loss began")
+
+
+class FeedDark(Strict):
+    min_sites: int = Field(ge=2, description="sites of one power feed down together, at least")
+    within: Duration = Field(description="each gone down within this of the others")
+
+
+class Rebooted(Strict):
+    within: Duration = Field(description="a device of the site booted at most this long ago")
+
+
+class UpstreamLoss(Strict):
+    share: float = Field(gt=0, le=1, description="the upstream's loss is at least this share "
+                         "of the site's")
+
+
+class UplinkBusy(Strict):
+    above: float = Field(gt=0, le=2, description="uplink use above this share of its capacity")
+
+
+class RttOrLossRose(Strict):
+    rtt_ratio: float = Field(gt=1, description="RTT p90 above this many times its baseline")
+    rtt_min_increase: Duration = Field(description="... and at least this much above it")
+    loss_above: float = Field(gt=0, le=1, description="or loss above this ratio")
+
+
+class FellBy(Strict):
+    metrics: MetricList
+    by: float = Field(gt=0, description="this much below the baseline (dB for dBm readings)")
+
+
+class FellTo(Strict):
+    metrics: MetricList
+    ratio: float = Field(gt=0, lt=1, description="below this share of the baseline")
+
+
+class BelowValue(Strict):
+    metrics: MetricList
+    value: float = Field(description="below this, whatever the baseline")
+
+
+class UsedAbove(Strict):
+    above: float = Field(gt=0, le=1, description="used above this share of the total")
+
+
+class Evidence(Strict):
+    """The evidence kinds a cause may name, each at most once (docs/causes.md)."""
+
+    maintenance: NoParameters | None = None
+    upstream_down: NoParameters | None = None
+    power_fell: PowerFell | None = None
+    feed_dark: FeedDark | None = None
+    rebooted: Rebooted | None = None
+    upstream_loss: UpstreamLoss | None = None
+    uplink_busy: UplinkBusy | None = None
+    rtt_or_loss_rose: RttOrLossRose | None = None
+    signal_fell: FellBy | None = None
+    quality_fell: FellTo | None = None
+    signal_below: BelowValue | None = None
+    storage_used: UsedAbove | None = None
+    memory_used: UsedAbove | None = None
+    cpu_busy: UsedAbove | None = None
+
+    def kinds(self) -> list[tuple[str, Strict]]:
+        """The evidence set here, in declaration order."""
+        return [(name, value) for name in type(self).model_fields
+                if (value := getattr(self, name)) is not None]
+
+
+class CauseRule(Strict):
+    """A cause and the evidence that names it: any one of it (`needs: any`) or all of it."""
+
+    needs: Literal["any", "all"] = "any"
+    evidence: Evidence
+
+    @model_validator(mode="after")
+    def _some(self) -> CauseRule:
+        if not self.evidence.kinds():
+            raise ValueError("a cause needs at least one kind of evidence")
+        return self
+
+
+UNKNOWN_CAUSE = "unknown"  # no rule's evidence holds; always the last cause
+
+
+def _cause_name(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", value):
+        raise ValueError("a cause is a lower-case name with underscores, e.g. radio_degraded")
+    if value == UNKNOWN_CAUSE:
+        raise ValueError("'unknown' is the cause when no rule holds; it takes no rule")
+    return value
+
+
+CauseName = Annotated[str, BeforeValidator(_cause_name)]
+
+
 class DashboardLevels(Strict):
     """Where Grafana panels turn yellow; each turns red at its threshold elsewhere in the file."""
 
@@ -79,10 +222,14 @@ class TimingProfile(Strict):
 
 
 class ThresholdsFile(Strict):
-    """The whole file, one section per reader: `degraded` (the daemon), `rules` and
-    `runbook_base_url` (the rule templates), `dashboards` (grafana/dashgen)."""
+    """The whole file, one section per reader: `degraded`, `baselines` and `causes` (the
+    daemon), `rules` and `runbook_base_url` (the rule templates), `dashboards`
+    (grafana/dashgen)."""
 
     degraded: DegradedDefaults
+    baselines: BaselineSettings
+    causes: dict[CauseName, CauseRule] = Field(
+        description="while a site is not up, the first cause whose evidence holds")
     runbook_base_url: str = Field(description="docs/runbooks.md as served; alerts add #heading")
     rules: dict[str, RuleValue] = Field(description="`${name}` values of the rule templates")
     dashboards: DashboardLevels
@@ -104,6 +251,11 @@ class ThresholdsFile(Strict):
             known = ", ".join([PRODUCTION, *sorted(self.profiles)])
             raise KeyError(f"no profile {profile!r} (known: {known})")
         return {**self.rules, **self.profiles[profile].rules}
+
+    @property
+    def cause_names(self) -> tuple[str, ...]:
+        """Every cause netwatch_site_cause can show, in the order they are tried."""
+        return (*self.causes, UNKNOWN_CAUSE)
 
     def rule_number(self, name: str) -> float:
         """A numeric rule value (a ratio, a count, seconds) for code that needs the number."""
@@ -202,9 +354,13 @@ def read_thresholds(override: Path | None = None) -> ThresholdsFile:
 __all__ = [
     "PACKAGED",
     "PRODUCTION",
+    "UNKNOWN_CAUSE",
     "AlertmanagerTimings",
+    "BaselineSettings",
+    "CauseRule",
     "DashboardLevels",
     "DegradedDefaults",
+    "Evidence",
     "RuleValue",
     "ThresholdsFile",
     "TimingProfile",

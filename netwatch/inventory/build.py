@@ -283,7 +283,7 @@ class _Builder:
                                      state)
             inv.sites[site.id] = Site(site.id, site.name, site.kecamatan, site.location, site.isp,
                                       site.upstream, site.sla_target, tuple(site.maintenance),
-                                      state, names)
+                                      state, names, site.power_feed)
         if self.issues:
             raise ConfigError(self._counted_issues())
         return inv

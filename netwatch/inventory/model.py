@@ -96,6 +96,7 @@ class Site:
     maintenance: tuple[MaintenanceWindow, ...]
     state: StatePolicy
     devices: tuple[str, ...]
+    power_feed: str | None = None  # sites of one feed going dark together: a power cut
 
 
 @dataclass(frozen=True, slots=True)

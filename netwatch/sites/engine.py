@@ -11,11 +11,18 @@ Canaries guard the poller itself: when every canary is down
 the poller is isolated, site states freeze and every device is suppressed with
 `poller_isolated`; after recovery the frozen states are held until each site's root devices
 have had fresh rounds, so reconnecting never causes a burst of transitions.
+
+While a site is not up it has a cause (netwatch_site_cause): `Why` keeps what the polls said
+and each link's baselines, and explains the site from its facts with the thresholds file's
+rules each time it is evaluated. A reboot a later SNMP poll reveals explains the transitions of
+the outage it caused: they are counted apart (netwatch_site_reboot_state_changes_total), so
+flapping is told from rebooting.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,9 +33,12 @@ import structlog
 
 from netwatch.base.exposition import MetricStore, fmt, label_text, sample
 from netwatch.config.model import MaintenanceWindow
+from netwatch.config.thresholds import UNKNOWN_CAUSE, read_thresholds
 from netwatch.history.events import UNKNOWN, SiteEvent
 from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import Device, DeviceLabels, Inventory, StatePolicy, TargetKey
+from netwatch.sites.baseline import RTT
+from netwatch.sites.causes import Cause, Finding, LinkView, SiteFacts
 from netwatch.sites.maintenance import active_window
 from netwatch.sites.targets import State, TargetState, Transition
 from netwatch.sites.verdict import (
@@ -41,9 +51,11 @@ from netwatch.sites.verdict import (
     Verdict,
     evaluate,
 )
+from netwatch.sites.why import Why
 
 log = structlog.get_logger("netwatch.sites.engine")
 
+REBOOT_OUTAGE = 600.0  # an outage that began at most this long before a boot was that reboot
 WINDOW_ROUNDS = 4  # loss and RTT p90 for "degraded" are taken over this many recent rounds
 REFRESH_SECONDS = 5.0  # how often maintenance windows are re-checked
 
@@ -76,11 +88,18 @@ class Group:
     policy: StatePolicy
     is_site: bool
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    feed: str | None = None  # the power feed the site hangs off
     # what the engine decided
     state: SiteStateName | None = None
-    cause: str = ""
+    cause: str = ""  # the verdict's words ("rtr down")
     since: float | None = None  # Unix time the state began (restored across restarts)
     restored: bool = False  # the state came from the history; held until judged again
+    why: Cause | None = None  # while not up: the cause and its evidence
+    trouble_since: float = 0.0  # Unix time the site left `up`
+    transitions: deque[tuple[float, str, str]] = field(
+        default_factory=lambda: deque(maxlen=32))  # (at, old, new): recent, for reboots
+    reboot_changes: int = 0  # transitions a reboot explains
+    explained_until: float = 0.0  # transitions up to here are explained already
     changes: int = 0
     degraded: bool = False
     bad_rounds: int = 0
@@ -143,6 +162,8 @@ class SiteEngine:
         self.on_change: list[Callable[[SiteEvent], None]] = []
         self.version = 0  # moves whenever a site's state, cause or suppressions change
         self.saved: dict[str, SiteEvent] = {}  # restored at the next sync (the first)
+        self.why = Why(store, read_thresholds(), lambda: self.clock().timestamp())
+        self.feeds: dict[str, list[str]] = {}  # power feed -> its sites
         state.listeners.append(self.on_target)
 
     def restore(self, saved: Mapping[str, SiteEvent]) -> None:
@@ -163,16 +184,20 @@ class SiteEngine:
         for site in inventory.sites.values():
             devices = tuple(inventory.devices[(site.id, n)] for n in site.devices)
             self.groups[site.id] = Group(site.id, site.kecamatan, devices, site.upstream,
-                                         site.state, True, site.maintenance)
-        self.below = {}
+                                         site.state, True, site.maintenance, site.power_feed)
+        self.below, self.feeds = {}, {}
         for group in self.groups.values():
             if group.upstream is not None:
                 self.below.setdefault(group.upstream, []).append(group.id)
+            if group.feed is not None:
+                self.feeds.setdefault(group.feed, []).append(group.id)
+        self.why.configure(inventory, inventory.thresholds)
         for gid, group in self.groups.items():
             previous = old.get(gid)
             if previous is not None and previous.kecamatan == group.kecamatan:
                 for name in ("state", "cause", "since", "restored", "changes", "degraded",
-                             "hold_rounds"):
+                             "hold_rounds", "why", "trouble_since", "transitions",
+                             "reboot_changes", "explained_until"):
                     setattr(group, name, getattr(previous, name))
             elif group.is_site and gid in self.saved \
                     and self.saved[gid].kecamatan == group.kecamatan:
@@ -206,6 +231,11 @@ class SiteEngine:
             return
         group.state = event.new
         group.cause, group.since, group.restored = event.cause, event.at, True
+        if event.new != "up":  # its cause holds with it (netwatch_site_cause is never empty)
+            group.trouble_since = event.at
+            group.why = Cause(event.cause_name or UNKNOWN_CAUSE, tuple(
+                Finding(str(f.pop("kind", "")), str(f.pop("text", "")), f)
+                for f in (dict(x) for x in event.evidence.get("findings", ()))))
         if group.state == "degraded":  # leave it only after up_after good rounds, as before
             group.degraded, group.last_breach = True, event.cause
 
@@ -245,6 +275,10 @@ class SiteEngine:
         group = self.groups.get(owner)
         if group is None:
             return
+        rebooted = self.why.observe(tstate, not group.is_site
+                                    or device.labels.device in group.roots)
+        if rebooted is not None and group.is_site:
+            self._reboot_seen(group, rebooted)
         primary = "icmp" if device.icmp is not None else "snmp"
         is_round = target.probe == primary and device.labels.device in group.roots
         if transition is None and self._quiet(group, is_round, target.key):
@@ -311,10 +345,10 @@ class SiteEngine:
             if root_round and not self.isolated:
                 group.hold_rounds -= 1
             self._set(group, group.state, group.cause,
-                      {d.labels.device: "poller_isolated" for d in group.devices})
+                      {d.labels.device: "poller_isolated" for d in group.devices}, group.why)
             return
         if verdict.state is None and group.restored:
-            self._set(group, group.state, group.cause, verdict.suppressed)
+            self._set(group, group.state, group.cause, verdict.suppressed, group.why)
             return  # nothing judged since the restart: the restored state holds
         group.restored = False
         state, cause = verdict.state, verdict.cause
@@ -326,7 +360,8 @@ class SiteEngine:
                 state, cause = "degraded", f"recovering from {group.last_breach}"
         else:
             group.degraded, group.bad_rounds, group.good_rounds = False, 0, 0
-        self._set(group, state, cause, verdict.suppressed, views, verdict)
+        why = None if state in (None, "up") else self._explain(group, state, views)
+        self._set(group, state, cause, verdict.suppressed, why, views, verdict)
 
     def _threshold_hysteresis(self, group: Group, breach: str | None, root_round: bool) -> bool:
         """Degraded by thresholds: after `down_after` bad root rounds, until `up_after` good."""
@@ -341,27 +376,91 @@ class SiteEngine:
             group.degraded = False
         return group.degraded
 
+    def _explain(self, group: Group, state: SiteStateName, views: list[DeviceView]) -> Cause:
+        """The site's cause from its facts now (netwatch.sites.causes)."""
+        now = self.clock().timestamp()
+        why = self.why
+        since = group.trouble_since if group.state not in (None, "up") else now
+        links = tuple(LinkView(v.name, v.loss_ratio, v.rtt_p90,
+                               why.normal(group.id, v.name, RTT, ""))
+                      for v in views if v.name in group.roots)
+        upstream = self.groups.get(group.upstream) if group.upstream else None
+        upstream_links = () if upstream is None else tuple(
+            LinkView(v.name, v.loss_ratio, v.rtt_p90)
+            for v in (self.device_view(d, True) for d in upstream.devices))
+        feed_down = tuple((other.id, other.trouble_since)
+                          for other in (self.groups[g] for g in self.feeds.get(group.feed or "",
+                                                                                ()))
+                          if other is not group and other.state in ("down", "unreachable"))
+        readings = {d.labels.device: r for d in group.devices
+                    if (r := why.readings.of(d.key)) is not None}
+        return why.explain(SiteFacts(
+            state, now, since, links, group.upstream, state == "unreachable", upstream_links,
+            readings, partial(why.normal, group.id), group.feed, feed_down))
+
+    def _reboot_seen(self, group: Group, boot: float) -> None:
+        """A device of the site booted at `boot`: the transitions of the outage that began
+        at most REBOOT_OUTAGE before it (or after it) are the reboot's, not flapping."""
+        start = boot
+        for at, old, new in group.transitions:
+            if boot - REBOOT_OUTAGE <= at <= boot and old == "up" and new != "up":
+                start = at
+        counted = [t for t in group.transitions
+                   if t[0] >= start and t[0] > group.explained_until]
+        if counted:
+            group.reboot_changes += len(counted)
+            group.explained_until = counted[-1][0]
+            log.info("site_reboot_explained", site=group.id, kecamatan=group.kecamatan,
+                     boot_time=boot, transitions=len(counted))
+            self._render(group)
+        if group.state not in (None, "up"):
+            self.evaluate(group.id)  # the reboot may be its cause now
+
     def _set(self, group: Group, state: SiteStateName | None, cause: str,
-             suppressed: dict[str, Suppression], views: list[DeviceView] | None = None,
-             verdict: Verdict | None = None) -> None:
+             suppressed: dict[str, Suppression], why: Cause | None = None,
+             views: list[DeviceView] | None = None, verdict: Verdict | None = None) -> None:
+        now = self.clock().timestamp()
         if state != group.state and group.is_site:
             if group.state is not None:
                 group.changes += 1
+                group.transitions.append((now, group.state, state or UNKNOWN))
+            if group.state in (None, "up"):
+                group.trouble_since = now
             evidence = _evidence(views or [], verdict if state == "degraded" else None)
+            if why is not None:
+                evidence["findings"] = [f.as_json() for f in why.findings]
             log.info("site_state", site=group.id, kecamatan=group.kecamatan,
                      old=group.state or UNKNOWN, new=state or UNKNOWN, cause=cause,
-                     evidence=evidence)
-            now = self.clock().timestamp()
+                     cause_name=why.name if why else None, evidence=evidence)
             event = SiteEvent(now, group.id, group.kecamatan, group.state or UNKNOWN,
-                              state or UNKNOWN, cause, evidence)
+                              state or UNKNOWN, cause, evidence, why.name if why else None)
             group.since = now
             for listener in self.on_change:
                 listener(event)
-        changed = (state, cause, suppressed) != (group.state, group.cause, group.suppressed)
-        group.state, group.cause, group.suppressed = state, cause, suppressed
+            if state in ("down", "unreachable") and group.feed is not None:
+                self._feed_moved(group)
+        elif group.is_site and why is not None and group.why is not None \
+                and why.name != group.why.name:
+            log.info("site_cause", site=group.id, kecamatan=group.kecamatan, state=state,
+                     old=group.why.name, cause_name=why.name, cause=cause,
+                     evidence=[f.as_json() for f in why.findings])
+        changed = (state, cause, suppressed, why) != (group.state, group.cause,
+                                                      group.suppressed, group.why)
+        group.state, group.cause, group.suppressed, group.why = state, cause, suppressed, why
         if changed:
             self.version += 1
             self._render(group)
+
+    def _feed_moved(self, group: Group) -> None:
+        """A site of a power feed went dark: its neighbours on the feed are judged again."""
+        for gid in self.feeds.get(group.feed or "", ()):
+            other = self.groups.get(gid)
+            if other is not None and other is not group and other.state in ("down",
+                                                                              "unreachable"):
+                other_views = [self.device_view(d, d.labels.device in other.roots)
+                               for d in other.devices]
+                why = self._explain(other, other.state, other_views)
+                self._set(other, other.state, other.cause, other.suppressed, why)
 
     def _check_isolation(self) -> None:
         statuses = [self.state.status(k) for k in self.canaries]
@@ -390,6 +489,8 @@ class SiteEngine:
         fam, labels, owner = self.families, group.labels, ("site", group.id)
         if group.is_site:
             self.store.set(fam.state, owner, partial(self._state_text, group))
+            self.why.render_site(owner, labels, lambda: group.reboot_changes,
+                                 partial(self._cause_now, group))
             self.store.set(fam.changes, owner, sample(fam.changes.name, labels, group.changes))
             in_window = int(group.state == "maintenance")
             self.store.set(fam.maintenance, owner, sample(fam.maintenance.name, labels, in_window))
@@ -404,6 +505,13 @@ class SiteEngine:
         name, labels, current = self.families.state.name, group.labels, group.state
         return "".join(f'{name}{{{labels},state="{s}"}} {int(s == current)}\n'
                        for s in SITE_STATES)
+
+    @staticmethod
+    def _cause_now(group: Group) -> str | None:
+        """netwatch_site_cause's 1 (None: no series yet; "": up, every cause 0)."""
+        if group.state is None:
+            return None
+        return group.why.name if group.why is not None and group.state != "up" else ""
 
     def _suppressed_text(self, group: Group, device: Device) -> str:
         name = self.families.suppressed.name

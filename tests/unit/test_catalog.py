@@ -19,7 +19,7 @@ from netwatch.daemon.service import Daemon
 from netwatch.generators import metricdoc
 from netwatch.icmp.prober import IcmpProber
 from netwatch.icmp.result import IcmpResult
-from netwatch.inventory.model import DeviceLabels, SnmpPolicy
+from netwatch.inventory.model import DeviceLabels, SnmpPolicy, Target
 from netwatch.scheduler.prober import Failed, Outcome, Result
 from netwatch.snmp import profiles
 from netwatch.snmp.poller import DeviceState, poll_device
@@ -107,7 +107,8 @@ def _config(recordings: list[str]) -> str:
     now = datetime.now(UTC)
     window = (f"maintenance: [{{start: \"{(now - timedelta(hours=1)).isoformat()}\", "
               "duration: 2h, reason: test}]")
-    lines = ["listen: 127.0.0.1:0", "defaults:", "  snmp: {auth: lab}",
+    lines = ["listen: 127.0.0.1:0", "thresholds: thresholds.yml", "defaults:",
+             "  snmp: {auth: lab}",
              "auths:", "  lab: {version: 2c, community: public}",
              "canaries: [{name: core, address: 127.0.0.1}]",
              "upstreams:",
@@ -131,13 +132,19 @@ async def test_the_whole_exposition_agrees_with_the_catalog(tmp_path: Path) -> N
     recordings = sorted(p.stem for p in RECORDINGS.glob("*.snmprec"))
     path = tmp_path / "netwatch.yml"
     path.write_text(_config(recordings))
+    # baselines from one-second buckets: three polls two seconds apart make them known
+    (tmp_path / "thresholds.yml").write_text("baselines: {bucket: 1s, min_buckets: 1}\n")
     inventory = read_inventory(path)
     daemon = Daemon(path, inventory, probers={"icmp": IcmpProber(), "snmp": SnmpProber()})
+    moments = iter(datetime.now(UTC) + timedelta(seconds=2 * n) for n in range(1000))
+    now = next(moments)
+    daemon.sites.clock = lambda: now
     daemon.state.sync(inventory)  # what Daemon._apply does, minus starting the scheduler
     daemon.sites.sync(inventory)
     daemon.metrics.targets = {"icmp": 1, "snmp": 1}
     loaded = profiles.load()
     recording = {f"18.71.01.{1001 + i}": name for i, name in enumerate(recordings)}
+    results: dict[Target, Result] = {}
     for target in inventory.targets.values():
         owner, device, probe = target.key
         result: Result
@@ -159,8 +166,11 @@ async def test_the_whole_exposition_agrees_with_the_catalog(tmp_path: Path) -> N
                     ("netwatch_interface_receive_bytes_total", 2),))
         else:
             result = Failed("auth")
-        for _ in range(3):  # past the hysteresis
+        results[target] = result
+    for _ in range(3):  # past the hysteresis
+        for target, result in results.items():
             daemon._record(target, Outcome(result, 0.01, 0.0))
+        now = next(moments)
     exported, problems = catalog_problems(daemon.render_metrics().decode())
     assert problems == []
     assert exported == set(METRICS), "every catalog family is rendered by someone"

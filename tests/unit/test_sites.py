@@ -267,7 +267,10 @@ def test_transition_logged_once_with_cause(h: Harness) -> None:
     lines = [e for e in logs if e["event"] == "site_state"]
     assert lines == [{"event": "site_state", "log_level": "info", "site": "s2",
                       "kecamatan": "Kedaton", "old": "up", "new": "down", "cause": "rtr down",
-                      "evidence": {"devices": {"rtr": {"status": "down"}}}}]
+                      "cause_name": "unknown",
+                      "evidence": {"devices": {"rtr": {"status": "down"}}, "findings": []}}]
+    assert h.sample('netwatch_site_cause{site="s2",kecamatan="Kedaton",cause="unknown"}') == "1"
+    assert h.sample('netwatch_site_cause{site="s1",kecamatan="Kedaton",cause="unknown"}') == "0"
 
 
 def test_site_info_and_sla_series(h: Harness) -> None:
