@@ -117,14 +117,17 @@ def _deferred_credentials(config: Config, sources: SourceMap) -> list[ConfigIssu
 def _fields_at(model: type[BaseModel], loc: PathKey) -> list[str]:
     """Field names of the model found at `loc` (for 'did you mean' hints)."""
     current: Any = model
+    keyed = False  # the last field was a mapping: this part is one of its keys
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return []
         field = current.model_fields.get(str(part))
         if field is None:
             return []
+        keyed = getattr(field.annotation, "__origin__", None) is dict
         current = _model_in(field.annotation)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
@@ -143,7 +146,9 @@ def _model_in(annotation: Any) -> Any:
 
 def clean_loc(loc: tuple[Any, ...]) -> PathKey:
     # pydantic adds pseudo-locations for validator functions; keep only real keys and indexes
-    return tuple(p for p in loc if isinstance(p, int) or not str(p).startswith("function-"))
+    # ("[key]": an error in a mapping's key; the key itself is the place)
+    return tuple(p for p in loc if isinstance(p, int)
+                 or not (str(p).startswith("function-") or p == "[key]"))
 
 
 def validate_document(

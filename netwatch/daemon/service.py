@@ -91,6 +91,7 @@ class Daemon:
         self.state.listeners.append(self._observe_round)
         self.boots = BootTimes()  # the pages' reboot markers
         self.state.listeners.append(self.boots.on_target)
+        self.state.listeners.append(self._recovering)
         self.metrics = SelfMetrics(self.store)
         self.scheduler = Scheduler(self.probers, self._record, self.metrics, gate=self._gate)
         self._runner: web.AppRunner | None = None
@@ -303,11 +304,24 @@ class Daemon:
         self.recent.observe_round(target.device.key, time.time(), last.result)
 
     def _gate(self, target: Target) -> bool:
-        """ICMP gates SNMP: no walk while ICMP says the device is down."""
+        """ICMP gates SNMP: no walk while ICMP says the device is down and its last round
+        went unanswered (a device answering again is walked before its hysteresis ends)."""
         if target.probe != "snmp":
             return True
         owner, device, _ = target.key
-        return self.state.status((owner, device, "icmp")) != "down"
+        icmp = self.state.targets.get((owner, device, "icmp"))
+        return icmp is None or icmp.status != "down" or (icmp.last is not None
+                                                         and icmp.last.ok)
+
+    def _recovering(self, tstate: TargetState, transition: Transition | None) -> None:
+        """A device answers ping again after an outage: walk its SNMP now, while its site is
+        still judged down (a new boot time says it rebooted, its readings say more)."""
+        target, last = tstate.target, tstate.last
+        if target.probe != "icmp" or target.device is None or last is None or not last.ok:
+            return
+        back = tstate.status == "down" and tstate.ok_streak == 1
+        if back or (transition is not None and transition.old == "down"):
+            self.scheduler.poll_soon((*target.device.key, "snmp"))
 
     # --- web.Daemon -----------------------------------------------------------
     def metric_chunks(self) -> Iterator[bytes]:

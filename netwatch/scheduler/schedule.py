@@ -10,6 +10,10 @@ The machinery is callbacks on slot timers (netwatch.base.slots), not a task per 
 targets a task, a sleep future and a timeout context per poll cost more CPU than the pings.
 FastProbers (ICMP: `begin(target, done)`) run without any task; the others (`async poll`,
 SNMP) get one task per poll. Both are bounded by the same deadline timer.
+
+`poll_soon(key)` runs one extra poll now, off the grid, when the target is idle and its next
+tick leaves room for the whole poll (the daemon asks it for the SNMP of a device whose ICMP
+has just answered again: did it reboot?); the grid does not move.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class _Job:
     __slots__ = (
         "active",
         "cancel",
+        "extra",
         "failing",
         "lateness",
         "poll_id",
@@ -70,6 +75,7 @@ class _Job:
         self.cancel: Callable[[], object] | None = None
         self.active = True  # False once a reload removed or replaced the target
         self.failing = False  # the last poll crashed (log the next crash only once)
+        self.extra = False  # the running poll is off the grid (poll_soon): no next tick to plan
 
 
 class Scheduler:
@@ -138,6 +144,21 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def poll_soon(self, key: TargetKey) -> bool:
+        """Poll `key` now, off its grid, if it is idle, a slot is free and its next tick is
+        further away than its deadline (so this poll ends before it); True if started."""
+        job = self._jobs.get(key)
+        if job is None or not job.active or job.poll_id or self._loop is None:
+            return False
+        probe = job.target.probe
+        if self._running[probe] >= self._limits[probe]:
+            return False
+        if job.tick - self._loop.time() <= job.target.deadline + TICK_SLOT:
+            return False  # its own tick comes soon enough
+        job.extra = True
+        self._begin(job)
+        return True
+
     # --- one poll -------------------------------------------------------------
     def _due(self, job: _Job) -> None:
         if not job.active:
@@ -156,8 +177,9 @@ class Scheduler:
         self._poll_ids += 1
         job.poll_id = poll_id = self._poll_ids
         job.started = now = loop.time()
-        job.lateness = max(0.0, now - slot_time(job.tick, TICK_SLOT))
-        self._lateness[probe].observe(job.lateness)
+        if not job.extra:  # an extra poll has no tick to be late for
+            job.lateness = max(0.0, now - slot_time(job.tick, TICK_SLOT))
+            self._lateness[probe].observe(job.lateness)
         if self.gate is not None and not self.gate(target):
             self._end(job, poll_id, Failed("unreachable", "gated: ICMP says the device is down"))
             return
@@ -223,7 +245,10 @@ class Scheduler:
             except Exception:  # a bug in state handling must not stop this target's timer
                 log.exception("record_failed", target="/".join(target.key))
             self.polls += 1
-            self._plan_next(job, now)
+            if job.extra:
+                job.extra = False  # its regular tick's timer is still set
+            else:
+                self._plan_next(job, now)
 
     def _plan_next(self, job: _Job, now: float) -> None:
         interval = job.target.interval

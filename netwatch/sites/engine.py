@@ -100,6 +100,7 @@ class Group:
         default_factory=lambda: deque(maxlen=32))  # (at, old, new): recent, for reboots
     reboot_changes: int = 0  # transitions a reboot explains
     explained_until: float = 0.0  # transitions up to here are explained already
+    reboot_open: bool = False  # a reboot explains this outage: its transitions are the reboot's
     changes: int = 0
     degraded: bool = False
     bad_rounds: int = 0
@@ -197,7 +198,7 @@ class SiteEngine:
             if previous is not None and previous.kecamatan == group.kecamatan:
                 for name in ("state", "cause", "since", "restored", "changes", "degraded",
                              "hold_rounds", "why", "trouble_since", "transitions",
-                             "reboot_changes", "explained_until"):
+                             "reboot_changes", "explained_until", "reboot_open"):
                     setattr(group, name, getattr(previous, name))
             elif group.is_site and gid in self.saved \
                     and self.saved[gid].kecamatan == group.kecamatan:
@@ -414,6 +415,7 @@ class SiteEngine:
                      boot_time=boot, transitions=len(counted))
             self._render(group)
         if group.state not in (None, "up"):
+            group.reboot_open = True  # its way back up is the reboot's too
             self.evaluate(group.id)  # the reboot may be its cause now
 
     def _set(self, group: Group, state: SiteStateName | None, cause: str,
@@ -424,6 +426,10 @@ class SiteEngine:
             if group.state is not None:
                 group.changes += 1
                 group.transitions.append((now, group.state, state or UNKNOWN))
+                if group.reboot_open:
+                    group.reboot_changes += 1
+                    group.explained_until = now
+                    group.reboot_open = state not in (None, "up")
             if group.state in (None, "up"):
                 group.trouble_since = now
             evidence = _evidence(views or [], verdict if state == "degraded" else None)
@@ -437,8 +443,6 @@ class SiteEngine:
             group.since = now
             for listener in self.on_change:
                 listener(event)
-            if state in ("down", "unreachable") and group.feed is not None:
-                self._feed_moved(group)
         elif group.is_site and why is not None and group.why is not None \
                 and why.name != group.why.name:
             log.info("site_cause", site=group.id, kecamatan=group.kecamatan, state=state,
@@ -446,10 +450,13 @@ class SiteEngine:
                      evidence=[f.as_json() for f in why.findings])
         changed = (state, cause, suppressed, why) != (group.state, group.cause,
                                                       group.suppressed, group.why)
+        went_dark = state != group.state and state in ("down", "unreachable")
         group.state, group.cause, group.suppressed, group.why = state, cause, suppressed, why
         if changed:
             self.version += 1
             self._render(group)
+        if went_dark and group.feed is not None:
+            self._feed_moved(group)
 
     def _feed_moved(self, group: Group) -> None:
         """A site of a power feed went dark: its neighbours on the feed are judged again."""

@@ -187,3 +187,45 @@ async def test_canaries_are_polled_first() -> None:
     await until(lambda: len(outcomes["core"]) >= 1, 2.0)
     await scheduler.stop()
     assert "d1" not in outcomes
+
+
+async def test_poll_soon_adds_one_poll_and_keeps_the_grid() -> None:
+    prober = FakeProber()
+    scheduler, outcomes, metrics = make(prober)
+    t = target("a", interval=0.5, deadline=0.05)
+    scheduler.apply({t.key: t})
+    try:
+        await until(lambda: len(prober.starts["a"]) == 1, 2.0, "the first regular poll")
+        first = prober.starts["a"][0]
+        await asyncio.sleep(0.05)
+        assert scheduler.poll_soon(t.key)  # idle, the next tick 0.45 s away
+        await until(lambda: len(outcomes["a"]) == 2, 1.0, "the extra poll")
+        assert prober.starts["a"][1] - first < 0.2
+        await until(lambda: len(prober.starts["a"]) == 3, 2.0, "the next regular poll")
+        assert prober.starts["a"][2] - first == pytest.approx(0.5, abs=0.05)  # grid unmoved
+        assert sum(metrics.lateness["icmp"].counts) == 2  # the extra poll is late for nothing
+        assert metrics.skipped["icmp"].value == 0
+        assert not scheduler.poll_soon(("s1", "nope", "icmp"))
+    finally:
+        await scheduler.stop()
+
+
+async def test_poll_soon_refuses_a_busy_target_or_one_whose_tick_is_near() -> None:
+    prober = FakeProber()
+    scheduler, outcomes, _ = make(prober)
+    release = asyncio.Event()
+    prober.behaviour["a"] = release.wait
+    t = target("a", interval=0.5, deadline=0.4)
+    scheduler.apply({t.key: t})
+    try:
+        await until(lambda: len(prober.starts["a"]) == 1, 2.0, "the first regular poll")
+        assert not scheduler.poll_soon(t.key)  # a poll is running
+        release.set()
+        await until(lambda: len(outcomes["a"]) == 1, 1.0, "the regular poll's end")
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, prober.starts["a"][0] + 0.2 - loop.time()))
+        # the next tick is less than a deadline (0.4 s) away: its own poll comes soon enough
+        assert not scheduler.poll_soon(t.key)
+        assert len(prober.starts["a"]) == 1
+    finally:
+        await scheduler.stop()

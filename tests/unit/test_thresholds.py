@@ -68,6 +68,23 @@ OVERRIDE_ERRORS = {
     "dashboards: {loss_warn: 0.01}\n": [
         "FILE:1: dashboards.loss_warn: unknown field (did you mean 'loss_warn_ratio'?)"],
     "- degraded\n": ["FILE:1: must be a mapping (key: value)"],
+    "causes:\n  radio_degraded:\n    evidence:\n      signal_fell:\n"
+    "        metrics: [netwatch_radio_signl_dbm]\n": [
+        "FILE:5: causes.radio_degraded.evidence.signal_fell.metrics[0]: not a metric of the "
+        "catalog (did you mean 'netwatch_radio_signal_dbm'?)"],
+    "causes:\n  unknown: {evidence: {cpu_busy: {above: 0.5}}}\n": [
+        "FILE:2: causes.unknown: 'unknown' is the cause when no rule holds; it takes no rule"],
+    "causes:\n  hot: {evidence: {}}\n": [
+        "FILE:2: causes.hot: a cause needs at least one kind of evidence"],
+    "causes:\n  hot: {evidence: {cpu_bussy: {above: 0.5}}}\n": [
+        "FILE:2: causes.hot.evidence.cpu_bussy: unknown field (did you mean 'cpu_busy'?)"],
+    "causes:\n  Hot: {evidence: {cpu_busy: {above: 0.5}}}\n": [
+        "FILE:2: causes.Hot: a cause is a lower-case name with underscores, e.g. "
+        "radio_degraded"],
+    "causes:\n  power:\n    evidence:\n      power_fell: {ratio: 1.2}\n": [
+        "FILE:4: causes.power.evidence.power_fell.ratio: must be less than 1"],
+    "baselines: {min_buckets: 500}\n": [
+        "FILE:1: baselines: min_buckets must be at most the 168 buckets of the window"],
     "degraded: {loss_ratio: 0.1\n": [
         "FILE:2: YAML syntax error: expected ',' or '}', but got '<stream end>'"],
 }
