@@ -3,7 +3,9 @@
 The rule files Prometheus loads are rendered from templates shipped beside this module
 (`netwatch/generators/rule_templates/*.yml`): every `${name}` is replaced by the value of
 `name` under `rules:` in the thresholds file (netwatch.config.thresholds: the packaged file,
-optionally with a city's override over it), or by `runbook_base_url` from the same file. A
+optionally with a city's override over it), by `runbook_base_url` from the same file, or by
+a number of the causes' evidence as `cause_<cause>_<evidence>_<number>`
+(`${cause_radio_degraded_signal_fell_by}`: an alert says what the daemon's cause says). A
 profile (`test`) overrides some values, so an end-to-end test runs the same rule text with
 short `for:` durations. The committed files in a checkout's `deploy/prometheus/rules/` are the
 `production` rendering of the packaged thresholds (tests/unit/test_alert_rules.py checks).
@@ -74,9 +76,20 @@ def template_values(profile: str = PRODUCTION, overrides: Mapping[str, object] |
     unknown = sorted(set(overrides or {}) - set(rules))
     if unknown:
         raise RenderError(f"overrides of unknown rule settings: {unknown}")
-    shared = {"runbook_base_url": values.runbook_base_url}
+    shared = {"runbook_base_url": values.runbook_base_url, **cause_values(values)}
     merged: dict[str, object] = {**rules, **(overrides or {}), **shared}
     return {name: _format(v) for name, v in merged.items()}
+
+
+def cause_values(thresholds: ThresholdsFile) -> dict[str, object]:
+    """The causes' numbers as template values: `cause_<cause>_<evidence>_<number>`."""
+    found: dict[str, object] = {}
+    for cause, rule in thresholds.causes.items():
+        for kind, parameters in rule.evidence.kinds():
+            for name, value in parameters.model_dump().items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    found[f"cause_{cause}_{kind}_{name}"] = value
+    return found
 
 
 def render_text(template: str, values: Mapping[str, str]) -> tuple[str, set[str]]:

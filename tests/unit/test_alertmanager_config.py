@@ -156,8 +156,8 @@ def _render(amtool: str, tmp_path: Path, template: str, data: dict[str, Any]) ->
     return result.stdout
 
 
-def _sample(status: str = "firing") -> dict[str, Any]:
-    alert = {
+def _sample(status: str = "firing", cause: str | None = None) -> dict[str, Any]:
+    alert: dict[str, Any] = {
         "status": status,
         "labels": {"alertname": "NetwatchSiteDown", "severity": "critical",
                    "site": "18.71.01.1001", "kecamatan": "Kedaton"},
@@ -168,6 +168,8 @@ def _sample(status: str = "firing") -> dict[str, Any]:
         "startsAt": "2026-11-29T16:00:00Z",
         "endsAt": "2026-11-29T16:30:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
     }
+    if cause is not None:
+        alert["annotations"]["cause"] = cause
     return {"receiver": "noc-telegram", "status": status, "alerts": [alert],
             "groupLabels": {"kecamatan": "Kedaton"},
             "commonLabels": alert["labels"], "commonAnnotations": alert["annotations"],
@@ -183,6 +185,13 @@ def test_telegram_message_in_indonesian_and_english(amtool: str, tmp_path: Path)
     assert '<a href="https://netwatch.example.invalid/docs/runbooks.md#netwatchsitedown">' in text
     resolved = _render(amtool, tmp_path, "netwatch.telegram.message", _sample("resolved"))
     assert "PULIH / RESOLVED" in resolved and "✅ Site 18.71.01.1001" in resolved
+
+
+def test_the_cause_is_on_every_alert_line(amtool: str, tmp_path: Path) -> None:
+    text = _render(amtool, tmp_path, "netwatch.telegram.message", _sample(cause="power"))
+    assert "Sidodadi · 18.71.01.1001 · sebab / cause: <b>power</b> · sejak / since" in text
+    body = _render(amtool, tmp_path, "netwatch.email.text", _sample(cause="power"))
+    assert "18.71.01.1001 · sebab / cause: power · sejak / since" in body
 
 
 def test_email_subject_and_text(amtool: str, tmp_path: Path) -> None:
