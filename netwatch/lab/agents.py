@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -179,6 +180,7 @@ class Agent:
     workdir: Path
     community: str = "public"  # one the agent answers (readiness, tests)
     argv: list[str] = field(default_factory=list)
+    control: ResponderControl | None = None  # the lab's own agent: values changed at run time
 
     @property
     def endpoint(self) -> tuple[str, int]:
@@ -195,6 +197,31 @@ class Agent:
     def stop(self) -> None:
         if self.process is not None:
             _stop_process(self.process)
+
+
+class ResponderControl:
+    """Commands to a running netwatch.lab.responder over its Unix datagram socket."""
+
+    TIMEOUT = 5.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, community: str, **command: object) -> None:
+        """`set=[(oid, tag, value), ...]`, `silent=True/False` or `reboot=True`; raises
+        AgentError unless the responder says ok within TIMEOUT seconds."""
+        message = json.dumps({"community": community, **command}).encode()
+        with tempfile.TemporaryDirectory(prefix="nwctl-") as directory, \
+                socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(os.path.join(directory, "reply"))
+            sock.settimeout(self.TIMEOUT)
+            try:
+                sock.sendto(message, str(self.path))
+                answer = sock.recv(4096).decode(errors="replace")
+            except OSError as exc:
+                raise AgentError(f"responder at {self.path}: {exc}") from None
+        if answer != "ok":
+            raise AgentError(f"responder at {self.path}: {answer}")
 
 
 class UdpResponder:
@@ -346,6 +373,18 @@ class AgentSet:
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist"),
                "SNMPCONFPATH": str(workdir)}
         return self._launch(agent, env, namespace)
+
+    def responder(self, data_dir: Path | str, addresses: Sequence[str], port: int,
+                  community: str, namespace: object = None) -> Agent:
+        """The lab's own agent (netwatch.lab.responder) serving data_dir's recordings on
+        `addresses`, its values changed at run time through `Agent.control`."""
+        workdir = self._dir("responder")
+        control = workdir / "control.sock"
+        argv = [sys.executable, "-m", "netwatch.lab.responder", f"--data={data_dir}",
+                f"--control={control}", *(f"--listen={a}:{port}" for a in addresses)]
+        agent = Agent("responder", addresses[0], port, None, workdir, community, argv,
+                      control=ResponderControl(control))
+        return self._launch(agent, dict(os.environ), namespace)
 
     def junk(self, address: str, port: int | None = None) -> JunkServer:
         server = JunkServer(address, port or 0)

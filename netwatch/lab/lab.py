@@ -7,9 +7,16 @@
 
 Healthy devices answer ICMP on loopback and SNMP from one snmpsim process serving every
 device's own copy of a real recording (its own community, counters growing at its own rate).
-Devices in trouble live in zones (network namespaces, root only) with their own agents. A
-script thread plays the timed trouble (flapping, reboots). Without root, or without a tool,
-the lab says which trouble it cannot play and runs the rest on loopback.
+Devices in trouble live in zones (network namespaces, root only) with their own agents: the
+zones whose readings change while the lab runs (netwatch.lab.stories: a fading link, a weak
+LTE site, a power cut, a full flash; and reboots) are served by the lab's own agent
+(netwatch.lab.responder), the others by snmpsim. A script thread plays the timed trouble
+(flapping, reboots, stories). Without root, or without a tool, the lab says which trouble it
+cannot play and runs the rest on loopback.
+
+The daemon's config it writes names a thresholds file of the lab's (`lab-thresholds.yml`):
+baselines in buckets of one SNMP interval, known after three, so a link has its normal
+within minutes instead of half a day.
 """
 
 from __future__ import annotations
@@ -29,13 +36,15 @@ import yaml
 
 from netwatch.lab import netns
 from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, grow, prepare_recordings
-from netwatch.lab.plan import LabDevice, LabPlan
-from netwatch.lab.zones import Zone, missing_tools
+from netwatch.lab.plan import RESPONDER_KINDS, STORY_KINDS, LabDevice, LabPlan
+from netwatch.lab.stories import Step, story
+from netwatch.lab.zones import LOSSY_KINDS, Zone, missing_tools
 from netwatch.snmp.snmprec import Record, read_records
 
 log = structlog.get_logger("netwatch.lab")
 
 SNMP_PORT = 1161  # unprivileged, on every simulated device's address
+THRESHOLDS_FILE = "lab-thresholds.yml"  # beside the config: the lab's baselines
 LAB_NETNS_TAG = "lab"
 _UPTIME_OIDS = {(1, 3, 6, 1, 2, 1, 1, 3, 0), (1, 3, 6, 1, 2, 1, 25, 1, 1, 0),
                 (1, 3, 6, 1, 6, 3, 10, 2, 1, 3, 0)}
@@ -52,15 +61,14 @@ def traffic_rate(device: LabDevice) -> int:
     return 20_000 + zlib.crc32(community(device).encode()) % 980_000
 
 
-def rebooting_records(records: list[Record]) -> list[Record]:
-    """A device that boots when its agent starts: uptimes and counters count from zero."""
-    out = []
-    for oid, tag, value in records:
-        if tag.endswith(":numeric") and "initial=" in value:
-            value = ",".join("initial=0" if p.startswith("initial=") else p
-                             for p in value.split(","))
-        out.append((oid, tag, value))
-    return out
+def composed(recording: str) -> list[Record]:
+    """A recording's records; `a+b`: a's, with the rows of b that a lacks (the lab's story
+    routers: a real router's recording with a real radio's or LTE modem's rows)."""
+    records: dict[tuple[int, ...], Record] = {}
+    for name in recording.split("+"):
+        for record in read_records(RECORDINGS / f"{name}.snmprec"):
+            records.setdefault(record[0], record)
+    return list(records.values())
 
 
 class Lab:
@@ -82,6 +90,8 @@ class Lab:
         self._stop = threading.Event()
         self._script: threading.Thread | None = None
         self.events: list[tuple[float, str]] = []  # (time, what the script did)
+        self._steps: list[tuple[float, str, Step]] = []  # (monotonic time, zone, step) to play
+        self._steps_lock = threading.Lock()
         self._started_at = time.time()
         self._namespaces: list[str] = []  # every namespace this lab made (leftover check)
 
@@ -99,7 +109,11 @@ class Lab:
             self._make_zones()
             self._start_agents()
             self.write_config()
-            if any(t.kind in ("flapping", "rebooting") for t in self.plan.troubles):
+            for trouble in self.plan.troubles:
+                if trouble.kind in STORY_KINDS and trouble.start is not None:
+                    self._plan_story(trouble.zone, trouble.start)
+            if any(t.kind in ("flapping", "rebooting", *STORY_KINDS)
+                   for t in self.plan.troubles):
                 self._script = threading.Thread(target=self._run_script, name="lab-script",
                                                 daemon=True)
                 self._script.start()
@@ -135,7 +149,8 @@ class Lab:
         missing = missing_tools(troubles) if reason is None else []
         playable = []
         for trouble in troubles:
-            needs = {"lossy": {"nft"}, "saturated": {"tc", "snmpd"}}.get(trouble.kind, set())
+            needs = ({"nft"} if trouble.kind in LOSSY_KINDS else
+                     {"tc", "snmpd"} if trouble.kind == "saturated" else set())
             lacking = sorted(needs & set(missing))
             if reason is not None:
                 self.skipped.append(f"{trouble.kind} on {', '.join(trouble.sites)}: {reason}")
@@ -170,10 +185,8 @@ class Lab:
             for device, address in zip(devices, zone.namespace.addresses, strict=False):
                 self.addresses[(device.owner, device.name)] = address
 
-    def _records(self, device: LabDevice, rebooting: bool) -> list[Record]:
-        records = grow(read_records(RECORDINGS / f"{device.recording}.snmprec"),
-                       traffic_rate(device))
-        return rebooting_records(records) if rebooting else records
+    def _records(self, device: LabDevice) -> list[Record]:
+        return grow(composed(device.recording), traffic_rate(device))
 
     def _start_agents(self) -> None:
         """One snmpsim for the loopback devices; per zone, agents inside the namespace."""
@@ -189,23 +202,31 @@ class Lab:
             if kind == "saturated":
                 assert zone is not None
                 devices = self._start_snmpd_router(zone, devices)
-            if kind == "rebooting":
+            if kind in RESPONDER_KINDS:
                 assert zone is not None
                 # the lab's own start is not a reboot (it would raise NetwatchDeviceRebooted):
                 # the devices keep their recorded uptime until the script reboots them
-                for device in devices:
-                    self._start_sim(f"boot-{community(device)}", [device], zone)
+                self._start_responder(zone, devices)
                 continue
             if devices:
                 self._start_sim(zone_name or "loopback", devices, zone)
 
-    def _start_sim(self, name: str, devices: list[LabDevice], zone: Zone | None,
-                   rebooting: bool = False) -> Agent:
+    def _start_sim(self, name: str, devices: list[LabDevice], zone: Zone | None) -> Agent:
         data = prepare_recordings([], self.workdir / "data" / name, extra={
-            community(d): self._records(d, rebooting) for d in devices})
+            community(d): self._records(d) for d in devices})
         addresses = [self.addresses[(d.owner, d.name)] for d in devices]
         agent = self.agents.snmpsim(data, addresses, SNMP_PORT, community(devices[0]),
                                     namespace=zone.namespace if zone else None)
+        for device in devices:
+            self.device_agents[(device.owner, device.name)] = agent
+        return agent
+
+    def _start_responder(self, zone: Zone, devices: list[LabDevice]) -> Agent:
+        data = prepare_recordings([], self.workdir / "data" / zone.name, extra={
+            community(d): self._records(d) for d in devices})
+        agent = self.agents.responder(data, [self.addresses[(d.owner, d.name)]
+                                             for d in devices], SNMP_PORT,
+                                      community(devices[0]), namespace=zone.namespace)
         for device in devices:
             self.device_agents[(device.owner, device.name)] = agent
         return agent
@@ -238,6 +259,7 @@ class Lab:
         devices = self.plan.devices()
         return {
             "listen": self.listen,
+            "thresholds": THRESHOLDS_FILE,
             "timezone": "Asia/Jakarta",
             "history": {"path": str(self.workdir / "history.sqlite")},  # gone with the lab
             "defaults": {
@@ -261,6 +283,8 @@ class Lab:
                  "location": {"lat": round(site.lat, 6), "lon": round(site.lon, 6)},
                  "isp": site.isp, "upstream": site.upstream, "sla_target": 0.99,
                  "devices": [self.device_config(d) for d in site.devices]}
+        if site.power_feed:
+            entry["power_feed"] = site.power_feed
         if site.id in self.plan.maintenance:
             entry["maintenance"] = [{"start": self.started.isoformat(), "duration": "2h",
                                      "reason": "lab: scheduled work"}]
@@ -270,7 +294,13 @@ class Lab:
     def started(self) -> datetime:
         return datetime.fromtimestamp(self._started_at, UTC).replace(microsecond=0)
 
+    def thresholds(self) -> dict[str, Any]:
+        """The lab's thresholds over the packaged ones: baselines within minutes."""
+        return {"baselines": {"bucket": self.plan.timing.snmp_interval, "window_days": 1,
+                              "min_buckets": 3}}
+
     def write_config(self) -> Path:
+        (self.workdir / THRESHOLDS_FILE).write_text(yaml.safe_dump(self.thresholds()))
         self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
         return self.config_path
 
@@ -287,8 +317,27 @@ class Lab:
         self.events.append((time.time(), f"{site_id} {'reachable' if reachable else 'silent'}"))
 
     # --- the script ----------------------------------------------------------------------
+    def begin(self, site_id: str, after: float = 0.0) -> None:
+        """Tests: the story of the site's zone begins `after` seconds from now."""
+        self._plan_story(self.zone_of(site_id).name, after)
+
+    def _plan_story(self, zone: str, after: float) -> None:
+        trouble = self.zones[zone].trouble
+        start = time.monotonic() + after
+        with self._steps_lock:
+            self._steps += [(start + step.at, zone, step)
+                            for step in story(trouble.kind, self.plan.timing.snmp_interval)]
+            self._steps.sort(key=lambda s: s[0])
+
+    def reboot_blackout(self) -> float:
+        """How long a rebooting device is dark: enough rounds for its site to go down."""
+        timing = self.plan.timing
+        return (timing.down_after + 1.5) * timing.icmp_interval
+
     def _run_script(self) -> None:
-        """Flapping zones toggle every half period; rebooting devices restart every period."""
+        """Flapping zones toggle every half period; rebooting devices restart every period
+        (dark for reboot_blackout(), then back with their uptime from zero); stories play
+        their steps."""
         next_at: dict[str, float] = {}
         now = time.monotonic()
         for zone in self.zones.values():
@@ -296,7 +345,7 @@ class Lab:
                 next_at[zone.name] = now + zone.trouble.period / 2
             elif zone.trouble.kind == "rebooting":
                 next_at[zone.name] = now + zone.trouble.period
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(0.25):
             now = time.monotonic()
             for name, when in list(next_at.items()):
                 if now < when:
@@ -307,22 +356,39 @@ class Lab:
                     next_at[name] = now + zone.trouble.period / 2
                     state = "on" if zone.echo_on else "off"
                     self.events.append((time.time(), f"{name} echo {state}"))
+                elif zone.echo_on:
+                    self._power(zone, False)
+                    next_at[name] = now + self.reboot_blackout()
                 else:
-                    self._reboot(zone)
-                    next_at[name] = time.monotonic() + zone.trouble.period
+                    self._power(zone, True, rebooted=True)
+                    self.events.append((time.time(), f"{zone.name} rebooted"))
+                    next_at[name] = now + zone.trouble.period
+            with self._steps_lock:
+                due = [s for s in self._steps if s[0] <= now]
+                self._steps = [s for s in self._steps if s[0] > now]
+            for _, name, step in due:
+                self._play(self.zones[name], step)
 
-    def _reboot(self, zone: Zone) -> None:
-        """A short outage: echo off, agents restarted (counters and uptime from zero)."""
-        zone.set_echo(False)
+    def _power(self, zone: Zone, on: bool, rebooted: bool = False) -> None:
+        """A zone's devices off (agents silent, echo off) or on again (after a reboot: their
+        uptime and counters from zero)."""
         for site_id in zone.trouble.sites:
             for device in self.plan.site(site_id).devices:
                 agent = self.device_agents.get((device.owner, device.name))
-                if agent is None:
-                    continue
-                agent.stop()
-                self.agents.agents.remove(agent)
-                self._start_sim(f"boot-{community(device)}-{int(time.time())}", [device], zone,
-                                rebooting=True)
-        if not self._stop.wait(2.0):
-            zone.set_echo(True)
-        self.events.append((time.time(), f"{zone.name} rebooted"))
+                if agent is not None and agent.control is not None:
+                    agent.control.send(community(device), silent=not on, reboot=rebooted)
+        zone.set_echo(on)
+
+    def _play(self, zone: Zone, step: Step) -> None:
+        site = self.plan.site(zone.trouble.sites[0])
+        device = next(d for d in site.devices if d.name == step.device)
+        agent = self.device_agents.get((device.owner, device.name))
+        if (step.set or step.silent is not None) and agent is not None \
+                and agent.control is not None:
+            agent.control.send(community(device), set=[list(s) for s in step.set],
+                               **({} if step.silent is None else {"silent": step.silent}))
+        if step.echo is not None:
+            zone.set_echo(step.echo)
+        if step.loss is not None:
+            zone.set_loss(step.loss)
+        self.events.append((time.time(), f"{zone.name} {step}"))

@@ -4,7 +4,9 @@ Pure data, no side effects. Healthy devices get loopback addresses (127.<100+kec
 devices in trouble live in a *zone*: a network namespace the lab creates (addresses from
 198.18.0.0/15 are assigned when it starts). Each device is served by an SNMP agent built from
 one of the real recordings: routers from RouterOS, access points from UniFi/airOS, POP
-switches from Cisco/SwOS, the city core (canary) from Linux.
+switches from Cisco/SwOS, the city core (canary) from Linux. The routers of trouble that
+unfolds (netwatch.lab.stories) serve a recording composed for their story (STORY_RECORDING):
+`a+b` is recording a with the rows of b it lacks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from importlib import resources
 from typing import Literal
 
 TroubleKind = Literal["down", "ap_down", "lossy", "slow", "flapping", "rebooting", "saturated",
-                      "dark_kecamatan", "dark_upstream"]
+                      "dark_kecamatan", "dark_upstream", "lossy_upstream", "fading", "lte_weak",
+                      "power_cut", "storage_full"]
+STORY_KINDS: tuple[TroubleKind, ...] = ("fading", "lte_weak", "power_cut", "storage_full")
+# the lab's own agent serves these zones (values changed as the story goes, reboots)
+RESPONDER_KINDS: tuple[TroubleKind, ...] = (*STORY_KINDS, "rebooting")
+_RB750 = "routeros_rb750gr3"
+STORY_RECORDING: dict[TroubleKind, str] = {
+    "fading": f"{_RB750}+routeros_station",  # and a DynaDish's station rows
+    "lte_weak": f"{_RB750}+routeros_ltap-mini",  # and an LtAP mini's LTE modem
+    "power_cut": _RB750, "storage_full": _RB750, "rebooting": _RB750,
+}
 
 ROUTER_RECORDINGS = ("routeros_rb750gr3", "routeros_rb433gl", "routeros", "routeros_wifi")
 # each router recording's upstream-facing interface, as its ifName says (one that is up
@@ -27,6 +39,7 @@ AP_RECORDINGS = ("unifi_nanohd", "airos_airos8", "airos-af")
 UPSTREAM_RECORDINGS = ("ios", "routeros_crs317", "swos")
 CORE_RECORDING = "linux_ntc"
 ISPS = ("isp-a", "isp-b", "isp-c")
+STORY_START = 150.0  # seconds: the demo's baselines need three SNMP intervals of 30 s first
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class LabSite:
     isp: str
     upstream: str
     devices: tuple[LabDevice, ...]
+    power_feed: str | None = None  # the PLN feeder it hangs off, where the lab says so
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,9 @@ class LabUpstream:
 
 @dataclass(frozen=True)
 class Trouble:
-    """Scripted trouble on some sites. Parameters: `loss` (ratio, lossy), `delay` (seconds,
-    slow), `period` (seconds, flapping and rebooting), `rate` (bytes/s pushed, saturated)."""
+    """Scripted trouble on some sites. Parameters: `loss` (ratio, lossy and lossy_upstream),
+    `delay` (seconds, slow), `period` (seconds, flapping and rebooting), `start` (seconds after
+    the lab starts that a story (STORY_KINDS) begins; None: when a test says, Lab.begin)."""
 
     kind: TroubleKind
     sites: tuple[str, ...]
@@ -74,6 +89,7 @@ class Trouble:
     delay: float = 0.0
     period: float = 0.0
     upstream: str | None = None
+    start: float | None = 0.0
     zone: str = ""  # the namespace playing it (set by with_trouble)
 
 
@@ -157,6 +173,8 @@ def city(kecamatan: list[str] | None = None, sites_per_kecamatan: int | None = N
 def with_trouble(plan: LabPlan, troubles: list[Trouble]) -> LabPlan:
     """Move every device touched by a trouble into its own zone (namespace)."""
     zone_of: dict[tuple[str, str], str] = {}
+    recording_of: dict[str, str] = {}  # site -> its router's recording
+    feed_of: dict[str, str] = {}  # site -> its power feed
     placed = []
     for index, trouble in enumerate(troubles):
         zone = f"{trouble.kind.replace('_', '')[:8]}{index}"
@@ -166,14 +184,23 @@ def with_trouble(plan: LabPlan, troubles: list[Trouble]) -> LabPlan:
                 if trouble.kind == "ap_down" and device.role != "ap":
                     continue
                 zone_of[(site_id, device.name)] = zone
+            if trouble.kind in STORY_RECORDING:
+                recording_of[site_id] = STORY_RECORDING[trouble.kind]
+            if trouble.kind == "dark_kecamatan":  # an area on one PLN feeder going dark
+                feed_of[site_id] = f"pln-{zone}"
         if trouble.upstream:
             zone_of[(trouble.upstream, "sw")] = zone
 
     def moved(device: LabDevice) -> LabDevice:
         zone = zone_of.get((device.owner, device.name))
+        if device.role == "router" and device.owner in recording_of:
+            recording = recording_of[device.owner]
+            first = recording.split("+")[0]
+            device = replace(device, recording=recording, uplink=ROUTER_UPLINKS.get(first))
         return replace(device, zone=zone) if zone else device
 
-    sites = tuple(replace(s, devices=tuple(moved(d) for d in s.devices)) for s in plan.sites)
+    sites = tuple(replace(s, devices=tuple(moved(d) for d in s.devices),
+                          power_feed=feed_of.get(s.id, s.power_feed)) for s in plan.sites)
     upstreams = tuple(replace(u, device=moved(u.device)) for u in plan.upstreams)
     return replace(plan, sites=sites, upstreams=upstreams, troubles=tuple(placed))
 
@@ -199,6 +226,15 @@ def default_scenario(plan: LabPlan) -> LabPlan:
         Trouble("flapping", pick("18.71.14"), period=60.0),
         Trouble("rebooting", pick("18.71.06"), period=180.0),
         Trouble("saturated", pick("18.71.17")),
+        # trouble that unfolds, once each link has a baseline (the lab's buckets are one SNMP
+        # interval, three make a baseline): a fading link, a weak LTE site, a power cut, a
+        # full flash; and a POP that loses packets under two of its sites
+        Trouble("fading", pick("18.71.04"), start=STORY_START),
+        Trouble("lte_weak", pick("18.71.05"), start=STORY_START),
+        Trouble("power_cut", pick("18.71.07"), start=STORY_START),
+        Trouble("storage_full", pick("18.71.09"), start=STORY_START),
+        Trouble("lossy_upstream", pick("18.71.11", 2), loss=0.2,
+                upstream=ups.get("Tanjung Senang")),
     ]
     planned = with_trouble(plan, [t for t in troubles if t.sites])
     return replace(planned, maintenance=pick("18.71.16"))  # Langkapura: fibre work

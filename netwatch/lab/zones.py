@@ -2,9 +2,10 @@
 
 Each zone holds the addresses of its devices and plays one kind of trouble with the kernel's
 help: silence (kernel echo replies off), deterministic loss (an nftables `numgen` rule dropping
-every Nth echo request), delay (the lab's echo responder with kernel echo off), flapping
-(echo toggled on a timer), a reboot (echo blackout while the agent restarts), saturation (a
-token-bucket qdisc on the zone's uplink with traffic pushed through it).
+every Nth echo request; stories change it as they go), delay (the lab's echo responder with
+kernel echo off), flapping (echo toggled on a timer), a reboot (echo and the agent dark, then
+back with the uptime from zero), saturation (a token-bucket qdisc on the zone's uplink with
+traffic pushed through it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from netwatch.lab.netns import Namespace, NamespaceError
 from netwatch.lab.plan import Trouble
 
 SILENT_KINDS = ("down", "ap_down", "dark_kecamatan", "dark_upstream")
+# loss from nftables: from the start, or as their story goes on
+LOSSY_KINDS = ("lossy", "lossy_upstream", "fading", "lte_weak", "storage_full")
 SATURATION_RATE = "20mbit"  # the lab routers' contracted uplink
 NFT_TABLE = "netwatchlab"
 
@@ -26,7 +29,7 @@ NFT_TABLE = "netwatchlab"
 def missing_tools(troubles: list[Trouble]) -> list[str]:
     """What this machine lacks to play these troubles (empty: all can be played)."""
     needs = {"ip"}
-    if any(t.kind == "lossy" for t in troubles):
+    if any(t.kind in LOSSY_KINDS for t in troubles):
         needs.add("nft")
     if any(t.kind == "saturated" for t in troubles):
         needs.update({"tc", "snmpd"})
@@ -62,8 +65,8 @@ class Zone:
         kind = self.trouble.kind
         if kind in SILENT_KINDS:
             self.set_echo(False)
-        elif kind == "lossy":
-            self._drop_every(round(1 / self.trouble.loss))
+        elif kind in ("lossy", "lossy_upstream"):
+            self.set_loss(self.trouble.loss)
         elif kind == "slow":
             self.namespace.set_echo(False)
             self.echo_process = self.namespace.spawn(
@@ -75,6 +78,12 @@ class Zone:
     def set_echo(self, answer: bool) -> None:
         self.namespace.set_echo(answer)
         self.echo_on = answer
+
+    def set_loss(self, ratio: float) -> None:
+        """Drop this share of the zone's echo requests from now on (0: none)."""
+        self.namespace.run(["nft", "delete", "table", "inet", NFT_TABLE], check=False)
+        if ratio > 0:
+            self._drop_every(max(1, round(1 / ratio)))
 
     def _drop_every(self, n: int) -> None:
         """Drop exactly one echo request in n per device: loss 1/n, deterministic. A rule per

@@ -7,6 +7,7 @@ reads it straight into the plain values of `oid.py`. SNMPv3 (USM, encryption) st
 pysnmp, which does that part well.
 
     encode_request(version, community, pdu_type, request_id, oids, non_repeaters, max_reps)
+    encode_response(version, community, request_id, varbinds)   # the lab's own agent
     decode_message(datagram) -> Message     # BerError when it is not well-formed
     looks_like_snmp(datagram)               # framing only (for pysnmp's v3 sockets)
 """
@@ -92,6 +93,36 @@ def encode_request(version: int, community: bytes, pdu_type: int, request_id: in
     pdu = (_integer(request_id) + _integer(non_repeaters) + _integer(max_repetitions)
            + _tlv(_SEQUENCE, varbinds))
     return _tlv(_SEQUENCE, _integer(version) + _tlv(_OCTETS, community) + _tlv(pdu_type, pdu))
+
+
+# a response's value: (BER tag, content) as encode_response writes it
+TypedValue = tuple[int, int | bytes | Oid | None]
+NO_SUCH_OBJECT, END_OF_MIB_VIEW = 0x80, 0x82
+
+
+def _typed(tag: int, value: int | bytes | Oid | None) -> bytes:
+    if value is None:  # the exceptions (noSuchObject, endOfMibView) and NULL have no content
+        return bytes((tag, 0))
+    if tag == _OID:
+        assert isinstance(value, tuple)
+        return encode_oid(value)
+    if isinstance(value, int):  # INTEGER, and the unsigned types as the same two's complement
+        return _tlv(tag, value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True))
+    assert isinstance(value, bytes)
+    return _tlv(tag, value)
+
+
+def encode_response(version: int, community: bytes, request_id: int,
+                    varbinds: Sequence[tuple[Oid, TypedValue]], error_status: int = 0,
+                    error_index: int = 0) -> bytes:
+    """A RESPONSE message: each variable binding's value with its BER tag (2 INTEGER, 4 OCTET
+    STRING, 6 OID, 0x40 IpAddress, 0x41 Counter32, 0x42 Gauge32, 0x43 TimeTicks, 0x46
+    Counter64; 0x80 noSuchObject and 0x82 endOfMibView with value None)."""
+    body = b"".join(_tlv(_SEQUENCE, encode_oid(oid) + _typed(tag, value))
+                    for oid, (tag, value) in varbinds)
+    pdu = (_integer(request_id) + _integer(error_status) + _integer(error_index)
+           + _tlv(_SEQUENCE, body))
+    return _tlv(_SEQUENCE, _integer(version) + _tlv(_OCTETS, community) + _tlv(RESPONSE, pdu))
 
 
 # --- decoding -------------------------------------------------------------------------
