@@ -70,7 +70,8 @@ class SiteList:
                     valid_until = min(valid_until, boot + reboot_window)
             count = changes.get(site.id, 0)
             # the Site compares by identity until a reload brings equal new ones
-            facts: _Facts = (site, (group.state, group.cause, group.since) if group else None,
+            facts: _Facts = (site, (group.state, group.cause, group.since,
+                                     group.why.name if group.why else None) if group else None,
                              count, rebooted)
             known = self._entries.get(site.id)
             if known is None or known[0] != facts:

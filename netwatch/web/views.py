@@ -2,10 +2,11 @@
 except the history's store for old events): one source for the NOC page, the site page, the
 public page and any city portal reading /api/v1.
 
-A site's `cause` is an object: `text` is today's verdict text ("rtr down"), `name` the cause
-of netwatch_site_cause once the daemon names causes (null until then), `evidence` the facts
-the verdict rested on (device states, loss, RTT p90). docs/api/*.schema.json describe every
-answer; tests validate the answers against them.
+A site's `cause` is an object: `text` is the verdict text ("rtr down"), `name` the cause of
+netwatch_site_cause (netwatch.sites.causes: power, radio_degraded, ...), `evidence` the facts
+the verdict rested on (device states, loss, RTT p90) and, under `findings`, the cause's own
+evidence as it stands now (each with kind, text and its numbers). docs/api/*.schema.json
+describe every answer; tests validate the answers against them.
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ def refresh_seconds(inventory: Inventory) -> float:
 
 
 def _cause(group: Group | None) -> dict[str, Any] | None:
-    if group is None or not group.cause:
+    """The site's cause while it is not up: its name (netwatch_site_cause) and the verdict's
+    words; None while up."""
+    if group is None or (not group.cause and group.why is None):
         return None
-    return {"name": None, "text": group.cause}
+    why = group.why
+    return {"name": why.name if why else None, "text": group.cause or (why.text if why else "")}
 
 
 def boot_times(screen: Screen, site: Site) -> dict[str, float]:
@@ -164,7 +168,9 @@ def site_payload(screen: Screen, site_id: str, now: float | None = None
     if cause is not None:
         last = next((e for e in reversed(events) if e.new == group.state), None) \
             if group else None
-        cause["evidence"] = last.evidence if last is not None else {}
+        cause["evidence"] = dict(last.evidence) if last is not None else {}
+        if group is not None and group.why is not None:  # the findings as they stand now
+            cause["evidence"]["findings"] = [f.as_json() for f in group.why.findings]
     devices = []
     for name in site.devices:
         device = inventory.devices[(site_id, name)]

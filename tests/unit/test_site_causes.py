@@ -124,10 +124,10 @@ def test_voltage_dip_then_death_is_power(h: Harness) -> None:
     assert h.sites.groups["s1"].state == "down"
     assert h.cause("s1") == "power"
     [line] = [e for e in logs if e["event"] == "site_state"]
-    assert (line["cause"], line["detail"]) == ("power", "rtr down")
-    assert line["evidence"][0]["kind"] == "power_fell"
-    assert line["evidence"][0]["value"] == 19.1
-    assert line["evidence"][0]["baseline"] == pytest.approx(24.3, abs=1e-5)
+    assert (line["cause_name"], line["cause"]) == ("power", "rtr down")
+    [finding] = line["evidence"]["findings"]
+    assert finding["kind"] == "power_fell" and finding["value"] == 19.1
+    assert finding["baseline"] == pytest.approx(24.3, abs=1e-5)
     labels = 'site="s1",kecamatan="Kedaton"'
     assert h.sample(f'netwatch_site_cause{{{labels},cause="power"}}') == "1"
     assert h.sample(f'netwatch_site_cause{{{labels},cause="unknown"}}') == "0"

@@ -168,14 +168,16 @@ async def test_api_answers_follow_their_schemas_and_the_verdicts(daemon: PageDae
         jsonschema.validate(sites, schema("sites"))
         by_id = {s["id"]: s for s in sites["sites"]}
         assert by_id["18.71.01.1004"]["state"] == "down"
-        assert by_id["18.71.01.1004"]["cause"] == {"name": None, "text": "rtr down"}
+        assert by_id["18.71.01.1004"]["cause"] == {"name": "unknown", "text": "rtr down"}
         assert by_id["18.71.01.1003"]["state"] == "up" and by_id["18.71.01.1003"]["cause"] is None
         assert by_id["18.71.01.1004"]["since"] >= by_id["18.71.01.1003"]["since"]
         assert sites["refresh_seconds"] == 2.0  # 1 s rounds, polled no faster than 2 s
 
         detail = await (await c.get("/api/v1/sites/18.71.01.1004")).json()
         jsonschema.validate(detail, schema("site"))
-        assert detail["cause"]["evidence"] == {"devices": {"rtr": {"status": "down"}}}
+        assert detail["cause"]["evidence"] == {"devices": {"rtr": {"status": "down"}},
+                                               "findings": []}
+        assert detail["cause"]["name"] == "unknown"
         assert [(e["old"], e["new"]) for e in detail["events"]] == [("unknown", "up"),
                                                                     ("up", "down")]
         rtr = detail["devices"][0]

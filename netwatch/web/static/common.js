@@ -20,7 +20,12 @@ const NW = (() => {
       states: {up: "normal", degraded: "terganggu", down: "putus",
                unreachable: "tak terjangkau", maintenance: "pemeliharaan",
                unknown: "belum diketahui"},
-      min: "menit", hour: "jam", day: "hari", ago: "lalu",
+      min: "menit", hour: "jam", day: "hari", ago: "lalu", findings: "Temuan",
+      causes: {maintenance: "pemeliharaan", upstream_down: "POP/upstream putus",
+               power: "listrik (PLN/catu daya)", device_rebooted: "perangkat restart",
+               upstream_loss: "loss di POP/upstream", uplink_saturated: "uplink penuh",
+               radio_degraded: "radio menurun", storage_full: "penyimpanan penuh",
+               device_overload: "perangkat kelebihan beban", unknown: "belum diketahui"},
     },
     en: {
       updated: "Updated", stale: "(stale: the API does not answer)", dark: "Dark theme",
@@ -38,7 +43,12 @@ const NW = (() => {
       changes: "changes/hour", no_data: "no data", other: "Bahasa Indonesia",
       states: {up: "up", degraded: "degraded", down: "down", unreachable: "unreachable",
                maintenance: "maintenance", unknown: "unknown"},
-      min: "min", hour: "h", day: "d", ago: "ago",
+      min: "min", hour: "h", day: "d", ago: "ago", findings: "Findings",
+      causes: {maintenance: "maintenance", upstream_down: "POP/upstream down",
+               power: "power (grid/supply)", device_rebooted: "device rebooted",
+               upstream_loss: "loss at the POP/upstream", uplink_saturated: "uplink saturated",
+               radio_degraded: "radio degraded", storage_full: "storage full",
+               device_overload: "device overloaded", unknown: "unknown"},
     },
   };
   const ORDER = {down: 0, unreachable: 1, degraded: 2, maintenance: 3, unknown: 4, up: 5};
@@ -50,6 +60,9 @@ const NW = (() => {
 
   const t = (key) => WORDS[lang][key] ?? key;
   const stateName = (state) => WORDS[lang].states[state] ?? state;
+  // a site's cause in words: its name (netwatch_site_cause) first, then the verdict's text
+  const causeText = (cause) => [cause.name && (WORDS[lang].causes[cause.name] ?? cause.name),
+                                cause.text].filter(Boolean).join(": ");
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -156,6 +169,6 @@ const NW = (() => {
     tick();
   }
 
-  return {t, stateName, el, svg, duration, clock, sinceText, start, ORDER,
+  return {t, stateName, causeText, el, svg, duration, clock, sinceText, start, ORDER,
           lang: () => lang};
 })();

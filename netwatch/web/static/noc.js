@@ -1,7 +1,7 @@
 // The NOC view: map states, problems first (cause and duration), kecamatan tiles, summary.
 "use strict";
 (() => {
-  const {el, t, stateName, sinceText, ORDER} = NW;
+  const {el, t, stateName, causeText, sinceText, ORDER} = NW;
   const STATES = ["down", "unreachable", "degraded", "maintenance", "unknown", "up"];
 
   function markers(site) {
@@ -21,7 +21,7 @@
       link.classList.toggle("rebooted", Boolean(site && site.rebooted));
       if (site) {
         const label = `${site.kelurahan}, Kec. ${site.kecamatan}: ${stateName(state)}` +
-          (site.cause ? ` (${site.cause.text})` : "");
+          (site.cause ? ` (${causeText(site.cause)})` : "");
         link.setAttribute("aria-label", label);
         link.querySelector("title").textContent = label;
       }
@@ -39,7 +39,8 @@
          el("span", {class: "badge", dataset: {state: s.state}}, stateName(s.state)),
          " ", el("strong", {}, s.kelurahan), " ", el("span", {class: "kec"}, s.kecamatan)),
       el("span", {class: "since"}, sinceText(s.state, s.since, data.timezone, now)),
-      s.cause ? el("span", {class: "cause"}, s.cause.text) : null,
+      s.cause ? el("span", {class: "cause", dataset: {cause: s.cause.name || ""}},
+                   causeText(s.cause)) : null,
       markers(s)));
     if (!items.length) items.push(el("li", {class: "none"}, t("none")));
     list.replaceChildren(...items);

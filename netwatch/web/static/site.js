@@ -2,7 +2,7 @@
 // sparklines, neighbours, interfaces, maintenance windows, state changes.
 "use strict";
 (() => {
-  const {el, svg, t, stateName, sinceText, clock, duration} = NW;
+  const {el, svg, t, stateName, causeText, sinceText, clock, duration} = NW;
   const kode = document.body.dataset.site;
   const DAY = 86400e3;
 
@@ -16,8 +16,13 @@
       }
       rows.push(el("dt", {}, name), el("dd", {}, parts.join(", ")));
     }
+    const findings = (evidence && evidence.findings) || [];
+    if (findings.length) {
+      rows.push(el("dt", {}, t("findings")),
+                el("dd", {}, el("ul", {}, findings.map((f) => el("li", {}, f.text || f.kind)))));
+    }
     for (const [key, value] of Object.entries(evidence || {})) {
-      if (key !== "devices") rows.push(el("dt", {}, key), el("dd", {}, JSON.stringify(value)));
+      if (key !== "devices" && key !== "findings") rows.push(el("dt", {}, key), el("dd", {}, JSON.stringify(value)));
     }
     return el("dl", {class: "evidence"}, rows);
   }
@@ -75,7 +80,8 @@
       el("span", {class: "badge", dataset: {state: data.state}}, stateName(data.state)), " ",
       sinceText(data.state, data.since, data.timezone, now));
     document.getElementById("cause").replaceChildren(data.cause ?
-      el("div", {}, el("p", {class: "cause"}, data.cause.text),
+      el("div", {}, el("p", {class: "cause", dataset: {cause: data.cause.name || ""}},
+                            causeText(data.cause)),
          el("h4", {}, t("evidence")), evidenceList(data.cause.evidence)) :
       el("p", {}, t("nothing")));
     document.getElementById("timeline").replaceChildren(timeline(data, now));
@@ -121,7 +127,7 @@
       data.events.slice().reverse().map((e) => el("li", {},
         el("time", {datetime: e.at}, clock(e.at, data.timezone, now)), " ",
         `${stateName(e.old)} → ${stateName(e.new)}`,
-        e.cause.text ? ` · ${e.cause.text}` : "")) : [el("li", {}, t("nothing"))]));
+        (e.cause.name || e.cause.text) ? ` · ${causeText(e.cause)}` : "")) : [el("li", {}, t("nothing"))]));
   }
 
   NW.start(`/api/v1/sites/${encodeURIComponent(kode)}`, render);
