@@ -87,6 +87,7 @@ class Daemon:
         self.history = History(history_path(self.config_path, history.path), self.store,
                                history.retention)
         self.sites.on_change.append(self.history.record)
+        self.history.baseline_source = self.sites.why.baselines.take_dirty
         self.recent = RecentSeries()  # the site page's sparklines
         self.state.listeners.append(self._observe_round)
         self.boots = BootTimes()  # the pages' reboot markers
@@ -107,6 +108,8 @@ class Daemon:
         try:
             # before the first verdict: restored states and their "since" hold until judged
             self.sites.restore(await self.history.start())
+            self.sites.why.restore_baselines(self.history.baselines,
+                                             self.inventory.thresholds.baselines)
             if self._own_probers:
                 await self._add_probers(self.inventory)
             else:

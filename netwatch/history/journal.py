@@ -12,6 +12,10 @@ once, counted in `netwatch_history_write_errors_total`, and the events stay in m
 written in order and the recovery is logged. A corrupt file is moved aside and replaced by a
 new one at the next open (HistoryStore.open). Without a path (no `history.path` and no
 systemd state directory) the history lives in memory only.
+
+The links' baselines live here too: `start()` reads them into `baselines` (device -> dump)
+for the daemon to load, and `baseline_source` (set by the daemon: the baselines closed since
+the last call, dumped) is written every BASELINE_SECONDS and at a clean stop.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ HEARTBEAT_SECONDS = 10.0  # the run's "seen": after a crash, availability stops 
 PRUNE_SECONDS = 6 * 3600.0
 MAX_PENDING = 100_000  # events kept while the store is unwritable (the oldest go first)
 MAX_DAY = 100_000  # events of the last day kept in memory for the pages
+BASELINE_SECONDS = 60.0  # changed baselines are written this often (and at a clean stop)
 T = TypeVar("T")
 
 
@@ -58,6 +63,10 @@ class History:
         self.pending: deque[SiteEvent] = deque()  # recorded, not yet written
         self._flushing = asyncio.Lock()
         self.restored: dict[str, SiteEvent] = {}
+        self.baselines: dict[tuple[str, str], str] = {}  # as saved: (site, device) -> dump
+        self.baseline_source: Callable[[], dict[tuple[str, str], str]] | None = None
+        self._unsaved: dict[tuple[str, str], str] = {}  # taken, not yet written
+        self._last_baselines = 0.0
         self.writable = False
         self.errors = 0
         self.dropped = 0
@@ -91,6 +100,7 @@ class History:
         if await self._reopen():
             try:
                 self.restored = await self._call(self.store.latest)
+                self.baselines = await self._call(self.store.baselines)
                 events = await self._call(partial(self.store.events, self.clock() - DAY,
                                                   limit=MAX_DAY, newest=True))
             except sqlite3.Error as exc:
@@ -98,7 +108,7 @@ class History:
             else:
                 self.day.extend(events)
                 log.info("history_opened", path=str(self.path), sites=len(self.restored),
-                         last_day=len(events))
+                         last_day=len(events), baselines=len(self.baselines))
         return dict(self.restored)
 
     async def close(self) -> None:
@@ -106,6 +116,7 @@ class History:
         if self.store is None or self._pool is None:
             return
         await self.flush()
+        await self.save_baselines()
         if self.writable and self._run is not None:
             try:
                 await self._call(partial(self.store.run_seen, self._run, self.clock()))
@@ -125,6 +136,9 @@ class History:
             now = self.clock()
             if self.writable and self.store is not None and self._run is not None:
                 try:
+                    if now - self._last_baselines >= BASELINE_SECONDS:
+                        self._last_baselines = now
+                        await self.save_baselines()
                     if now - self._last_beat >= HEARTBEAT_SECONDS:
                         await self._call(partial(self.store.run_seen, self._run, now))
                         self._last_beat = now
@@ -154,6 +168,21 @@ class History:
             if self.dropped == 1:
                 log.error("history_dropping", path=str(self.path), kept=MAX_PENDING,
                           effect="the oldest unwritten transitions are lost")
+
+    async def save_baselines(self) -> None:
+        """Write the baselines changed since the last save; kept for the next try when the
+        store fails (the newest dump of a device wins)."""
+        if self.store is None or self.baseline_source is None:
+            return
+        self._unsaved.update(self.baseline_source())
+        if not self._unsaved or not self.writable:
+            return
+        batch, self._unsaved = self._unsaved, {}
+        try:
+            await self._call(partial(self.store.save_baselines, batch, self.clock()))
+        except sqlite3.Error as exc:
+            self._unsaved = batch | self._unsaved
+            self._failed(exc)
 
     async def flush(self) -> None:
         """Write what is pending. One flush at a time (the background task's and close()'s

@@ -13,6 +13,7 @@ executor), so the connection is never shared.
     store.events(since, until, site, limit)
     store.states_at(t), store.runs(since)   # for availability
     store.prune(before)                 # retention: each site keeps at least its last row
+    store.save_baselines({(site, device): text}, at), store.baselines()
 
 Runs: each start of the daemon is a row (started, seen); `seen` moves with a heartbeat and on
 a clean stop. Time outside every run is not counted for availability, as Prometheus counts
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,15 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started REAL NOT NULL,
     seen REAL NOT NULL
+);
+-- each device's baselines (netwatch.sites.baseline's dump): the links' normal survives a
+-- restart. A table an older netwatch ignores, so the schema version stays.
+CREATE TABLE IF NOT EXISTS baselines (
+    site TEXT NOT NULL,
+    device TEXT NOT NULL,
+    saved REAL NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (site, device)
 );
 """
 _COLUMNS = "at, site, kecamatan, old, new, cause, cause_name, evidence"
@@ -142,7 +152,19 @@ class HistoryStore:
                 "DELETE FROM transitions WHERE at < ? AND id NOT IN "
                 "(SELECT MAX(id) FROM transitions GROUP BY site)", (before,)).rowcount
             self.db.execute("DELETE FROM runs WHERE seen < ?", (before,))
+            self.db.execute("DELETE FROM baselines WHERE saved < ?", (before,))
         return int(gone)
+
+    def save_baselines(self, dumps: Mapping[tuple[str, str], str], at: float) -> None:
+        """Each device's baselines as dumped, replacing what was saved before."""
+        rows = [(site, device, at, text) for (site, device), text in dumps.items()]
+        with self._transaction():
+            self.db.executemany("INSERT OR REPLACE INTO baselines (site, device, saved, data) "
+                                "VALUES (?, ?, ?, ?)", rows)
+
+    def baselines(self) -> dict[tuple[str, str], str]:
+        return {(str(site), str(device)): str(data) for site, device, data in
+                self.db.execute("SELECT site, device, data FROM baselines")}
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)

@@ -16,9 +16,11 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from statistics import median
 
+import structlog
+
 from netwatch.base.catalog import METRICS
 from netwatch.base.exposition import Family, MetricStore, fmt, label_text
-from netwatch.config.thresholds import CauseRule, ThresholdsFile
+from netwatch.config.thresholds import BaselineSettings, CauseRule, ThresholdsFile
 from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import Device, DeviceLabels, Inventory
 from netwatch.sites.baseline import RTT, Baselines, DeviceKey, baseline_family
@@ -26,6 +28,8 @@ from netwatch.sites.causes import Cause, SiteFacts, baselined, explain, read
 from netwatch.sites.readings import Readings
 from netwatch.sites.targets import TargetState
 from netwatch.snmp.result import SnmpResult
+
+log = structlog.get_logger("netwatch.sites.why")
 
 
 def _exported(metric: str) -> str | None:
@@ -100,6 +104,18 @@ class Why:
         if rtt_too and isinstance(result, IcmpResult) and result.rtts:
             self.baselines.observe((site, name, RTT, ""), median(result.rtts), now)
         return None
+
+    def restore_baselines(self, dumps: Mapping[DeviceKey, str],
+                          settings: BaselineSettings) -> int:
+        """The baselines the history kept (Baselines.dump per device), read with the settings
+        in effect (dumps of other buckets or windows are ignored); returns the series
+        restored. Devices no longer configured are dropped at the next sync."""
+        self.baselines.configure(settings)
+        now = self.clock()
+        restored = sum(self.baselines.load(device, text, now) for device, text in dumps.items())
+        if dumps:
+            log.info("baselines_restored", devices=len(dumps), series=restored)
+        return restored
 
     def normal(self, site: str, device: str, metric: str, labels: str) -> float | None:
         return self.baselines.normal((site, device, metric, labels))
