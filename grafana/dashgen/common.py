@@ -36,6 +36,7 @@ from grafana_foundation_sdk.models.dashboard import (
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from netwatch.config.thresholds import ThresholdsFile
+from netwatch.generators.rules import cause_values
 
 DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["netwatch"]
@@ -147,11 +148,16 @@ class Levels:
     rtt: db.ThresholdsConfig
     utilisation: db.ThresholdsConfig
     loop_lag: db.ThresholdsConfig
+    signal_fell_by: float = 8.0  # dB under a link's normal: radio_degraded (causes)
+    rsrp_weak: float = -115.0  # dBm: an LTE modem this weak is radio_degraded (causes)
 
     @classmethod
     def of(cls, thresholds: ThresholdsFile) -> Levels:
         warn, degraded = thresholds.dashboards, thresholds.degraded
+        causes = cause_values(thresholds)
         return cls(
+            signal_fell_by=_number(causes, "cause_radio_degraded_signal_fell_by"),
+            rsrp_weak=_number(causes, "cause_radio_degraded_signal_below_value"),
             loss=steps("green", (warn.loss_warn_ratio, "yellow"), (degraded.loss_ratio, "red")),
             rtt=steps("green", (warn.rtt_p90_warn, "yellow"), (degraded.rtt_p90, "red")),
             utilisation=steps("green", (warn.utilization_warn_ratio, "yellow"),
@@ -159,6 +165,12 @@ class Levels:
             loop_lag=steps("green", (warn.event_loop_lag_warn_seconds, "yellow"),
                            (thresholds.rule_number("event_loop_lag_seconds"), "red")),
         )
+
+
+def _number(values: dict[str, object], key: str) -> float:
+    value = values[key]
+    assert isinstance(value, (int, float)), key
+    return float(value)
 
 
 def thresholds_json(thresholds: db.ThresholdsConfig) -> dict[str, object]:

@@ -76,15 +76,65 @@ def _alerts() -> object:
         overrides=[override("site", links=[_link_json()])], sort_by="severity")
 
 
+# each site's cause (one, however many daemons export it), or none yet
+SITE_CAUSE = ('topk by (site) (1, count by (site, cause) (netwatch_site_cause == 1))\n'
+              '  or on (site) max by (site) (netwatch_site_info)')
+
+
 def _down_sites() -> object:
-    expr = named(f'({SITE_STATE}{{state=~"down|unreachable"}} == 1)')
+    expr = named(f'({SITE_STATE}{{state=~"down|unreachable"}} == 1)\n'
+                 f'* on (site) group_left (cause) (\n  {SITE_CAUSE}\n) ^ 0')
     return table_panel(
         "Sites down or unreachable", [query(expr, instant=True, table=True)], "none",
         steps("red"), description="Empty on a healthy city. Click a kelurahan for its site.",
         transformations=[organize({"kelurahan": "kelurahan", "kecamatan": "kecamatan",
-                                   "state": "state", "site": "site"},
+                                   "state": "state", "cause": "cause", "site": "site"},
                                   hide=("Time", "Value"))],
         overrides=[override("kelurahan", links=[_link_json()])])
+
+
+def _worst_links() -> object:
+    """The radio links furthest under their own normal: signal (and LTE RSRP) dB under the
+    link's baseline, with the capacity's share of its normal beside it."""
+    by = "site, kecamatan, device, ifname"
+
+    def under(value: str, baseline: str) -> str:
+        return f"max by ({by}) ({baseline}) - max by ({by}) ({value})"
+
+    signal = (f'{under("netwatch_radio_signal_dbm", "netwatch_radio_signal_baseline_dbm")}\n'
+              f'or {under("netwatch_lte_rsrp_dbm", "netwatch_lte_rsrp_baseline_dbm")}')
+    capacity = (f"max by ({by}) (netwatch_radio_tx_rate_bytes_per_second)\n"
+                f"/ max by ({by}) (netwatch_radio_tx_rate_baseline_bytes_per_second > 0)")
+    return table_panel(
+        "Worst links", [query(named(f"topk(10, {signal})"), instant=True, table=True, ref="A"),
+                        query(named(f"(\n{capacity}\n) and on ({by}) topk(10, {signal})"),
+                              instant=True, table=True, ref="B")],
+        "dB", steps("green", (3, "yellow"), (8, "red")),
+        description="Radio links furthest under their own normal (the daemon's baselines): "
+                    "the signal (an LTE modem's RSRP) in dB under it, and the link rate as a "
+                    "share of its normal. Worst first.",
+        sort_by="dB under normal", descending=True,
+        transformations=[transform("merge"),
+                         organize({"kelurahan": "kelurahan", "kecamatan": "kecamatan",
+                                   "device": "device", "ifname": "link",
+                                   "Value #A": "dB under normal",
+                                   "Value #B": "rate / normal", "site": "site"},
+                                  hide=("Time",))],
+        overrides=[override("kelurahan", links=[_link_json()]),
+                   override("rate / normal", unit="percentunit",
+                            thresholds=thresholds_json(steps("red", (0.7, "green")))),
+                   override("dB under normal", custom__cellOptions={"type": "color-text"})])
+
+
+def _cause_counts() -> object:
+    """Sites per cause: why the sites that are not up are not (netwatch_site_cause)."""
+    expr = "sum by (cause) (max by (site, cause) (netwatch_site_cause))"
+    return stat_panel(
+        "Sites per cause", [query(expr, legend="{{cause}}", instant=True)], "none",
+        steps("green", (1, "orange")), decimals=0,
+        color=BigValueColorMode.BACKGROUND, text_mode=BigValueTextMode.VALUE_AND_NAME,
+        description="Sites not up, counted by the daemon's cause (docs/causes.md): whom to "
+                    "send. 0 everywhere on a healthy city.")
 
 
 def _poller_line(levels: Levels) -> list[tuple[object, int]]:
@@ -186,6 +236,8 @@ def build(levels: Levels, basemap: str = "offline") -> db.Dashboard:
                       "RTT p90 to each site's router over 5 minutes, worst first."),
                19, top + 12, 5, 6)
     grid.skip(18)
+    grid.line(4, (_cause_counts(), 24))
+    grid.line(8, (_worst_links(), 24))
     grid.line(3, *_poller_line(levels))
     grid.row("Status by kecamatan")
     grid.line(8, (_kecamatan_summary(), 24))

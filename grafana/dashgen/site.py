@@ -1,5 +1,6 @@
 """Site: one kelurahan (kecamatan -> site -> device): smokeping-style latency, loss, state
-timeline, interfaces, device health and wireless clients."""
+timeline, interfaces, the radio links against their own normal (signal, CCQ, capacity
+against traffic, LTE), device health and wireless clients."""
 
 from __future__ import annotations
 
@@ -151,6 +152,71 @@ def _interfaces(levels: Levels) -> list[tuple[object, int]]:
     return [(traffic, 12), (util, 12), (errors, 12), (status, 12)]
 
 
+def _or_peers(link: str, peer: str) -> str:
+    """A radio's own series, or per peer on a backhaul device (the peer in `ifname`)."""
+    return (f"{link}{{{D}}}\n  or label_replace({peer}{{{D}}}, "
+            f'"ifname", "$1", "peer", "(.*)")')
+
+
+def _radio(levels: Levels) -> list[tuple[object, int]]:
+    """Each link against its own normal (the daemon's baselines: the median of the hourly
+    medians of the last days), the link quality and what it can carry against what it
+    carries, and the LTE modem."""
+    by_link = "{{device}} {{ifname}}"
+    dashed = {"custom__lineStyle": {"fill": "dash", "dash": [10, 10]}}
+    signal = timeseries_panel("Signal against its normal", [
+        query(_or_peers("netwatch_radio_signal_dbm", "netwatch_radio_peer_signal_dbm"),
+              legend=by_link, ref="A"),
+        query(_or_peers("netwatch_radio_signal_baseline_dbm",
+                        "netwatch_radio_peer_signal_baseline_dbm"),
+              legend=f"{by_link} normal", ref="B")],
+        "dBm", NEUTRAL,
+        description="Received signal of each radio link and its normal (dashed). A link "
+                    f"{levels.signal_fell_by:g} dB under its own normal is radio_degraded "
+                    "however strong it still is.",
+        overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
+    ccq = timeseries_panel("Link quality (CCQ)", [
+        query(_or_peers("netwatch_radio_tx_ccq_ratio", "netwatch_radio_peer_ccq_ratio"),
+              legend=f"{by_link} tx", ref="A"),
+        query(f"netwatch_radio_rx_ccq_ratio{{{D}}}", legend=f"{by_link} rx", ref="B"),
+        query(_or_peers("netwatch_radio_tx_ccq_baseline_ratio",
+                        "netwatch_radio_peer_ccq_baseline_ratio"),
+              legend=f"{by_link} tx normal", ref="C")],
+        "percentunit", NEUTRAL, min_val=0, max_val=1,
+        description="Client connection quality: the share of frames sent without a retry "
+                    "(MikroTik CCQ, airMAX quality). Its normal dashed.",
+        overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
+
+    def traffic(direction: str) -> str:  # on the radio interfaces only
+        return (f"rate(netwatch_interface_{direction}_bytes_total{{{D}}}[$__rate_interval]) "
+                f"* 8\n  and on (site, device, ifname) "
+                f"netwatch_radio_tx_rate_bytes_per_second{{{D}}}")
+
+    capacity = timeseries_panel("Capacity against traffic", [
+        query(f"netwatch_radio_tx_rate_bytes_per_second{{{D}}} * 8",
+              legend=f"{by_link} link rate", ref="A"),
+        query(f"netwatch_radio_tx_rate_baseline_bytes_per_second{{{D}}} * 8",
+              legend=f"{by_link} link rate normal", ref="B"),
+        query(traffic("receive"), legend=f"{by_link} in", ref="C"),
+        query(traffic("transmit"), legend=f"{by_link} out", ref="D")],
+        "bps", NEUTRAL, min_val=0,
+        description="The radio's link rate (what it can carry), its normal (dashed), and the "
+                    "traffic on the same interface: traffic near the rate fills the link.",
+        overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
+    lte = timeseries_panel("LTE", [
+        query(f"netwatch_lte_rsrp_dbm{{{D}}}", legend=f"{by_link} RSRP", ref="A"),
+        query(f"netwatch_lte_rsrp_baseline_dbm{{{D}}}", legend=f"{by_link} RSRP normal",
+              ref="B"),
+        query(f"netwatch_lte_sinr_db{{{D}}}", legend=f"{by_link} SINR (dB)", ref="C")],
+        "dBm", steps("red", (levels.rsrp_weak, "green")),
+        description=f"The modem's RSRP against its normal (dashed); under "
+                    f"{levels.rsrp_weak:g} dBm is weak. SINR on the right axis, in dB.",
+        overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
+    lte = lte.override_by_regexp(
+        ".* SINR \\(dB\\)$", [*override("", unit="dB", custom__axisPlacement="right")[1]])
+    return [(signal, 12), (ccq, 12), (capacity, 12), (lte, 12)]
+
+
 def _health() -> list[list[tuple[object, int]]]:
     by_device = "{{device}}"
     uptime = stat_panel("Uptime", [query(one_per_device(f"netwatch_device_uptime_seconds{{{D}}}"),
@@ -217,6 +283,10 @@ def build(levels: Levels) -> db.Dashboard:
     interfaces = _interfaces(levels)
     grid.line(8, *interfaces[:2])
     grid.line(8, *interfaces[2:])
+    grid.row("Radio")
+    radio = _radio(levels)
+    grid.line(8, *radio[:2])
+    grid.line(8, *radio[2:])
     grid.row("Device health")
     for height, line in zip((5, 7, 7), _health(), strict=True):
         grid.line(height, *line)
