@@ -5,7 +5,8 @@ the daemon polling it with the real ICMP and SNMP code, serving /metrics on loop
 (or --duration) stops everything and checks that nothing is left behind.
 
 The banner with the URLs would scroll away under the daemon's log lines: a status line with
-the site counts and the URLs follows every STATUS_EVERY seconds. The links are the ones that
+the site counts and the URLs follows every STATUS_EVERY seconds, with each site that is not
+up and its cause (power, radio_degraded, ...: docs/causes.md) under it. The links are the ones that
 work with Debian's versions: Prometheus 2.42 serves its alerts page at /classic/alerts, and
 Debian's Alertmanager 0.25 has no web UI (its API and `amtool` show the alerts).
 """
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # the CLI imports this module for its parser only: keep start
     from netwatch.lab.lab import Lab
 
 STATUS_EVERY = 120.0  # seconds between status lines
+LISTED = 25  # sites not up listed with their cause under each status line
 
 
 def _banner(lab: Lab, daemon: Daemon, extra: list[str]) -> str:
@@ -43,15 +45,24 @@ def _banner(lab: Lab, daemon: Daemon, extra: list[str]) -> str:
 
 
 def status_line(daemon: Daemon, links: str) -> str:
-    """`netwatch demo 09:45: 126 sites: 118 up, 3 down, ... | http://...` (the URLs again)."""
+    """`netwatch demo 09:45: 126 sites: 118 up, 3 down, ... | http://...` (the URLs again),
+    then one line per site that is not up with the daemon's cause (at most LISTED):
+    `  down         power             Way Halim (18.71.07.1001), Kec. ...: rtr down`."""
     from collections import Counter
     from datetime import datetime
 
-    states = Counter(row[3] for row in daemon.status_rows())
+    rows = daemon.status_rows()  # worst first
+    states = Counter(row[3] for row in rows)
     order = ("down", "unreachable", "degraded", "maintenance", "unknown", "up")
     counts = ", ".join(f"{states[s]} {s}" for s in order if states[s])
-    return (f"netwatch demo {datetime.now():%H:%M}: {sum(states.values())} sites: {counts} | "
-            f"{links}")
+    troubled = [row for row in rows if row[3] not in ("up", "unknown")]
+    lines = [f"netwatch demo {datetime.now():%H:%M}: {sum(states.values())} sites: {counts} | "
+             f"{links}"]
+    lines += [f"  {state:<12} {(cause or '-'):<17} {name} ({site}), Kec. {kecamatan}: {text}"
+              for site, name, kecamatan, state, text, cause, *_ in troubled[:LISTED]]
+    if len(troubled) > LISTED:
+        lines.append(f"  ... and {len(troubled) - LISTED} more on the status page")
+    return "\n".join(lines)
 
 
 async def _repeat_status(daemon: Daemon, links: str) -> None:

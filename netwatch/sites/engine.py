@@ -556,7 +556,9 @@ class SiteEngine:
         for site in inventory.sites.values():
             group = self.groups.get(site.id)
             state = (group.state if group else None) or "unknown"
-            rows.append((site.id, site.name, site.kecamatan, state, group.cause if group else ""))
+            why = group.why if group else None
+            rows.append((site.id, site.name, site.kecamatan, state, group.cause if group else "",
+                         why.name if why else ""))
         order = {s: i for i, s in enumerate(("down", "unreachable", "degraded", "maintenance",
                                              "unknown", "up"))}
         return sorted(rows, key=lambda r: (order.get(r[3], 9), r[2], r[1]))

@@ -69,8 +69,10 @@ def test_demo_status_line_repeats_the_counts_and_links() -> None:
 
     class Rows:
         def status_rows(self) -> list[tuple[str, ...]]:
-            return [("a", "A", "K", "up", ""), ("b", "B", "K", "down", "rtr down"),
-                    ("c", "C", "K", "up", "")]
+            return [("b", "B", "K", "down", "rtr down", "power"), ("a", "A", "K", "up", "", ""),
+                    ("c", "C", "K", "up", "", "")]
 
-    line = status_line(Rows(), "status page http://127.0.0.1:9430/")  # type: ignore[arg-type]
+    text = status_line(Rows(), "status page http://127.0.0.1:9430/")  # type: ignore[arg-type]
+    line, *causes = text.splitlines()
     assert line.endswith(": 3 sites: 1 down, 2 up | status page http://127.0.0.1:9430/")
+    assert causes == ["  down         power             B (b), Kec. K: rtr down"]
