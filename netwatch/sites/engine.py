@@ -277,7 +277,8 @@ class SiteEngine:
         if group is None:
             return
         rebooted = self.why.observe(tstate, not group.is_site
-                                    or device.labels.device in group.roots)
+                                    or device.labels.device in group.roots,
+                                    learn=group.state in (None, "up"))
         if rebooted is not None and group.is_site:
             self._reboot_seen(group, rebooted)
         primary = "icmp" if device.icmp is not None else "snmp"

@@ -82,9 +82,11 @@ class Why:
         self.readings.keep(self.devices)
 
     # --- polls --------------------------------------------------------------------------
-    def observe(self, tstate: TargetState, rtt_too: bool) -> float | None:
+    def observe(self, tstate: TargetState, rtt_too: bool, learn: bool = True) -> float | None:
         """One poll of a device: keep what the causes read; the new boot time when the poll
-        shows a reboot. `rtt_too`: the device's RTT has a baseline (roots, upstreams)."""
+        shows a reboot. `rtt_too`: the device's RTT has a baseline (roots, upstreams).
+        `learn`: its values feed the baselines (not while its site is in trouble: a link's
+        normal is what it does while the site is fine, so a fade that lasts stays a fade)."""
         target, last = tstate.target, tstate.last
         device = target.device
         if device is None or last is None:
@@ -96,12 +98,14 @@ class Why:
             recorded = self.readings.record(device, result, now)
             if recorded is None:
                 return None
+            if not learn:
+                return recorded.rebooted
             observe, wanted = self.baselines.observe, self.baselined
             for (metric, labels), value in recorded.readings.values.items():
                 if metric in wanted:
                     observe((site, name, metric, labels), value, now)
             return recorded.rebooted
-        if rtt_too and isinstance(result, IcmpResult) and result.rtts:
+        if learn and rtt_too and isinstance(result, IcmpResult) and result.rtts:
             self.baselines.observe((site, name, RTT, ""), median(result.rtts), now)
         return None
 

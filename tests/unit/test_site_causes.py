@@ -186,6 +186,16 @@ def test_a_faded_link_is_radio_degraded_and_recovers_without_cause(h: Harness) -
     assert h.sites.groups["s1"].state == "up" and h.cause("s1") is None
 
 
+def test_a_fade_that_lasts_is_not_learnt_as_the_links_normal(h: Harness) -> None:
+    h.healthy_minute((SIGNAL, -58.0))
+    for _ in range(40):  # 200 s faded: twenty buckets, more than the six normal ones
+        h.snmp("s1", "rtr", (SIGNAL, -70.0))
+        h.ping("s1", "rtr", lost=2)
+        h.wait(5)
+    assert h.sites.groups["s1"].state == "degraded" and h.cause("s1") == "radio_degraded"
+    assert h.sites.why.normal("s1", "rtr", *SIGNAL) == -58.0
+
+
 def test_full_uplink_with_loss_is_saturated(h: Harness) -> None:
     h.healthy_minute()
     for _ in range(3):
