@@ -13,6 +13,9 @@ import signal
 import socket
 import time
 
+SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
+SEND_BUFFER = 4 * 2**20
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -33,6 +36,13 @@ def main() -> int:
     end = time.monotonic() + args.duration
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
+        # a local sender's datagrams queued in the qdisc count against its send buffer: the
+        # default (~200 kB) would cap the uplink's queue, and so its delay, below what the
+        # token bucket allows. SO_SNDBUFFORCE (root, as in a lab namespace) goes past wmem_max.
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, SEND_BUFFER)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         next_tick = time.monotonic()
         while not stop and next_tick < end:
             for _ in range(per_tick):

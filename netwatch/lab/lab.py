@@ -36,7 +36,7 @@ import yaml
 
 from netwatch.lab import netns
 from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, grow, prepare_recordings
-from netwatch.lab.plan import RESPONDER_KINDS, STORY_KINDS, LabDevice, LabPlan
+from netwatch.lab.plan import RESPONDER_KINDS, LabDevice, LabPlan
 from netwatch.lab.stories import Step, story
 from netwatch.lab.zones import LOSSY_KINDS, Zone, missing_tools
 from netwatch.snmp.snmprec import Record, read_records
@@ -109,10 +109,12 @@ class Lab:
             self._make_zones()
             self._start_agents()
             self.write_config()
+            pace = self.plan.timing.snmp_interval
             for trouble in self.plan.troubles:
-                if trouble.kind in STORY_KINDS and trouble.start is not None:
+                if trouble.start is not None and trouble.zone in self.zones \
+                        and story(trouble.kind, pace):
                     self._plan_story(trouble.zone, trouble.start)
-            if any(t.kind in ("flapping", "rebooting", *STORY_KINDS)
+            if any(t.kind in ("flapping", "rebooting") or story(t.kind, pace)
                    for t in self.plan.troubles):
                 self._script = threading.Thread(target=self._run_script, name="lab-script",
                                                 daemon=True)
@@ -391,4 +393,6 @@ class Lab:
             zone.set_echo(step.echo)
         if step.loss is not None:
             zone.set_loss(step.loss)
+        if step.blast:
+            zone.start_blast()
         self.events.append((time.time(), f"{zone.name} {step}"))

@@ -81,7 +81,8 @@ class LabUpstream:
 class Trouble:
     """Scripted trouble on some sites. Parameters: `loss` (ratio, lossy and lossy_upstream),
     `delay` (seconds, slow), `period` (seconds, flapping and rebooting), `start` (seconds after
-    the lab starts that a story (STORY_KINDS) begins; None: when a test says, Lab.begin)."""
+    the lab starts that a story (STORY_KINDS, and a saturated uplink's stream) begins; None:
+    when a test says, Lab.begin)."""
 
     kind: TroubleKind
     sites: tuple[str, ...]
@@ -225,7 +226,7 @@ def default_scenario(plan: LabPlan) -> LabPlan:
         Trouble("slow", pick("18.71.13"), delay=0.2),
         Trouble("flapping", pick("18.71.14"), period=60.0),
         Trouble("rebooting", pick("18.71.06"), period=180.0),
-        Trouble("saturated", pick("18.71.17")),
+        Trouble("saturated", pick("18.71.17"), start=STORY_START),
         # trouble that unfolds, once each link has a baseline (the lab's buckets are one SNMP
         # interval, three make a baseline): a fading link, a weak LTE site, a power cut, a
         # full flash; and a POP that loses packets under two of its sites

@@ -11,6 +11,8 @@ The times are multiples of the SNMP interval (`pace`), so every step is seen by 
     power_cut     the router's supply voltage dips from 24.3 to 19 V; two polls later the
                   router and its access point go dark (agents silent, echo off)
     storage_full  the router's flash fills to 99 %, then a fifth of its echoes are lost
+    saturated     a stream fills the router's uplink (a token bucket with a deep queue): the
+                  uplink runs at its capacity and every echo waits in the queue
 
 The routers of these stories serve a composed recording (plan.STORY_RECORDING): a real RB750Gr3
 (voltage, flash, IF-MIB, uptime) with the radio rows of a real DynaDish station or the LTE
@@ -43,6 +45,7 @@ class Step:
     silent: bool | None = None  # the device's agent stops (True) or starts (False) answering
     echo: bool | None = None  # the zone's kernel answers ICMP echo
     loss: float | None = None  # share of echo requests the zone drops (0: none)
+    blast: bool = False  # the zone's traffic stream starts (saturated)
 
 
 def _fading(pace: float) -> list[Step]:
@@ -72,8 +75,12 @@ def _storage_full(pace: float) -> list[Step]:
     return [Step(0.0, set=((DISK_USED, "2", "16200"),)), Step(pace * 1.5, loss=LOSS)]
 
 
+def _saturated(pace: float) -> list[Step]:
+    return [Step(0.0, blast=True)]
+
+
 def story(kind: TroubleKind, pace: float) -> list[Step]:
     """The steps of a kind of trouble, ordered by time; [] for trouble that does not unfold."""
     build = {"fading": _fading, "lte_weak": _lte_weak, "power_cut": _power_cut,
-             "storage_full": _storage_full}.get(kind)
+             "storage_full": _storage_full, "saturated": _saturated}.get(kind)
     return sorted(build(pace), key=lambda s: s.at) if build else []

@@ -5,7 +5,7 @@ help: silence (kernel echo replies off), deterministic loss (an nftables `numgen
 every Nth echo request; stories change it as they go), delay (the lab's echo responder with
 kernel echo off), flapping (echo toggled on a timer), a reboot (echo and the agent dark, then
 back with the uptime from zero), saturation (a token-bucket qdisc on the zone's uplink with
-traffic pushed through it).
+traffic pushed through it once its story begins: the link's normal RTT is known first).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ SILENT_KINDS = ("down", "ap_down", "dark_kecamatan", "dark_upstream")
 # loss from nftables: from the start, or as their story goes on
 LOSSY_KINDS = ("lossy", "lossy_upstream", "fading", "lte_weak", "storage_full")
 SATURATION_RATE = "20mbit"  # the lab routers' contracted uplink
+# the uplink's queue: a full one delays every echo about this long (over the 150 ms RTT p90
+# at which a site is degraded), as bufferbloat does on a saturated link
+SATURATION_QUEUE = "200ms"
 NFT_TABLE = "netwatchlab"
 
 
@@ -98,12 +101,20 @@ class Zone:
         self.namespace.run(["nft", "-f", "-"], input="\n".join([*lines, "  }", "}", ""]))
 
     def _saturate(self) -> None:
-        """A token bucket on the zone's side of the veth, filled by a UDP stream to the host."""
+        """A token bucket on the zone's side of the veth (the contracted uplink). Its queue
+        holds SATURATION_QUEUE of traffic, as a real router's buffers do: once the stream
+        fills it (start_blast, when the story says) the echoes wait behind it."""
         ns = self.namespace
         ns.exec_ip("link", "set", ns.ns_if, "txqueuelen", "1000")
         ns.run(["tc", "qdisc", "replace", "dev", ns.ns_if, "root", "tbf", "rate", SATURATION_RATE,
-                "burst", "32kbit", "latency", "50ms"])
-        self.blast_process = ns.spawn(  # 1.6x the bucket: full under load too
+                "burst", "32kbit", "latency", SATURATION_QUEUE])
+
+    def start_blast(self) -> None:
+        """A UDP stream to the host at 1.6x the bucket: the uplink full, its queue too."""
+        if self.blast_process is not None:
+            return
+        ns = self.namespace
+        self.blast_process = ns.spawn(
             [sys.executable, "-m", "netwatch.lab.blast", "--target", ns.gateway,
              "--rate", "4000000"], stdout=subprocess.DEVNULL)
 

@@ -78,6 +78,8 @@ class Baselines:
     def __init__(self, settings: BaselineSettings) -> None:
         self.settings = settings
         self.series: dict[SeriesKey, Series] = {}
+        # each device's series keys: a device's series are found without a scan of all
+        self.keys: dict[DeviceKey, set[SeriesKey]] = {}
         self.refused = 0  # series not kept: max_series reached
         self.dirty: set[DeviceKey] = set()  # devices with a bucket closed since the last save
         self.on_normal: list[Callable[[DeviceKey], None]] = []  # a device's baselines moved
@@ -87,6 +89,7 @@ class Baselines:
         old, self.settings = self.settings, settings
         if (old.bucket, old.slots) != (settings.bucket, settings.slots):
             self.series.clear()
+            self.keys.clear()
 
     def _bucket(self, at: float) -> int:
         return int(at // self.settings.bucket)
@@ -101,6 +104,7 @@ class Baselines:
                 self.refused += 1
                 return
             series = self.series[key] = Series(self.settings.slots, bucket)
+            self.keys.setdefault((key[0], key[1]), set()).add(key)
         elif bucket > series.bucket:
             series.close(bucket, self.settings.min_buckets)
             self._moved((key[0], key[1]))
@@ -120,26 +124,25 @@ class Baselines:
 
     def of_device(self, device: DeviceKey) -> Iterator[tuple[SeriesKey, float]]:
         """The known baselines of one device's series."""
-        site, name = device
-        for key, series in self.series.items():
-            if key[0] == site and key[1] == name and series.normal == series.normal:
+        for key in sorted(self.keys.get(device, ())):
+            series = self.series[key]
+            if series.normal == series.normal:
                 yield key, float(series.normal)
 
     def keep(self, devices: Iterable[DeviceKey]) -> None:
         """Forget the series of devices no longer configured."""
         wanted = set(devices)
-        for key in [k for k in self.series if (k[0], k[1]) not in wanted]:
-            del self.series[key]
+        for device in [d for d in self.keys if d not in wanted]:
+            for key in self.keys.pop(device):
+                del self.series[key]
         self.dirty &= wanted
 
     # --- persistence -----------------------------------------------------------------------
     def dump(self, device: DeviceKey) -> str:
         """A device's series as JSON text (the ring as base64 float32), for the history file."""
-        site, name = device
-        rows = [[metric, labels, series.bucket,
-                 base64.b64encode(series.ring.tobytes()).decode()]
-                for (s, d, metric, labels), series in self.series.items()
-                if s == site and d == name]
+        rows = [[key[2], key[3], self.series[key].bucket,
+                 base64.b64encode(self.series[key].ring.tobytes()).decode()]
+                for key in sorted(self.keys.get(device, ()))]
         return json.dumps({"bucket": self.settings.bucket, "slots": self.settings.slots,
                            "series": rows}, separators=(",", ":"))
 
@@ -165,7 +168,9 @@ class Baselines:
                 continue
             series.ring = ring
             series.close(max(bucket, self._bucket(now)), self.settings.min_buckets)
-            self.series[(device[0], device[1], metric, labels)] = series
+            key = (device[0], device[1], metric, labels)
+            self.series[key] = series
+            self.keys.setdefault(device, set()).add(key)
             restored += 1
         if restored:
             self._moved(device)

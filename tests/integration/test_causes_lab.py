@@ -27,7 +27,7 @@ import pytest_asyncio
 
 from netwatch.daemon.service import Daemon
 from netwatch.lab.lab import Lab
-from netwatch.lab.plan import STORY_KINDS, LabPlan, Timing, Trouble, city, with_trouble
+from netwatch.lab.plan import LabPlan, Timing, Trouble, city, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries
 from tests.conftest import require
 from tests.integration.labkit import lab_and_daemon, scrape, scrape_target
@@ -46,9 +46,11 @@ EXPECTED = {"fading": "radio_degraded", "lte_weak": "radio_degraded", "power_cut
             "storage_full": "storage_full", "lossy_upstream": "upstream_loss",
             "saturated": "uplink_saturated", "dark_kecamatan": "power",
             "dark_upstream": "upstream_down", "down": "unknown"}
+# trouble that begins once the link has its normal: the baseline each waits for
 STORY_METRIC = {"fading": "netwatch_radio_signal_dbm", "lte_weak": "netwatch_lte_rsrp_dbm",
                 "power_cut": "netwatch_device_voltage_volts",
-                "storage_full": "netwatch_icmp_rtt_seconds"}
+                "storage_full": "netwatch_icmp_rtt_seconds",
+                "saturated": "netwatch_icmp_rtt_seconds"}
 
 
 def scenario() -> LabPlan:
@@ -67,7 +69,7 @@ def scenario() -> LabPlan:
                 upstream=pop[next(s.kecamatan for s in plan.sites if s.id == k4[0])]),
         Trouble("dark_upstream", tuple(k5[:2]),
                 upstream=pop[next(s.kecamatan for s in plan.sites if s.id == k5[0])]),
-        Trouble("saturated", (k6[0],)), Trouble("down", (k6[1],)),
+        Trouble("saturated", (k6[0],), start=None), Trouble("down", (k6[1],)),
     ])
     return replace(planned, maintenance=(k6[2],))
 
@@ -118,11 +120,11 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cit
         task = asyncio.create_task(watch.run(daemon))
         c = City(lab, daemon, stack, watch)
         try:
-            for kind in STORY_KINDS:  # each link has its normal first, then its story
+            for kind, metric in STORY_METRIC.items():  # each link's normal, then its story
                 [site] = c.sites(kind)
-                await until(partial(_baseline_known, daemon, site, STORY_METRIC[kind]),
-                            60, f"a baseline of {STORY_METRIC[kind]} at {site}")
-            for kind in STORY_KINDS:
+                await until(partial(_baseline_known, daemon, site, metric),
+                            60, f"a baseline of {metric} at {site}")
+            for kind in STORY_METRIC:
                 lab.begin(c.sites(kind)[0])
             yield c
         finally:
