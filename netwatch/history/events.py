@@ -21,7 +21,7 @@ class SiteEvent:
     new: str
     cause: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
-    cause_name: str | None = None  # netwatch_site_cause's value once causes are named
+    cause_name: str | None = None  # netwatch_site_cause's cause (None: up, or left)
 
     def as_json(self) -> dict[str, Any]:
         return {"at": self.at, "site": self.site, "kecamatan": self.kecamatan, "old": self.old,
