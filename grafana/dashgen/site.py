@@ -153,16 +153,15 @@ def _interfaces(levels: Levels) -> list[tuple[object, int]]:
 
 
 def _or_peers(link: str, peer: str) -> str:
-    """A radio's own series, or per peer on a backhaul device (the peer in `ifname`)."""
-    return (f"{link}{{{D}}}\n  or label_replace({peer}{{{D}}}, "
-            f'"ifname", "$1", "peer", "(.*)")')
+    """A radio's own series, or per peer on a backhaul device (with its `peer` label)."""
+    return f"{link}{{{D}}}\n  or {peer}{{{D}}}"
 
 
 def _radio(levels: Levels) -> list[tuple[object, int]]:
     """Each link against its own normal (the daemon's baselines: the median of the hourly
     medians of the last days), the link quality and what it can carry against what it
     carries, and the LTE modem."""
-    by_link = "{{device}} {{ifname}}"
+    by_link = "{{device}} {{ifname}}{{peer}}"  # a backhaul's peers: the peer's name
     dashed = {"custom__lineStyle": {"fill": "dash", "dash": [10, 10]}}
     signal = timeseries_panel("Signal against its normal", [
         query(_or_peers("netwatch_radio_signal_dbm", "netwatch_radio_peer_signal_dbm"),
