@@ -76,8 +76,8 @@ def _alerts() -> object:
         overrides=[override("site", links=[_link_json()])], sort_by="severity")
 
 
-# each site's cause (one, however many daemons export it), or none yet
-SITE_CAUSE = ('topk by (site) (1, count by (site, cause) (netwatch_site_cause == 1))\n'
+# each site's cause (one, however many daemons export it: the combined one), or none yet
+SITE_CAUSE = ('topk by (site) (1, site:netwatch_site_cause:combined == 1)\n'
               '  or on (site) max by (site) (netwatch_site_info)')
 
 
@@ -128,7 +128,7 @@ def _worst_links() -> object:
 
 def _cause_counts() -> object:
     """Sites per cause: why the sites that are not up are not (netwatch_site_cause)."""
-    expr = "sum by (cause) (max by (site, cause) (netwatch_site_cause))"
+    expr = "sum by (cause) (site:netwatch_site_cause:combined)"
     return stat_panel(
         "Sites per cause", [query(expr, legend="{{cause}}", instant=True)], "none",
         steps("green", (1, "orange")), decimals=0,

@@ -53,7 +53,8 @@ OUTAGE_ONLY = {(UID["overview"], "Active alerts"), (UID["overview"], "Sites down
 WARM = ["site:netwatch_availability:ratio_mtd", "site:netwatch_icmp_rtt_seconds:quantile5m",
         "uplink:netwatch_interface_utilization:ratio5m", "kecamatan:netwatch_availability:ratio1h",
         "rate(netwatch_interface_receive_bytes_total[1m])",
-        "netwatch_radio_signal_baseline_dbm", "netwatch_lte_rsrp_baseline_dbm"]
+        "netwatch_radio_signal_baseline_dbm", "netwatch_lte_rsrp_baseline_dbm",
+        "site:netwatch_site_cause:combined"]
 
 
 def scenario() -> tuple[LabPlan, str]:
