@@ -222,3 +222,19 @@ def test_sites_behind_a_dead_pop_are_upstream_down(h: Harness) -> None:
         for site in ("s1", "s2", "s3"):
             h.ping(site, "rtr", ok=False)
     assert {h.cause(s) for s in ("s1", "s2", "s3")} == {"upstream_down"}
+
+
+def test_a_site_restored_from_the_history_keeps_its_cause(tmp_path: Path) -> None:
+    from netwatch.history.events import SiteEvent
+
+    h = Harness(tmp_path)
+    finding = {"kind": "power_fell", "text": "rtr voltage 19.0 V, its normal 24.3 V",
+               "device": "rtr", "value": 19.0}
+    engine = SiteEngine(h.store, h.state, clock=lambda: h.now)
+    engine.restore({"s1": SiteEvent(h.now.timestamp() - 60, "s1", "Kedaton", "up", "down",
+                                    "rtr down", {"findings": [finding]}, "power")})
+    engine.sync(h.inventory)
+    why = engine.groups["s1"].why
+    assert engine.groups["s1"].state == "down" and why is not None and why.name == "power"
+    assert why.findings[0].kind == "power_fell" and why.findings[0].facts["value"] == 19.0
+    assert engine.groups["s2"].why is None
