@@ -152,44 +152,37 @@ def _interfaces(levels: Levels) -> list[tuple[object, int]]:
     return [(traffic, 12), (util, 12), (errors, 12), (status, 12)]
 
 
-def _or_peers(link: str, peer: str) -> str:
-    """A radio's own series, or per peer on a backhaul device (with its `peer` label)."""
-    return f"{link}{{{D}}}\n  or {peer}{{{D}}}"
-
-
 def _radio(levels: Levels) -> list[tuple[object, int]]:
     """Each link against its own normal (the daemon's baselines: the median of the hourly
     medians of the last days), the link quality and what it can carry against what it
     carries, and the LTE modem."""
-    by_link = "{{device}} {{ifname}}{{peer}}"  # a backhaul's peers: the peer's name
+    by_link = "{{device}} {{ifname}}"
     dashed = {"custom__lineStyle": {"fill": "dash", "dash": [10, 10]}}
     signal = timeseries_panel("Signal against its normal", [
-        query(_or_peers("netwatch_radio_signal_dbm", "netwatch_radio_peer_signal_dbm"),
-              legend=by_link, ref="A"),
-        query(_or_peers("netwatch_radio_signal_baseline_dbm",
-                        "netwatch_radio_peer_signal_baseline_dbm"),
-              legend=f"{by_link} normal", ref="B")],
+        query(f"netwatch_radio_signal_dbm{{{D}}}", legend=by_link, ref="A"),
+        query(f"netwatch_radio_signal_baseline_dbm{{{D}}}", legend=f"{by_link} normal",
+              ref="B")],
         "dBm", NEUTRAL,
         description="Received signal of each radio link and its normal (dashed). A link "
                     f"{levels.signal_fell_by:g} dB under its own normal is radio_degraded "
                     "however strong it still is.",
         overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
     ccq = timeseries_panel("Link quality (CCQ)", [
-        query(_or_peers("netwatch_radio_tx_ccq_ratio", "netwatch_radio_peer_ccq_ratio"),
-              legend=f"{by_link} tx", ref="A"),
+        query(f"netwatch_radio_tx_ccq_ratio{{{D}}}", legend=f"{by_link} tx", ref="A"),
         query(f"netwatch_radio_rx_ccq_ratio{{{D}}}", legend=f"{by_link} rx", ref="B"),
-        query(_or_peers("netwatch_radio_tx_ccq_baseline_ratio",
-                        "netwatch_radio_peer_ccq_baseline_ratio"),
-              legend=f"{by_link} tx normal", ref="C")],
+        query(f"netwatch_radio_tx_ccq_baseline_ratio{{{D}}}", legend=f"{by_link} tx normal",
+              ref="C")],
         "percentunit", NEUTRAL, min_val=0, max_val=1,
         description="Client connection quality: the share of frames sent without a retry "
                     "(MikroTik CCQ, airMAX quality). Its normal dashed.",
         overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
 
-    def traffic(direction: str) -> str:  # on the radio interfaces only
-        return (f"rate(netwatch_interface_{direction}_bytes_total{{{D}}}[$__rate_interval]) "
-                f"* 8\n  and on (site, device, ifname) "
-                f"netwatch_radio_tx_rate_bytes_per_second{{{D}}}")
+    def traffic(direction: str) -> str:  # on the radio interface, or else the uplink
+        rate = f"rate(netwatch_interface_{direction}_bytes_total{{{D}}}[$__rate_interval]) * 8"
+        return (f"({rate}\n  and on (site, device, ifname) "
+                f"netwatch_radio_tx_rate_bytes_per_second{{{D}}})\n"
+                f"or ({rate}\n  and on (site, device, ifname) "
+                f"netwatch_interface_uplink{{{D}}} == 1)")
 
     capacity = timeseries_panel("Capacity against traffic", [
         query(f"netwatch_radio_tx_rate_bytes_per_second{{{D}}} * 8",
@@ -200,7 +193,8 @@ def _radio(levels: Levels) -> list[tuple[object, int]]:
         query(traffic("transmit"), legend=f"{by_link} out", ref="D")],
         "bps", NEUTRAL, min_val=0,
         description="The radio's link rate (what it can carry), its normal (dashed), and the "
-                    "traffic on the same interface: traffic near the rate fills the link.",
+                    "traffic on the same interface (or the configured uplink, which the link "
+                    "carries): traffic near the rate fills the link.",
         overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
     lte = timeseries_panel("LTE", [
         query(f"netwatch_lte_rsrp_dbm{{{D}}}", legend=f"{by_link} RSRP", ref="A"),
