@@ -60,9 +60,11 @@ const NW = (() => {
 
   const t = (key) => WORDS[lang][key] ?? key;
   const stateName = (state) => WORDS[lang].states[state] ?? state;
-  // a site's cause in words: its name (netwatch_site_cause) first, then the verdict's text
-  const causeText = (cause) => [cause.name && (WORDS[lang].causes[cause.name] ?? cause.name),
-                                cause.text].filter(Boolean).join(": ");
+  // a site's cause in words: its name (netwatch_site_cause) first, then the verdict's text;
+  // "unknown" adds nothing to the verdict's text, so it is left out
+  const causeText = (cause) => [
+    cause.name && cause.name !== "unknown" && (WORDS[lang].causes[cause.name] ?? cause.name),
+    cause.text].filter(Boolean).join(": ");
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
