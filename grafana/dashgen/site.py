@@ -5,7 +5,7 @@ against traffic, LTE), device health and wireless clients."""
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import heatmap, stat
+from grafana_foundation_sdk.builders import heatmap, prometheus, stat
 from grafana_foundation_sdk.models.common import (
     BigValueColorMode,
     TooltipDisplayMode,
@@ -152,26 +152,29 @@ def _interfaces(levels: Levels) -> list[tuple[object, int]]:
     return [(traffic, 12), (util, 12), (errors, 12), (status, 12)]
 
 
+def _once(name: str, legend: str, ref: str, times: str = "") -> prometheus.Dataquery:
+    """A device's series once, whichever twin reported it (`times`: a factor, " * 8")."""
+    return query(one_per_device(f"{name}{{{D}}}") + times, legend=legend, ref=ref)
+
+
 def _radio(levels: Levels) -> list[tuple[object, int]]:
     """Each link against its own normal (the daemon's baselines: the median of the hourly
     medians of the last days), the link quality and what it can carry against what it
-    carries, and the LTE modem."""
-    by_link = "{{device}} {{ifname}}"
+    carries, and the LTE modem. Every series once, whichever twin reported it."""
+    link = "{{device}} {{ifname}}"
     dashed = {"custom__lineStyle": {"fill": "dash", "dash": [10, 10]}}
     signal = timeseries_panel("Signal against its normal", [
-        query(f"netwatch_radio_signal_dbm{{{D}}}", legend=by_link, ref="A"),
-        query(f"netwatch_radio_signal_baseline_dbm{{{D}}}", legend=f"{by_link} normal",
-              ref="B")],
+        _once("netwatch_radio_signal_dbm", link, "A"),
+        _once("netwatch_radio_signal_baseline_dbm", f"{link} normal", "B")],
         "dBm", NEUTRAL,
         description="Received signal of each radio link and its normal (dashed). A link "
                     f"{levels.signal_fell_by:g} dB under its own normal is radio_degraded "
                     "however strong it still is.",
         overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
     ccq = timeseries_panel("Link quality (CCQ)", [
-        query(f"netwatch_radio_tx_ccq_ratio{{{D}}}", legend=f"{by_link} tx", ref="A"),
-        query(f"netwatch_radio_rx_ccq_ratio{{{D}}}", legend=f"{by_link} rx", ref="B"),
-        query(f"netwatch_radio_tx_ccq_baseline_ratio{{{D}}}", legend=f"{by_link} tx normal",
-              ref="C")],
+        _once("netwatch_radio_tx_ccq_ratio", f"{link} tx", "A"),
+        _once("netwatch_radio_rx_ccq_ratio", f"{link} rx", "B"),
+        _once("netwatch_radio_tx_ccq_baseline_ratio", f"{link} tx normal", "C")],
         "percentunit", NEUTRAL, min_val=0, max_val=1,
         description="Client connection quality: the share of frames sent without a retry "
                     "(MikroTik CCQ, airMAX quality). Its normal dashed.",
@@ -179,28 +182,27 @@ def _radio(levels: Levels) -> list[tuple[object, int]]:
 
     def traffic(direction: str) -> str:  # on the radio interface, or else the uplink
         rate = f"rate(netwatch_interface_{direction}_bytes_total{{{D}}}[$__rate_interval]) * 8"
-        return (f"({rate}\n  and on (site, device, ifname) "
-                f"netwatch_radio_tx_rate_bytes_per_second{{{D}}})\n"
-                f"or ({rate}\n  and on (site, device, ifname) "
-                f"netwatch_interface_uplink{{{D}}} == 1)")
+        return one_per_device(
+            f"({rate}\n  and on (site, device, ifname) "
+            f"netwatch_radio_tx_rate_bytes_per_second{{{D}}})\n"
+            f"or ({rate}\n  and on (site, device, ifname) "
+            f"netwatch_interface_uplink{{{D}}} == 1)")
 
     capacity = timeseries_panel("Capacity against traffic", [
-        query(f"netwatch_radio_tx_rate_bytes_per_second{{{D}}} * 8",
-              legend=f"{by_link} link rate", ref="A"),
-        query(f"netwatch_radio_tx_rate_baseline_bytes_per_second{{{D}}} * 8",
-              legend=f"{by_link} link rate normal", ref="B"),
-        query(traffic("receive"), legend=f"{by_link} in", ref="C"),
-        query(traffic("transmit"), legend=f"{by_link} out", ref="D")],
+        _once("netwatch_radio_tx_rate_bytes_per_second", f"{link} link rate", "A", " * 8"),
+        _once("netwatch_radio_tx_rate_baseline_bytes_per_second", f"{link} link rate normal",
+              "B", " * 8"),
+        query(traffic("receive"), legend=f"{link} in", ref="C"),
+        query(traffic("transmit"), legend=f"{link} out", ref="D")],
         "bps", NEUTRAL, min_val=0,
         description="The radio's link rate (what it can carry), its normal (dashed), and the "
                     "traffic on the same interface (or the configured uplink, which the link "
                     "carries): traffic near the rate fills the link.",
         overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
     lte = timeseries_panel("LTE", [
-        query(f"netwatch_lte_rsrp_dbm{{{D}}}", legend=f"{by_link} RSRP", ref="A"),
-        query(f"netwatch_lte_rsrp_baseline_dbm{{{D}}}", legend=f"{by_link} RSRP normal",
-              ref="B"),
-        query(f"netwatch_lte_sinr_db{{{D}}}", legend=f"{by_link} SINR (dB)", ref="C")],
+        _once("netwatch_lte_rsrp_dbm", f"{link} RSRP", "A"),
+        _once("netwatch_lte_rsrp_baseline_dbm", f"{link} RSRP normal", "B"),
+        _once("netwatch_lte_sinr_db", f"{link} SINR (dB)", "C")],
         "dBm", steps("red", (levels.rsrp_weak, "green")),
         description=f"The modem's RSRP against its normal (dashed); under "
                     f"{levels.rsrp_weak:g} dBm is weak. SINR on the right axis, in dB.",
