@@ -265,6 +265,11 @@ class SiteEngine:
             window = self.windows.setdefault(target.key, [])
             if tstate.status == "down":
                 window.clear()  # an outage is "down", not loss: none of it degrades the site later
+            elif transition is not None and transition.old == "down":
+                # the round that ends an outage straddles its end: the echoes it lost are the
+                # outage's (a partly answered first round made a recovered site degraded, then
+                # up again: transitions that looked like flapping)
+                window.clear()
             else:
                 window.append(last.result)
                 if len(window) > WINDOW_ROUNDS:

@@ -289,3 +289,17 @@ def test_outage_rounds_do_not_make_a_recovered_site_degraded(h: Harness) -> None
         h.poll("s2", "rtr")
     assert h.site("s2") == "up"  # the outage was "down", not loss: no "recovering" degraded
     assert h.sample('netwatch_site_state_changes_total{site="s2"') == "2"
+
+
+def test_the_round_that_ends_an_outage_is_not_loss(h: Harness) -> None:
+    h.round()
+    for _ in range(3):
+        h.poll("s2", "rtr", lost=5)
+    assert h.site("s2") == "down"
+    h.poll("s2", "rtr")  # answering again (the target recovers after up_after rounds)
+    h.poll("s2", "rtr", lost=4)  # the round that ends the outage began before its end
+    assert h.site("s2") == "up"
+    for _ in range(3):  # clean rounds after it: the partial round never comes back as loss
+        h.poll("s2", "rtr")
+        assert h.site("s2") == "up"
+    assert h.sample('netwatch_site_state_changes_total{site="s2"') == "2"
