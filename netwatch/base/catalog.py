@@ -35,8 +35,9 @@ from typing import Literal
 MetricType = Literal["counter", "gauge", "histogram", "info", "stateset"]
 # who computes the value: sites/targets.py, sites/engine.py, icmp/result.py, the SNMP poller
 # (snmp/poller.py), an SNMP profile (snmp/profiles/*.yml), base/selfmetrics.py,
-# history/journal.py
-Origin = Literal["target", "site", "icmp", "snmp", "profile", "self", "history"]
+# history/journal.py, the daemon's topology check (discovery/drift.py)
+Origin = Literal["target", "site", "icmp", "snmp", "profile", "self", "history",
+                 "topology"]
 
 DEVICE = ("site", "kecamatan", "device", "role")  # every per-device series, in this order
 SITE = ("site", "kecamatan")  # every per-site series
@@ -141,6 +142,15 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
        *DEVICE, "reason",
        meaning="Why a device's trouble is not its own: parent_down, upstream_down, "
        "maintenance or poller_isolated (at most one is 1)."),
+    _m("netwatch_topology_mismatch", "gauge",
+       "The device's neighbours contradict the configured topology (value 1 while they do): "
+       "kind parent, upstream or missing_parent; expected is the configured link, observed "
+       "the configured device its neighbours show instead.", "", "topology", *DEVICE,
+       "kind", "expected", "observed",
+       meaning="The neighbours contradict the configured topology (1 while they do): "
+       "`kind` parent (the configured parent is not the device seen), upstream (a "
+       "different upstream's device is seen), missing_parent (adjacent to a device of its "
+       "site that the config does not make its parent)."),
     _m("netwatch_interface_uplink", "gauge",
        "Marks the interface the config names as the site's uplink (value 1).", "", "site", *_IF),
     _m("netwatch_interface_capacity_bytes", "gauge",
@@ -212,6 +222,19 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
        f"Uptime as the device reports it: the first present of {_UPTIMES}.", "seconds",
        "snmp", *DEVICE, meaning="Uptime as the device reports it (hrSystemUptime → "
        "engine time → sysUpTime)."),
+    _m("netwatch_neighbor_info", "info",
+       "A neighbour the device reports (value 1): LLDP-MIB lldpRemTable "
+       "(1.0.8802.1.1.2.1.4.1), CISCO-CDP-MIB cdpCacheTable (1.3.6.1.4.1.9.9.23.1.2.1), "
+       "MIKROTIK-MIB mtxrNeighborTable (1.3.6.1.4.1.14988.1.1.11.1); read at refreshes, "
+       "not every poll.", "", "snmp", *_IF, "protocol", "remote_name", "remote_port",
+       meaning="A neighbour the device reports by LLDP, CDP or MikroTik's MNDP (value 1): "
+       "the local interface, the neighbour's name (its chassis id when it sends none) and "
+       "port; read at the identity cadence, at most 64 per device."),
+    _m("netwatch_neighbors_over_limit", "gauge",
+       "Neighbours the device reported beyond the 64 that get a netwatch_neighbor_info "
+       "series.", "", "snmp", *DEVICE,
+       meaning="Neighbours beyond the 64 per device that get a `netwatch_neighbor_info` "
+       "series: counted here, not exported."),
     _m("netwatch_radio_peers_over_limit", "gauge",
        "Radio peers of a backhaul device beyond its max_peers in the last poll; they get no "
        "per-peer series.", "", "snmp", *DEVICE,

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from netwatch.base.exposition import label_text
-from netwatch.snmp.oid import Oid, Value, as_text, format_oid
+from netwatch.snmp.oid import Oid, Value, as_text, clean_text, format_oid
 from netwatch.snmp.profile import (
     PEER,
     Filter,
@@ -72,8 +72,9 @@ class PeerLimit:
 
 
 def _label_oids(specs: Iterable[LabelSpecs | None]) -> list[Oid]:
-    return [s.oid for labels in specs if labels for sources in labels.values()
-            for s in sources if s.oid is not None]
+    return [oid for labels in specs if labels for sources in labels.values()
+            for s in sources for oid in (s.oid, s.through, s.when and s.when.oid)
+            if oid is not None]
 
 
 def lookup_oids(table: TableSpec) -> list[Oid]:
@@ -221,6 +222,8 @@ class Decoder:
     def _label_source(self, source: LabelSource, index: Oid, depth: int) -> str:
         if source.value is not None:
             return source.value
+        if source.when is not None and not _passes([source.when], self.lookups, index):
+            return ""
         if source.part is not None:
             index = index[source.part[0]:source.part[1]]
             if len(index) != source.part[1] - source.part[0]:
@@ -229,6 +232,11 @@ class Decoder:
             return _mac(index) if source.format == "mac" and len(index) == 6 else \
                 format_oid(index)
         if source.ref is not None:
+            if source.through is not None:  # the row named by a column's value
+                joined = self.lookups.value(source.through, index)
+                if not isinstance(joined, int):
+                    return ""
+                index = (joined,)
             other, _, label = source.ref.partition(".")
             table = self.profile.table(other)
             if table is None or depth > 3 or not self._has_row(table, index):
@@ -242,6 +250,8 @@ class Decoder:
             return ""
         if source.format == "mac" and isinstance(raw, bytes) and len(raw) == 6:
             return _mac(raw)
+        if source.format is not None:  # text, or a mac that is none
+            return clean_text(raw)
         if source.map is not None:
             key = raw if isinstance(raw, int) else as_text(raw)
             mapped = source.map.get(key)

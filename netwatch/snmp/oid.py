@@ -12,6 +12,7 @@ handles plain Python:
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 Oid = tuple[int, ...]
@@ -74,6 +75,28 @@ def as_text(value: Value, limit: int = 256) -> str:
     if not text.isprintable():
         text = "".join(ch if ch.isprintable() else " " for ch in text)
     return text.strip()[:limit]
+
+
+_HEX_TEXT = re.compile(r"(?:0x)?[0-9a-fA-F]{2}(?:[ :.-]?[0-9a-fA-F]{2}){2,}")
+
+
+def clean_text(value: Value, limit: int = 256) -> str:
+    """A name as agents send it, cleaned: cut at the first NUL (names padded with NULs and
+    whatever followed in the agent's buffer), hex text decoded when it spells printable
+    text ("4d696b726f54696b", "4D 69 6B ..."), other control characters dropped, runs of
+    white space made one space. Not a name: ""."""
+    if not isinstance(value, bytes):
+        return as_text(value, limit)
+    raw = value.split(b"\0", 1)[0]
+    text = raw.decode("utf-8", "replace").replace("\ufffd", "")
+    if _HEX_TEXT.fullmatch(text.strip()):
+        digits = re.sub(r"[^0-9a-fA-F]", "", text.strip().removeprefix("0x"))
+        decoded = bytes.fromhex(digits).split(b"\0", 1)[0]
+        if decoded.isascii() and decoded.decode().isprintable() and \
+                any(chr(c).isalpha() for c in decoded):
+            text = decoded.decode()
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:limit]
 
 
 def as_number(value: Value) -> int | None:

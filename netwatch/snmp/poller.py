@@ -41,6 +41,7 @@ from netwatch.snmp.decode import (
     polled_oids,
 )
 from netwatch.snmp.detect import detect
+from netwatch.snmp.neighbors import MAX_NEIGHBORS, Topology, info_samples, neighbor_oids, observe
 from netwatch.snmp.oid import MISSING, Oid, Value, VarBind, as_text, is_present
 from netwatch.snmp.profile import MetricSpec, Profile, TableSpec, per_peer
 from netwatch.snmp.result import SnmpResult
@@ -75,6 +76,10 @@ class DeviceState:
     rows: dict[str, int] = field(default_factory=dict)
     peers: PeerLimit | None = None  # backhaul devices: which radio peers get series
     warned: set[str] = field(default_factory=set)  # what was logged once for this device
+    # neighbours, read at refreshes (the identity cadence), and their series until the next
+    topology: Topology | None = None
+    neighbor_series: list[Sample] = field(default_factory=list)
+    neighbor_limit: PeerLimit = field(default_factory=lambda: PeerLimit(MAX_NEIGHBORS))
 
     def limit_peers(self, cap: int) -> None:
         """Per-peer series for at most `cap` peers (0: none, the device is no backhaul)."""
@@ -173,7 +178,7 @@ async def poll_device(client: SnmpClient, state: DeviceState, profiles: dict[str
     return SnmpResult(tuple(samples), state.profile.name, counting.values, counting.requests,
                       failure.reason if failure else None, str(failure or ""),
                       rejected=_rejected(state.decoder.rejected, scalars),
-                      truncated=tuple(sorted(truncated)))
+                      truncated=tuple(sorted(truncated)), topology=state.topology)
 
 
 def _rejected(decoded: Counter[str], scalars: dict[Oid, Value]) -> tuple[tuple[str, int], ...]:
@@ -211,6 +216,9 @@ def _computed(state: DeviceState) -> list[Sample]:
     if state.peers is not None and state.profile is not None and any(
             per_peer(m) for t in state.profile.tables for m in t.metrics):
         out.append(("netwatch_radio_peers_over_limit", "", state.peers.over))
+    if state.topology is not None and state.topology.neighbors:
+        out += state.neighbor_series
+        out.append(("netwatch_neighbors_over_limit", "", state.neighbor_limit.over))
     return out
 
 
@@ -227,7 +235,8 @@ async def _refresh(client: SnmpClient, state: DeviceState, profiles: dict[str, P
     identity["sysname"] = as_text(scalars.get(SYS_NAME, MISSING), 128)
     identity["profile"] = profile.name
     lookups = Lookups()
-    columns = list(dict.fromkeys(oid for t in profile.tables for oid in lookup_oids(t)))
+    columns = list(dict.fromkeys([*(oid for t in profile.tables for oid in lookup_oids(t)),
+                                  *neighbor_oids(profile)]))
     if columns:
         hint = max(state.rows.values(), default=DEFAULT_ROWS)
         max_rows = max(t.max_rows for t in profile.tables)
@@ -238,6 +247,10 @@ async def _refresh(client: SnmpClient, state: DeviceState, profiles: dict[str, P
     state.profile = profile
     state.decoder = Decoder(profile, lookups)
     state.info_labels = label_text(INFO_LABELS, (identity.get(k, "") for k in INFO_LABELS))
+    state.topology = observe(profile, state.decoder, identity["sysname"]) \
+        if profile.neighbors else None
+    state.neighbor_series = info_samples(state.topology, state.neighbor_limit) \
+        if state.topology else []
     state.absent.clear()
     state.empty_tables.clear()
     state.refreshed_at = at

@@ -69,37 +69,6 @@ class Source(_Strict):
     valid: tuple[float, float] | None = None
 
 
-class LabelSource(_Strict):
-    """One way to get a label value; a label lists several, the first non-empty one wins."""
-
-    oid: OidField | None = None  # a column, read at the row's index (cached)
-    index: bool = False  # the row index, dotted
-    value: str | None = None  # a constant
-    ref: str | None = None  # "table.label": another table's label for the same index
-    map: dict[int | str, str] | None = None  # raw value -> text (unmapped: the raw text)
-    prefix: str = ""  # put before a non-empty value, e.g. "vap" + index
-    # index and ref: use these components of the row index, [start, end) (MikroTik's
-    # registration table is indexed by MAC (6 parts) then ifIndex: ifIndex is part [6, 7])
-    part: tuple[int, int] | None = None
-    format: Literal["mac"] | None = None  # six bytes or six index parts as aa:bb:cc:dd:ee:ff
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> LabelSource:
-        given = [self.oid is not None, self.index, self.value is not None, self.ref is not None]
-        if sum(given) != 1:
-            raise ValueError("a label source needs exactly one of oid, index, value, ref")
-        if self.ref is not None and self.ref.count(".") != 1:
-            raise ValueError("ref must read TABLE.LABEL")
-        if self.part is not None and not (self.index or self.ref is not None):
-            raise ValueError("part is for index and ref sources")
-        if self.part is not None and not 0 <= self.part[0] < self.part[1]:
-            raise ValueError("part must read [START, END] with 0 <= START < END")
-        return self
-
-
-LabelSpecs = dict[str, Annotated[list[LabelSource], BeforeValidator(_as_list)]]
-
-
 class Filter(_Strict):
     """Keep a row only when the column's value is one of `in`, or none of `not_in` (ints,
     or text/OIDs)."""
@@ -118,6 +87,46 @@ class Filter(_Strict):
         if self.in_ is not None:
             return value in self.in_
         return value not in (self.not_in or ())
+
+
+class LabelSource(_Strict):
+    """One way to get a label value; a label lists several, the first non-empty one wins."""
+
+    oid: OidField | None = None  # a column, read at the row's index (cached)
+    index: bool = False  # the row index, dotted
+    value: str | None = None  # a constant
+    ref: str | None = None  # "table.label": another table's label for the same index
+    # with ref: the other table's row is the (integer) value of this column at the row, not
+    # the row's own index (MikroTik's neighbour table gives the local ifIndex in a column)
+    through: OidField | None = None
+    map: dict[int | str, str] | None = None  # raw value -> text (unmapped: the raw text)
+    prefix: str = ""  # put before a non-empty value, e.g. "vap" + index
+    # index, oid and ref: use these components of the row index, [start, end) (MikroTik's
+    # registration table is indexed by MAC (6 parts) then ifIndex: ifIndex is part [6, 7])
+    part: tuple[int, int] | None = None
+    # mac: six bytes or six index parts as aa:bb:cc:dd:ee:ff (other values as text); text:
+    # names as agents send them, cleaned (cut at a NUL, hex text decoded, no control chars)
+    format: Literal["mac", "text"] | None = None
+    # only for rows where a column passes (LLDP's port id is a MAC where its subtype is 3)
+    when: Filter | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> LabelSource:
+        given = [self.oid is not None, self.index, self.value is not None, self.ref is not None]
+        if sum(given) != 1:
+            raise ValueError("a label source needs exactly one of oid, index, value, ref")
+        if self.ref is not None and self.ref.count(".") != 1:
+            raise ValueError("ref must read TABLE.LABEL")
+        if self.part is not None and not (self.index or self.ref is not None or self.oid):
+            raise ValueError("part is for index, oid and ref sources")
+        if self.through is not None and self.ref is None:
+            raise ValueError("through is for ref sources")
+        if self.part is not None and not 0 <= self.part[0] < self.part[1]:
+            raise ValueError("part must read [START, END] with 0 <= START < END")
+        return self
+
+
+LabelSpecs = dict[str, Annotated[list[LabelSource], BeforeValidator(_as_list)]]
 
 
 class MetricSpec(_Strict):
@@ -169,6 +178,63 @@ class TableSpec(_Strict):
     max_rows: int = Field(2000, ge=1, le=100_000)
 
 
+class AddressSource(_Strict):
+    """A neighbour's management address: a column's value at the row (`oid`: four or 16
+    bytes, or the address as text, as RouterOS 7 puts it), or the rows of a column indexed
+    below the row (`below`: LLDP-MIB's lldpRemManAddrTable, whose index ends in the address
+    type, its length and its bytes)."""
+
+    oid: OidField | None = None
+    below: OidField | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> AddressSource:
+        if (self.oid is None) == (self.below is None):
+            raise ValueError("an address source needs exactly one of oid, below")
+        return self
+
+
+LabelList = Annotated[list[LabelSource], BeforeValidator(_as_list)]
+NeighborProtocol = Literal["lldp", "cdp", "mndp"]
+NEIGHBOR_FIELDS = ("ifname", "remote_name", "remote_port", "remote_port_description",
+                   "remote_chassis", "remote_description")
+
+
+class NeighborTableSpec(_Strict):
+    """A table of the device's neighbours (LLDP, CDP, MikroTik's MNDP), read at the identity
+    cadence (refreshes), never every poll. Each field is a label source list; a row is one
+    neighbour. Its rows are those of the columns its remote fields read directly (`oid`
+    sources without `through`). A child profile's table of the same name replaces only the
+    fields it gives (mikrotik's `lldp` adds the local interface from its neighbour table)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    protocol: NeighborProtocol | None = None  # required, unless a parent's table gives it
+    object: str = ""
+    ifname: LabelList = []  # the local interface the neighbour was heard on
+    remote_name: LabelList = []  # its system name
+    remote_port: LabelList = []  # its port id (a name, a number, or a MAC)
+    remote_port_description: LabelList = []  # used when the port id is a MAC or empty
+    remote_chassis: LabelList = []  # its chassis id (usually a MAC)
+    remote_description: LabelList = []  # its system description or platform
+    remote_addresses: list[AddressSource] = []
+    max_rows: int = Field(512, ge=1, le=10_000)
+
+    def row_columns(self) -> list[Oid]:
+        """The columns whose rows are the neighbours (read directly, not joined)."""
+        sources = [s for name in NEIGHBOR_FIELDS[1:] for s in getattr(self, name)]
+        found = [s.oid for s in sources if s.oid is not None and s.through is None]
+        found += [a.oid for a in self.remote_addresses if a.oid is not None]
+        return list(dict.fromkeys(found))
+
+
+class NeighborsSpec(_Strict):
+    """`own_macs`: columns holding this device's own MACs (ifPhysAddress; a scalar's parent
+    OID walks the scalar), so that other devices' neighbour rows can name it by chassis id."""
+
+    own_macs: list[OidField] = []
+    tables: list[NeighborTableSpec] = []
+
+
 class IdentitySource(_Strict):
     """`oid` (GET), `first` (GETNEXT: first row of a column) or a constant `value`;
     `regex` picks group 1 (or the whole match) out of the text."""
@@ -213,6 +279,7 @@ class ProfileSpec(_Strict):
     identity: dict[IdentityField, Annotated[list[IdentitySource], BeforeValidator(_as_list)]] = {}
     scalars: list[MetricSpec] = []
     tables: list[TableSpec] = []
+    neighbors: NeighborsSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +294,8 @@ class Profile:
     identity: dict[str, tuple[IdentitySource, ...]]
     scalars: tuple[MetricSpec, ...]
     tables: tuple[TableSpec, ...]
+    neighbors: tuple[NeighborTableSpec, ...] = ()
+    own_macs: tuple[Oid, ...] = ()
 
     def table(self, name: str) -> TableSpec | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -307,33 +376,66 @@ def _check_spec(spec: ProfileSpec) -> list[str]:
     return problems
 
 
+def _merge_neighbors(spec: NeighborsSpec | None, parent: Profile | None,
+                     ) -> tuple[tuple[NeighborTableSpec, ...], tuple[Oid, ...]]:
+    """Own tables first; one named like a parent's replaces the fields it gives."""
+    inherited = {t.name: t for t in (parent.neighbors if parent else ())}
+    own_macs = parent.own_macs if parent else ()
+    if spec is None:
+        return tuple(inherited.values()), own_macs
+    tables = []
+    for table in spec.tables:
+        base = inherited.pop(table.name, None)
+        if base is not None:
+            given = {name: getattr(table, name) for name in table.model_fields_set}
+            table = base.model_copy(update=given)
+        tables.append(table)
+    own = tuple(spec.own_macs) if "own_macs" in spec.model_fields_set else own_macs
+    return (*tables, *inherited.values()), own
+
+
 def _merge(spec: ProfileSpec, parent: Profile | None) -> Profile:
+    neighbors, own_macs = _merge_neighbors(spec.neighbors, parent)
     if parent is None:
         return Profile(spec.name, spec.description, spec.priority, (spec.name,),
                        tuple(spec.detect), {k: tuple(v) for k, v in spec.identity.items()},
-                       tuple(spec.scalars), tuple(spec.tables))
+                       tuple(spec.scalars), tuple(spec.tables), neighbors, own_macs)
     # a field the child names replaces the parent's: linux's "kernel release from sysDescr"
     # must not become an airFiber's firmware version when the vendor's OID is missing
     identity = dict(parent.identity) | {str(k): tuple(v) for k, v in spec.identity.items()}
     own_tables = {t.name for t in spec.tables}
     tables = tuple(spec.tables) + tuple(t for t in parent.tables if t.name not in own_tables)
     return Profile(spec.name, spec.description, spec.priority, (spec.name, *parent.chain),
-                   tuple(spec.detect), identity, tuple(spec.scalars) + parent.scalars, tables)
+                   tuple(spec.detect), identity, tuple(spec.scalars) + parent.scalars, tables,
+                   neighbors, own_macs)
 
 
 def _check_refs(profile: Profile) -> list[str]:
     problems = []
+    owners: list[tuple[str, list[list[LabelSource]]]] = []
     for table in profile.tables:
         specs = [*table.labels.values(), *(s for m in table.metrics for s in m.labels.values())]
         if table.info is not None:
             specs += list(table.info.labels.values())
         if table.peer is not None:
             specs.append(table.peer)
+        owners.append((table.name, specs))
+    for neighbors in profile.neighbors:
+        owners.append((f"neighbors.{neighbors.name}",
+                       [getattr(neighbors, name) for name in NEIGHBOR_FIELDS]))
+        if not neighbors.row_columns():
+            problems.append(f"neighbors.{neighbors.name}: no remote field reads a column")
+        if neighbors.protocol is None:
+            problems.append(f"neighbors.{neighbors.name}: protocol is missing")
+    for owner, specs in owners:
         for ref in (s.ref for sources in specs for s in sources if s.ref):
             other, _, label = ref.partition(".")
             target = profile.table(other)
             if target is None or label not in target.labels:
-                problems.append(f"{table.name}: ref {ref!r} names no table label of this profile")
+                problems.append(f"{owner}: ref {ref!r} names no table label of this profile")
+    names = [t.name for t in profile.neighbors]
+    problems += [f"neighbors: duplicate table name {n!r}" for n in set(names)
+                 if names.count(n) > 1]
     return problems
 
 

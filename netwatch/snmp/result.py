@@ -15,6 +15,7 @@ from netwatch.base.errors import Reason
 from netwatch.base.exposition import Family, Fragment, MetricStore, fmt, label_text
 from netwatch.scheduler.prober import Result
 from netwatch.snmp.decode import Sample
+from netwatch.snmp.neighbors import Topology
 from netwatch.snmp.oid import format_oid
 from netwatch.snmp.profile import Profile
 
@@ -29,6 +30,7 @@ class SnmpResult:
     detail: str = ""
     rejected: tuple[tuple[str, int], ...] = ()  # (metric family, wrong-typed values)
     truncated: tuple[str, ...] = ()  # tables cut at their row cap
+    topology: Topology | None = None  # neighbours as of the last refresh (profiles with them)
 
     @property
     def ok(self) -> bool:

@@ -58,7 +58,7 @@ def test_entry_follows_the_naming_rules(metric: Metric) -> None:
 def test_catalog_device_labels_are_the_inventorys() -> None:
     assert DEVICE == DeviceLabels.NAMES
     origins: tuple[Origin, ...] = ("target", "site", "icmp", "snmp", "profile", "self",
-                                     "history")
+                                     "history", "topology")
     for origin in origins:
         assert of(origin), origin
 

@@ -81,8 +81,22 @@ BASE = "name: {name}\ndescription: test\n"
       "      - {metric: netwatch_wireless_clients, oid: 1.3.6.1.4.1.1.1,\n"
       "         when: {oid: 1.3.6.1.4.1.1.2, in: [1], not_in: [2]}}\n"),
      "tables.0.metrics.0.when.0: Value error, a filter needs exactly one of in, not_in"),
-    (("tables:\n  - name: t\n    labels: {ifname: {oid: 1.3.6.1.4.1.1.2, part: [0, 1]}}\n"),
-     "tables.0.labels.ifname.0: Value error, part is for index and ref sources"),
+    (("tables:\n  - name: t\n    labels: {ifname: {value: x, part: [0, 1]}}\n"),
+     "tables.0.labels.ifname.0: Value error, part is for index, oid and ref sources"),
+    (("tables:\n  - name: t\n    labels: {ifname: {oid: 1.3.6.1.4.1.1.2, "
+      "through: 1.3.6.1.4.1.1.3}}\n"),
+     "tables.0.labels.ifname.0: Value error, through is for ref sources"),
+    ("neighbors:\n  tables:\n    - {name: n, protocol: lldp, ifname: {index: true}}\n",
+     "neighbors.n: no remote field reads a column"),
+    ("neighbors:\n  tables:\n    - {name: n, remote_name: {oid: 1.3.6.1.4.1.1.2}}\n",
+     "neighbors.n: protocol is missing"),
+    (("neighbors:\n  tables:\n    - {name: n, protocol: lldp, remote_name: {oid: 1.3.6.1.4.1.1.2},"
+      "\n       remote_addresses: [{oid: 1.3.6.1.4.1.1.3, below: 1.3.6.1.4.1.1.4}]}\n"),
+     ("neighbors.tables.0.remote_addresses.0: Value error, an address source needs exactly "
+      "one of oid, below")),
+    (("neighbors:\n  tables:\n    - {name: n, protocol: lldp, ifname: {ref: nowhere.ifname},\n"
+      "       remote_name: {oid: 1.3.6.1.4.1.1.2}}\n"),
+     "neighbors.n: ref 'nowhere.ifname' names no table label of this profile"),
 ])
 def test_invalid_profile_is_refused_with_its_reason(tmp_path: Path, body: str,
                                                     message: str) -> None:
