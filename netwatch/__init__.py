@@ -10,6 +10,7 @@ tests/unit/test_layers.py, enforces it):
     web/         HTTP: /metrics, /-/*, the NOC pages, the JSON API, the public status page;
                  TLS, basic auth and limits around them
     sites/       per-target hysteresis, the per-site verdict, maintenance, topology
+    discovery/   neighbours against the configured topology (drift), `netwatch discover`
     history/     site transitions in SQLite (restored at start), availability, the last
                  day's RTT and loss per device in memory
     icmp/ snmp/  the probers (independent of each other)

@@ -23,6 +23,7 @@ from netwatch.base.exposition import MetricStore
 from netwatch.base.selfmetrics import SelfMetrics
 from netwatch.daemon import sdnotify
 from netwatch.daemon.inventory_file import LoadError, read_inventory_apart
+from netwatch.discovery.drift import DriftCheck
 from netwatch.history.journal import History
 from netwatch.history.recent import RecentSeries
 from netwatch.inventory.model import PROBES, Inventory, Probe, Target
@@ -93,6 +94,7 @@ class Daemon:
         self.boots = BootTimes()  # the pages' reboot markers
         self.state.listeners.append(self.boots.on_target)
         self.state.listeners.append(self._recovering)
+        self.drift = DriftCheck(self.store)  # configured topology against the neighbours
         self.metrics = SelfMetrics(self.store)
         self.scheduler = Scheduler(self.probers, self._record, self.metrics, gate=self._gate)
         self._runner: web.AppRunner | None = None
@@ -184,7 +186,8 @@ class Daemon:
         failed start."""
         tasks = [asyncio.create_task(self.metrics.watch_loop_lag(), name="loop lag"),
                  asyncio.create_task(self.sites.run_refresh(), name="maintenance refresh"),
-                 asyncio.create_task(self.history.run(), name="history")]
+                 asyncio.create_task(self.history.run(), name="history"),
+                 asyncio.create_task(self.drift.run(), name="topology check")]
         period = sdnotify.watchdog_period()
         if period:
             tasks.append(asyncio.create_task(self._watchdog(period), name="watchdog"))
@@ -291,6 +294,7 @@ class Daemon:
         self.sites.sync(inventory)
         self.recent.keep(inventory.devices)
         self.boots.keep(inventory.devices)
+        self.drift.sync(inventory)
         self.scheduler.apply(inventory.targets)
         self.metrics.targets = {probe: inventory.count(probe) for probe in PROBES}
         memory.settle()
@@ -298,6 +302,7 @@ class Daemon:
     # --- polling --------------------------------------------------------------
     def _record(self, target: Target, outcome: Outcome) -> None:
         self.state.record(target, outcome)
+        self.drift.record(target, outcome)
 
     def _observe_round(self, tstate: TargetState, transition: Transition | None) -> None:
         """Every ICMP round of a device into its minute slots (the site page's sparklines)."""

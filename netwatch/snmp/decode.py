@@ -73,7 +73,7 @@ class PeerLimit:
 
 def _label_oids(specs: Iterable[LabelSpecs | None]) -> list[Oid]:
     return [oid for labels in specs if labels for sources in labels.values()
-            for s in sources for oid in (s.oid, s.through, s.when and s.when.oid)
+            for s in sources for oid in (s.oid, s.through, s.when.oid if s.when else None)
             if oid is not None]
 
 

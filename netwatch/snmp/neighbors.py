@@ -107,8 +107,8 @@ def _indexed_address(rest: Oid) -> str:
 def _label_columns(profile: Profile, sources: Iterable[LabelSource]) -> list[Oid]:
     found: list[Oid] = []
     for source in sources:
-        found += [oid for oid in (source.oid, source.through, source.when and source.when.oid)
-                  if oid is not None]
+        when = source.when.oid if source.when else None
+        found += [oid for oid in (source.oid, source.through, when) if oid is not None]
         if source.ref is not None:
             table = profile.table(source.ref.partition(".")[0])
             if table is not None:

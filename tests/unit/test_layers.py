@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, ...]] = [  # top first
     ("lab",),
     ("daemon", "generators"),
     ("web",),
-    ("sites",),
+    ("sites", "discovery"),
     ("history",),
     ("icmp", "snmp"),
     ("scheduler",),

@@ -1,0 +1,94 @@
+"""The daemon's topology check: configured parents and upstreams against the neighbours the
+SNMP polls report, as `netwatch_topology_mismatch`.
+
+    drift = DriftCheck(store)
+    drift.sync(inventory)             # every (re)load
+    drift.record(target, outcome)     # after every poll (cheap: keeps the SNMP topology)
+    await drift.run()                 # re-judges every CHECK_SECONDS while something changed
+
+Neighbour tables are read at the identity cadence (refreshes, at least hourly), so the
+topology of a device changes rarely: the whole inventory is judged again only after one
+did (a new refresh's topology object, or a reload), at most every CHECK_SECONDS, off the
+poll path. A device whose SNMP poll fails keeps its last topology (a dead device's cables
+did not move). Each mismatch is logged once when it appears and once when it clears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from netwatch.base.exposition import MetricStore, label_text, sample
+from netwatch.discovery.topology import DeviceKey, Finding, analyse
+from netwatch.inventory.model import Inventory, Target
+from netwatch.scheduler.prober import Outcome
+from netwatch.snmp.neighbors import Topology
+from netwatch.snmp.result import SnmpResult
+
+log = structlog.get_logger("netwatch.discovery.drift")
+
+CHECK_SECONDS = 10.0
+FAMILY = "netwatch_topology_mismatch"
+LABELS = ("site", "kecamatan", "device", "role", "kind", "expected", "observed")
+
+
+class DriftCheck:
+    def __init__(self, store: MetricStore) -> None:
+        self.family = store.family(FAMILY)
+        self.store = store
+        self.inventory: Inventory | None = None
+        self.observed: dict[DeviceKey, Topology] = {}
+        self.findings: dict[tuple[DeviceKey, str], Finding] = {}
+        self.dirty = False
+
+    def sync(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        for key in [k for k in self.observed if k not in inventory.devices]:
+            del self.observed[key]
+        self.dirty = True
+
+    def record(self, target: Target, outcome: Outcome) -> None:
+        if target.probe != "snmp" or target.device is None:
+            return
+        result = outcome.result
+        if not isinstance(result, SnmpResult) or result.topology is None:
+            return
+        key = target.device.key
+        if self.observed.get(key) is not result.topology:
+            self.observed[key] = result.topology
+            self.dirty = True
+
+    def check(self) -> list[Finding]:
+        """Judge the whole inventory again; export and log what changed."""
+        self.dirty = False
+        if self.inventory is None:
+            return []
+        findings = analyse(self.inventory, self.observed).findings
+        current: dict[tuple[DeviceKey, str], Finding] = {(f.device, f.kind): f for f in findings}
+        for key, old in self.findings.items():
+            if key not in current:
+                self.store.set(self.family, ("topology", *key), "")
+                log.info("topology_mismatch_cleared", site=old.device[0],
+                         device=old.device[1], kind=old.kind)
+        for key, finding in current.items():  # rendered again: a reload may move labels
+            device = self.inventory.devices[finding.device]
+            labels = label_text(LABELS, (*device.labels.values(), finding.kind,
+                                         finding.expected, finding.observed))
+            self.store.set(self.family, ("topology", *key), sample(FAMILY, labels, 1))
+            if self.findings.get(key) != finding:
+                log.warning("topology_mismatch", site=finding.device[0],
+                            device=finding.device[1], kind=finding.kind,
+                            expected=finding.expected, observed=finding.observed,
+                            evidence=finding.evidence)
+        self.findings = current
+        return findings
+
+    async def run(self, every: float = CHECK_SECONDS) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if self.dirty:
+                try:
+                    self.check()
+                except Exception:  # a bug here must not stop the daemon's other loops
+                    log.exception("topology_check_failed")
