@@ -5,6 +5,7 @@
     check_config   netwatch check-config CONFIG
     schema         netwatch schema
     probe          netwatch probe ADDRESS... [--snmp]   (icmp/oneshot.py, snmp/oneshot.py)
+    discover       netwatch discover ADDRESS... | --config FILE | --sweep CIDR  (discovery/)
     import_csv     netwatch import-csv FILE
     report         netwatch report --month YYYY-MM --prometheus URL
     demo           netwatch demo

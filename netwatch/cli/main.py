@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from netwatch import __version__
 from netwatch.base import logs
 
-COMMANDS = ["run", "check_config", "schema", "probe", "import_csv", "demo", "report"]
+COMMANDS = ["run", "check_config", "schema", "probe", "discover", "import_csv", "demo",
+            "report"]
 
 
 def build_parser() -> argparse.ArgumentParser:

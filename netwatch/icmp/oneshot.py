@@ -31,22 +31,28 @@ class Row:
         return self.result is not None and self.result.ok
 
 
-async def _ping(address: str, args: argparse.Namespace, privileged: bool,
-                slots: asyncio.Semaphore) -> Row:
-    async with slots:
-        try:
-            host = await icmplib.async_ping(address, count=args.count, interval=args.interval,
-                                            timeout=args.timeout, privileged=privileged)
-        except icmplib.SocketPermissionError:
-            raise
-        except icmplib.NameLookupError:
-            return Row(address, None, "cannot resolve")
-        except (icmplib.ICMPLibError, OSError) as exc:
-            return Row(address, None, str(exc) or type(exc).__name__)
+async def ping(address: str, count: int, interval: float, timeout: float,
+               privileged: bool) -> Row:
+    """One address pinged through icmplib (raises SocketPermissionError)."""
+    try:
+        host = await icmplib.async_ping(address, count=count, interval=interval,
+                                        timeout=timeout, privileged=privileged)
+    except icmplib.SocketPermissionError:
+        raise
+    except icmplib.NameLookupError:
+        return Row(address, None, "cannot resolve")
+    except (icmplib.ICMPLibError, OSError) as exc:
+        return Row(address, None, str(exc) or type(exc).__name__)
     return Row(address, IcmpResult(host.packets_sent, tuple(r / 1000 for r in host.rtts)))
 
 
-def _privileged() -> bool | None:
+async def _ping(address: str, args: argparse.Namespace, privileged: bool,
+                slots: asyncio.Semaphore) -> Row:
+    async with slots:
+        return await ping(address, args.count, args.interval, args.timeout, privileged)
+
+
+def privileged_sockets() -> bool | None:
     """True when raw sockets work, False when only ping sockets do, None when neither."""
     for privileged in (True, False):
         try:
@@ -77,7 +83,7 @@ def format_table(rows: list[Row]) -> str:
 
 
 async def run(args: argparse.Namespace) -> int:
-    privileged = _privileged()
+    privileged = privileged_sockets()
     if privileged is None:
         print(f"netwatch probe: {permission_help()}", file=sys.stderr)
         return 2
