@@ -1,0 +1,193 @@
+"""Discovery against real agents: `netwatch discover` on snmpsim serving the recordings and
+on the lab's topology (netwatch/lab/topologies.py), the sweep on a loopback range, and the
+daemon's topology check exported on /metrics.
+
+Every address a test contacts is on loopback; the unknown radio's advertised address
+(127.77.0.99) gets a UDP listener that must stay silent: discovery never polls an address it
+learned from a neighbour table."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from netwatch.daemon.inventory_file import read_inventory
+from netwatch.daemon.service import Daemon
+from netwatch.icmp.oneshot import privileged_sockets
+from netwatch.lab.agents import (
+    RECORDINGS,
+    AgentSet,
+    UdpResponder,
+    prepare_recordings,
+    snmpsim_available,
+)
+from netwatch.lab.lab import SNMP_PORT, Lab
+from netwatch.lab.topologies import EXPECTED_FINDINGS, UNKNOWN_RADIO, topology_plan
+from tests.conftest import ROOT, require
+from tests.integration.labkit import FAST, scrape
+from tests.metrics import labelled, parse
+from tests.scrapecheck import catalog_problems, promtool_problems
+from tests.waiting import until
+
+pytestmark = pytest.mark.integration
+
+
+def discover(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "netwatch", "discover", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def topology_lab() -> Iterator[Lab]:
+    require(snmpsim_available())
+    lab = Lab(replace(topology_plan(), timing=FAST), use_namespaces=False)
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+def learned_address_listener() -> Iterator[list[UdpResponder]]:
+    """UDP listeners on the address the unknown radio advertises (SNMP's and the lab's
+    port): any datagram there is discovery contacting a learned address."""
+    address = UNKNOWN_RADIO[1]
+    listeners = [UdpResponder(address, port, lambda *_: None) for port in (161, SNMP_PORT)]
+    yield listeners
+    for listener in listeners:
+        listener.stop()
+
+
+def test_discover_config_proposes_the_topology_labs_findings(
+        topology_lab: Lab, learned_address_listener: list[UdpResponder]) -> None:
+    started = time.monotonic()
+    done = discover("--config", str(topology_lab.config_path))
+    assert done.returncode == 0, done.stderr
+    proposal = yaml.safe_load(done.stdout)
+    sites = {s["id"]: s for s in proposal["sites"]}
+    # drift: geser's router hangs off POP B
+    assert sites["18.71.01.1004"]["upstream"] == "pop-b"
+    assert "# was pop-a: 18.71.01.1004/rtr on trunk: sw72 (eth2) sees" in done.stdout
+    # a missing parent, in the config's own shape
+    assert sites["18.71.01.1005"]["devices"] == [{"name": "ap1", "parent": "rtr"}]
+    # geser's access point is cabled to another site's router: no config line says that
+    assert proposal["moved_devices"] == [{"site": "18.71.01.1004", "device": "ap1",
+                                          "parent": "rtr", "seen_behind": "18.71.01.1003/rtr"}]
+    assert "18.71.01.1003" not in sites  # rapi is as configured
+    radio = [n for n in proposal["unknown_neighbors"] if n["name"] == UNKNOWN_RADIO[0]]
+    assert radio == [{"seen_by": "18.71.01.1005/rtr", "ifname": "vlan254", "protocol": "lldp",
+                      "name": "radio-baru", "port": "br-lan254", "chassis": "0e:01:01:00:02:53",
+                      "addresses": [UNKNOWN_RADIO[1]]}]
+    # real rows of the recordings that name nobody configured are listed too, by chassis id
+    assert len(proposal["unknown_neighbors"]) > 10
+    assert "3 findings" in done.stdout
+    assert [listener.received for listener in learned_address_listener] == [0, 0]
+    assert time.monotonic() - started < 60
+
+
+def test_discover_addresses_prints_each_devices_neighbours(
+        learned_address_listener: list[UdpResponder]) -> None:
+    require(snmpsim_available())
+    with AgentSet() as agents:
+        data = prepare_recordings(
+            [RECORDINGS / f"{n}.snmprec" for n in ("topology_kurang_rtr", "ios_cdp")],
+            Path(tempfile.mkdtemp(prefix="netwatch-discover-")) / "data")
+        sim = agents.snmpsim(data, "127.77.200.1")
+        common = ["--port", str(sim.port), "--timeout", "1", "--retries", "0"]
+        done = discover("127.77.200.1", "--community", "topology_kurang_rtr", *common)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith("127.77.200.1  <private>  (MikroTik RB951G-2HnD, profile "
+                                   "mikrotik)")
+        assert lines[1].split() == ["interface", "protocol", "neighbour", "port", "chassis",
+                                    "addresses", "platform"]
+        radio = next(line for line in lines if "radio-baru" in line)
+        assert radio.split() == ["vlan254", "lldp", "radio-baru", "br-lan254",
+                                 "0e:01:01:00:02:53", "127.77.0.99", "-"]
+        assert len(lines) == 2 + 5
+        cdp = discover("127.77.200.1", "--community", "ios_cdp", *common)
+        assert cdp.returncode == 0, cdp.stderr
+        phone = next(line for line in cdp.stdout.splitlines() if "SEP001795B0F381" in line)
+        assert phone.split()[:4] == ["Gi0/2", "cdp", "SEP001795B0F381", "Port"]
+        assert "127.77.3.2" in phone
+        wrong = discover("127.77.200.1", "--community", "no-such-device", *common)
+        assert wrong.returncode == 1
+        assert wrong.stdout.startswith("127.77.200.1  FAILED (timeout")
+    assert [listener.received for listener in learned_address_listener] == [0, 0]
+
+
+def test_sweep_of_a_loopback_range_identifies_what_answers_snmp(tmp_path: Path) -> None:
+    require(snmpsim_available())
+    if privileged_sockets() is None:
+        require("ICMP not permitted here")
+    with AgentSet() as agents:
+        data = prepare_recordings([], tmp_path / "data", names={
+            "public": RECORDINGS / "routeros_rb750gr3.snmprec"})
+        answering = ["127.78.0.2", "127.78.0.5", "127.78.0.9"]
+        sim = agents.snmpsim(data, answering, community="public")
+        config = tmp_path / "netwatch.yml"
+        config.write_text(
+            "auths: {v2: {version: 2c, community: public}}\n"
+            "sites:\n  - {id: s1, name: Satu, kecamatan: K, devices: [\n"
+            "      {name: rtr, role: router, address: 127.78.0.5, snmp: {auth: v2}}]}\n")
+        started = time.monotonic()
+        done = discover("--sweep", "127.78.0.0/28", "--community", "public", "--rate", "20",
+                        "--port", str(sim.port), "--timeout", "0.5", "--retries", "0",
+                        "--config", str(config))
+        elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    proposal = yaml.safe_load(done.stdout)
+    assert [(d["address"], d["role"], d["profile"]) for d in proposal["devices"]] == [
+        ("127.78.0.2", "router", "mikrotik"), ("127.78.0.9", "router", "mikrotik")]
+    assert [d["name"] for d in proposal["devices"]] == ["private", "private-2"]
+    assert "14 addresses pinged at up to 20/s" in done.stdout
+    assert "14 answered, 1 of them configured already" in done.stdout
+    assert "answered ping but not SNMP (11)" in done.stdout
+    assert elapsed >= 13 / 20  # 14 echoes at most 20 per second
+
+
+def test_sweep_refuses_more_than_a_slash_22() -> None:
+    done = discover("--sweep", "10.0.0.0/21", "--community", "public")
+    assert done.returncode == 2
+    assert "a sweep covers at most 1024" in done.stderr
+    assert done.stdout == ""
+
+
+async def test_the_daemon_exports_the_topology_labs_mismatches(topology_lab: Lab) -> None:
+    daemon = Daemon(topology_lab.config_path, read_inventory(topology_lab.config_path),
+                    listen="127.0.0.1:0")
+    await daemon.start()
+    try:
+        def found() -> set[tuple[str, tuple[str, str], str, str]]:
+            return {(f.kind, f.device, f.expected, f.observed)
+                    for f in daemon.drift.findings.values()}
+
+        await until(lambda: found() == EXPECTED_FINDINGS, timeout=40,
+                    what=lambda: f"findings {found()}")
+        body = await scrape(daemon)
+        await asyncio.sleep(0)
+    finally:
+        await daemon.shutdown()
+    got = parse(body)
+    mismatches = {(s["kind"], (s["site"], s["device"]), s["expected"], s["observed"])
+                  for s, value in labelled(got, "netwatch_topology_mismatch") if value == 1}
+    assert mismatches == EXPECTED_FINDINGS
+    neighbours = {(s["site"], s["device"], s["ifname"], s["remote_port"])
+                  for s, _ in labelled(got, "netwatch_neighbor_info")}
+    assert ("18.71.01.1003", "rtr", "trunk: Down (eth5)", "sfp-sfpplus1") in neighbours
+    assert ("18.71.01.1005", "rtr", "vlan254", "br-lan254") in neighbours
+    over = {(s["site"], s["device"]): v for s, v in labelled(got, "netwatch_neighbors_over_limit")}
+    assert over[("18.71.01.1003", "rtr")] == 0
+    assert catalog_problems(body)[1] == []
+    assert promtool_problems(body) == ""
