@@ -22,6 +22,7 @@ from netwatch.icmp.result import IcmpResult
 from netwatch.inventory.model import DeviceLabels, SnmpPolicy, Target
 from netwatch.scheduler.prober import Failed, Outcome, Result
 from netwatch.snmp import profiles
+from netwatch.snmp.neighbors import Neighbor, Topology
 from netwatch.snmp.poller import DeviceState, poll_device
 from netwatch.snmp.prober import SnmpProber
 from netwatch.snmp.recorded import RecordedClient
@@ -141,6 +142,7 @@ async def test_the_whole_exposition_agrees_with_the_catalog(tmp_path: Path) -> N
     daemon.sites.clock = lambda: now
     daemon.state.sync(inventory)  # what Daemon._apply does, minus starting the scheduler
     daemon.sites.sync(inventory)
+    daemon.drift.sync(inventory)
     daemon.metrics.targets = {"icmp": 1, "snmp": 1}
     loaded = profiles.load()
     recording = {f"18.71.01.{1001 + i}": name for i, name in enumerate(recordings)}
@@ -171,6 +173,11 @@ async def test_the_whole_exposition_agrees_with_the_catalog(tmp_path: Path) -> N
         for target, result in results.items():
             daemon._record(target, Outcome(result, 0.01, 0.0))
         now = next(moments)
+    # the second site's access point is cabled to the third site's router (by its address)
+    cabled = Neighbor("lldp", "eth0", "", "ether5", "", "", ("127.0.10.3",))
+    daemon._record(inventory.targets[("18.71.01.1002", "ap1", "snmp")], Outcome(
+        SnmpResult((), "unifi", topology=Topology("", frozenset(), (cabled,))), 0.01, 0.0))
+    assert [f.kind for f in daemon.drift.check()] == ["parent"]
     exported, problems = catalog_problems(daemon.render_metrics().decode())
     assert problems == []
     assert exported == set(METRICS), "every catalog family is rendered by someone"
