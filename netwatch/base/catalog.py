@@ -144,13 +144,15 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
        "maintenance or poller_isolated (at most one is 1)."),
     _m("netwatch_topology_mismatch", "gauge",
        "The device's neighbours contradict the configured topology (value 1 while they do): "
-       "kind parent, upstream or missing_parent; expected is the configured link, observed "
+       "kind parent, upstream, missing_parent or missing_upstream; expected is the configured "
+       "link, observed "
        "the configured device its neighbours show instead.", "", "topology", *DEVICE,
        "kind", "expected", "observed",
        meaning="The neighbours contradict the configured topology (1 while they do): "
        "`kind` parent (the configured parent is not the device seen), upstream (a "
        "different upstream's device is seen), missing_parent (adjacent to a device of its "
-       "site that the config does not make its parent)."),
+       "site that the config does not make its parent), missing_upstream (attached to a POP "
+       "while the config gives its site no upstream)."),
     _m("netwatch_interface_uplink", "gauge",
        "Marks the interface the config names as the site's uplink (value 1).", "", "site", *_IF),
     _m("netwatch_interface_capacity_bytes", "gauge",
