@@ -5,6 +5,8 @@ SNMP polls report, as `netwatch_topology_mismatch`.
     drift.sync(inventory)             # every (re)load
     drift.record(target, outcome)     # after every poll (cheap: keeps the SNMP topology)
     await drift.run()                 # re-judges every CHECK_SECONDS while something changed
+    drift.neighbours(key)             # the device's rows as last judged (the site page)
+    drift.seen_by(key)                # other devices' rows that name it
 
 Neighbour tables are read at the identity cadence (refreshes, at least hourly), so the
 topology of a device changes rarely: the whole inventory is judged again only after one
@@ -20,7 +22,7 @@ import asyncio
 import structlog
 
 from netwatch.base.exposition import MetricStore, label_text, sample
-from netwatch.discovery.topology import DeviceKey, Finding, analyse
+from netwatch.discovery.topology import DeviceKey, Finding, Report, analyse
 from netwatch.inventory.model import Inventory, Target
 from netwatch.scheduler.prober import Outcome
 from netwatch.snmp.neighbors import Topology
@@ -40,6 +42,8 @@ class DriftCheck:
         self.inventory: Inventory | None = None
         self.observed: dict[DeviceKey, Topology] = {}
         self.findings: dict[tuple[DeviceKey, str], Finding] = {}
+        self.reports: dict[DeviceKey, list[Report]] = {}  # per reporter, as last judged
+        self.naming: dict[DeviceKey, list[Report]] = {}  # per configured device named
         self.dirty = False
 
     def sync(self, inventory: Inventory) -> None:
@@ -64,7 +68,14 @@ class DriftCheck:
         self.dirty = False
         if self.inventory is None:
             return []
-        findings = analyse(self.inventory, self.observed).findings
+        analysis = analyse(self.inventory, self.observed)
+        findings = analysis.findings
+        self.reports = {key: [] for key in self.observed}
+        self.naming = {}
+        for report in analysis.reports:
+            self.reports[report.reporter].append(report)
+            if report.match is not None and report.match != report.reporter:
+                self.naming.setdefault(report.match, []).append(report)
         current: dict[tuple[DeviceKey, str], Finding] = {(f.device, f.kind): f for f in findings}
         for key, old in self.findings.items():
             if key not in current:
@@ -83,6 +94,19 @@ class DriftCheck:
                             evidence=finding.evidence)
         self.findings = current
         return findings
+
+    def neighbours(self, key: DeviceKey) -> list[Report] | None:
+        """The device's neighbour rows with the configured device each names, as last
+        judged; None while none of its neighbour tables has been read (or judged yet)."""
+        return self.reports.get(key)
+
+    def seen_by(self, key: DeviceKey) -> list[Report]:
+        """Other devices' rows that name this one: its links where it speaks no LLDP, MNDP
+        or CDP itself (radios, access points)."""
+        return self.naming.get(key, [])
+
+    def mismatches(self, key: DeviceKey) -> list[Finding]:
+        return [f for (device, _), f in sorted(self.findings.items()) if device == key]
 
     async def run(self, every: float = CHECK_SECONDS) -> None:
         while True:

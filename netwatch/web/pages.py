@@ -117,7 +117,7 @@ _SITE = """<body class="site" data-site="{kode}">{bar}
 <section aria-labelledby="devices-h"><h3 id="devices-h" data-i18n="devices">Perangkat</h3>
 <div id="devices"></div></section>
 <section aria-labelledby="neigh-h"><h3 id="neigh-h" data-i18n="neighbours">Tetangga</h3>
-<ul id="neighbours"></ul></section>
+<ul id="neighbours"></ul><div id="neighbour-rows"></div></section>
 <section aria-labelledby="if-h"><h3 id="if-h" data-i18n="interfaces">Antarmuka</h3>
 <div id="interfaces"></div></section>
 <section aria-labelledby="mw-h"><h3 id="mw-h" data-i18n="maintenance">Pemeliharaan</h3>

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from netwatch.config.model import MaintenanceWindow
 from netwatch.config.types import parse_duration
+from netwatch.discovery.drift import DriftCheck
+from netwatch.discovery.topology import DeviceKey, key_text
 from netwatch.history.journal import History
 from netwatch.history.recent import RecentSeries
 from netwatch.inventory.model import Inventory, Site
@@ -43,6 +45,7 @@ class Screen(Protocol):
     history: History
     recent: RecentSeries
     boots: BootTimes
+    drift: DriftCheck
 
 
 def markers(inventory: Inventory) -> tuple[float, int, float]:
@@ -133,6 +136,32 @@ def _snmp_facts(result: SnmpResult) -> tuple[dict[str, Any], list[dict[str, Any]
     return identity, list(interfaces.values())
 
 
+def _neighbours(drift: DriftCheck, key: DeviceKey) -> list[dict[str, Any]] | None:
+    """The device's own neighbour tables (LLDP, MNDP, CDP) as last read, each row with the
+    configured device it names (null: not in the config); None where none was read."""
+    reports = drift.neighbours(key)
+    if reports is None:
+        return None
+    return [{"protocol": r.neighbor.protocol, "ifname": r.neighbor.ifname,
+             "name": r.neighbor.name, "port": r.neighbor.port, "chassis": r.neighbor.chassis,
+             "addresses": list(r.neighbor.addresses),
+             "device": key_text(r.match) if r.match is not None else None}
+            for r in reports]
+
+
+def _seen_by(drift: DriftCheck, key: DeviceKey) -> list[dict[str, str]]:
+    """Other devices' rows that name this one (where, and on which of its ports)."""
+    return [{"device": key_text(r.reporter), "ifname": r.neighbor.ifname,
+             "protocol": r.neighbor.protocol, "port": r.neighbor.port}
+            for r in drift.seen_by(key)]
+
+
+def _mismatches(drift: DriftCheck, key: DeviceKey) -> list[dict[str, str]]:
+    """Where those neighbours contradict the configured topology (netwatch_topology_mismatch)."""
+    return [{"kind": f.kind, "expected": f.expected, "observed": f.observed,
+             "evidence": f.evidence} for f in drift.mismatches(key)]
+
+
 def _windows(windows: tuple[MaintenanceWindow, ...], now: float, tz: ZoneInfo
              ) -> list[dict[str, Any]]:
     moment = datetime.fromtimestamp(now, UTC)
@@ -154,7 +183,8 @@ def _windows(windows: tuple[MaintenanceWindow, ...], now: float, tz: ZoneInfo
 
 def site_payload(screen: Screen, site_id: str, now: float | None = None
                  ) -> dict[str, Any] | None:
-    """/api/v1/sites/<kode>: devices, neighbours, maintenance, the cause with its evidence,
+    """/api/v1/sites/<kode>: devices (configured links, and the neighbours the devices
+    report where their tables were read), maintenance, the cause with its evidence,
     the last day's transitions, and the RTT/loss minute series of each pinged device."""
     now = time.time() if now is None else now
     inventory = screen.inventory
@@ -186,6 +216,9 @@ def site_payload(screen: Screen, site_id: str, now: float | None = None
             "suppressed": group.suppressed.get(name) if group else None,
             "uplink": device.uplink.ifname if device.uplink else None,
             "identity": None, "interfaces": [], "series": None,
+            "neighbours": _neighbours(screen.drift, device.key),
+            "seen_by": _seen_by(screen.drift, device.key),
+            "topology_mismatches": _mismatches(screen.drift, device.key),
         }
         tstate = screen.state.targets.get((site_id, name, "snmp"))
         result = tstate.last.result if tstate is not None and tstate.last else None

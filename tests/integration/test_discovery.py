@@ -1,6 +1,7 @@
 """Discovery against real agents: `netwatch discover` on snmpsim serving the recordings and
 on the lab's topology (netwatch/lab/topologies.py), the sweep on a loopback range, and the
-daemon's topology check exported on /metrics.
+daemon's topology check exported on /metrics and shown on the site pages (the API, and
+Debian's chromium headless).
 
 Every address a test contacts is on loopback; the unknown radio's advertised address
 (127.77.0.99) gets a UDP listener that must stay silent: discovery never polls an address it
@@ -9,16 +10,22 @@ learned from a neighbour table."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
+import jsonschema
 import pytest
+import pytest_asyncio
 import yaml
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
 
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
@@ -32,6 +39,7 @@ from netwatch.lab.agents import (
 )
 from netwatch.lab.lab import SNMP_PORT, Lab
 from netwatch.lab.topologies import EXPECTED_FINDINGS, UNKNOWN_RADIO, topology_plan
+from tests.browser import browser_off_loop, console_errors, outside, shoot
 from tests.conftest import ROOT, require
 from tests.integration.labkit import FAST, scrape
 from tests.metrics import labelled, parse
@@ -164,7 +172,9 @@ def test_sweep_refuses_more_than_a_slash_22() -> None:
     assert done.stdout == ""
 
 
-async def test_the_daemon_exports_the_topology_labs_mismatches(topology_lab: Lab) -> None:
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def topology_daemon(topology_lab: Lab) -> AsyncIterator[Daemon]:
+    """The real daemon on the topology lab, once its drift check has judged every device."""
     daemon = Daemon(topology_lab.config_path, read_inventory(topology_lab.config_path),
                     listen="127.0.0.1:0")
     await daemon.start()
@@ -175,10 +185,13 @@ async def test_the_daemon_exports_the_topology_labs_mismatches(topology_lab: Lab
 
         await until(lambda: found() == EXPECTED_FINDINGS, timeout=40,
                     what=lambda: f"findings {found()}")
-        body = await scrape(daemon)
-        await asyncio.sleep(0)
+        yield daemon
     finally:
         await daemon.shutdown()
+
+
+async def test_the_daemon_exports_the_topology_labs_mismatches(topology_daemon: Daemon) -> None:
+    body = await scrape(topology_daemon)
     got = parse(body)
     mismatches = {(s["kind"], (s["site"], s["device"]), s["expected"], s["observed"])
                   for s, value in labelled(got, "netwatch_topology_mismatch") if value == 1}
@@ -191,3 +204,52 @@ async def test_the_daemon_exports_the_topology_labs_mismatches(topology_lab: Lab
     assert over[("18.71.01.1003", "rtr")] == 0
     assert catalog_problems(body)[1] == []
     assert promtool_problems(body) == ""
+
+
+def _cells(driver: WebDriver, selector: str) -> list[list[str]]:
+    return [[td.text for td in row.find_elements(By.TAG_NAME, "td")]
+            for row in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+async def test_site_pages_show_the_neighbours_and_the_drift(topology_daemon: Daemon) -> None:
+    """The API and the site page (Debian's chromium, headless) show what each device's
+    tables say, which configured device each row names, and where that contradicts the
+    config; nothing is fetched from outside 127.0.0.1."""
+    host, port = topology_daemon.addresses[0]
+    url = f"http://{host}:{port}"
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"{url}/api/v1/sites/18.71.01.1004") as answer:
+        geser = await answer.json()
+    jsonschema.validate(geser, json.loads((ROOT / "docs/api/site.schema.json").read_text()))
+    rtr, ap1 = geser["devices"]
+    assert {n["device"] for n in rtr["neighbours"]} >= {"pop-b/sw"}
+    assert [m["kind"] for m in rtr["topology_mismatches"]] == ["upstream"]
+    assert ap1["topology_mismatches"][0]["observed"] == "18.71.01.1003/rtr"
+    assert "18.71.01.1003/rtr" in {s["device"] for s in ap1["seen_by"]}
+    async with browser_off_loop(1280, 1600) as driver:
+        await asyncio.to_thread(driver.get, f"{url}/site/18.71.01.1004")
+        await until(lambda: asyncio.to_thread(
+            lambda: driver.find_elements(By.CSS_SELECTOR, "#neighbour-rows tbody tr")), 10,
+            "the neighbour table")
+        flagged = [li.text for li in driver.find_elements(By.CSS_SELECTOR,
+                                                           "#neighbours li.mismatch")]
+        assert flagged == [
+            "⚠ rtr: topologi tidak sesuai (upstream): konfigurasi pop-a, terlihat pop-b",
+            "⚠ ap1: topologi tidak sesuai (parent): konfigurasi rtr, terlihat 18.71.01.1003/rtr"]
+        rows = _cells(driver, "#neighbour-rows tbody tr")
+        assert ["rtr", "pop-b/sw"] in [[r[0], r[5]] for r in rows]
+        # geser's access point speaks no LLDP: rapi's router's table names it
+        seen = [li.text for li in driver.find_elements(By.CSS_SELECTOR, ".seen-by li")]
+        assert any(line.startswith("ap1") and "terlihat dari 18.71.01.1003/rtr" in line
+                   for line in seen), seen
+        shoot(driver, "site-neighbours-drift")
+        # the unknown radio: its name and the address it advertises, marked unknown
+        await asyncio.to_thread(driver.get, f"{url}/site/18.71.01.1005")
+        await until(lambda: asyncio.to_thread(
+            lambda: driver.find_elements(By.CSS_SELECTOR, "#neighbour-rows tbody tr")), 10,
+            "the neighbour table")
+        radio = [r for r in _cells(driver, "#neighbour-rows tbody tr") if r[3] == "radio-baru"]
+        assert radio == [["rtr", "vlan254", "lldp", "radio-baru", "br-lan254",
+                          f"tidak dikenal {UNKNOWN_RADIO[1]}"]]
+        assert outside(driver, "127.0.0.1") == []
+        assert console_errors(driver) == []

@@ -22,6 +22,7 @@ from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.icmp.result import IcmpResult
 from netwatch.scheduler.prober import Failed, Outcome, Result
+from netwatch.snmp.neighbors import Neighbor, Topology
 from netwatch.snmp.result import SnmpResult
 from netwatch.web.public import make_public_app
 from netwatch.web.server import make_app
@@ -208,6 +209,44 @@ async def test_api_answers_follow_their_schemas_and_the_verdicts(daemon: PageDae
         later = await c.get("/api/v1/events", params={"since": "2100-01-01T00:00:00+07:00"})
         assert (await later.json())["events"] == []
         assert (await c.get("/api/v1/events", params={"since": "yesterday"})).status == 400
+    finally:
+        await c.close()
+
+
+async def test_site_api_shows_each_devices_neighbours_where_known(daemon: PageDaemon) -> None:
+    """The neighbour rows the drift check last judged, each with the configured device it
+    names; null where no table was read; the mismatch they make with its evidence."""
+    daemon.drift.sync(daemon.inventory)
+    # Kedaton's access point is cabled to Sidodadi's router (config: parent rtr), and sees a
+    # radio nobody configured; Kedaton's router's tables were never read
+    daemon.drift.observed[("18.71.01.1003", "ap1")] = Topology("ap1", frozenset(), (
+        Neighbor("lldp", "eth0", "sidodadi-rtr", "ether3", "", "RouterOS", ("127.0.0.3",)),
+        Neighbor("mndp", "eth0", "radio-baru", "", "0e:01:01:00:02:53", "", ("127.0.0.99",)),
+    ))
+    daemon.drift.observed[("18.71.01.1004", "rtr")] = Topology("sidodadi-rtr", frozenset(), ())
+    daemon.drift.check()
+    c = await client(make_app(daemon))
+    try:
+        kedaton = await (await c.get("/api/v1/sites/18.71.01.1003")).json()
+        jsonschema.validate(kedaton, schema("site"))
+        rtr, ap1 = kedaton["devices"]
+        assert rtr["neighbours"] is None and rtr["topology_mismatches"] == []
+        assert ap1["neighbours"] == [
+            {"protocol": "lldp", "ifname": "eth0", "name": "sidodadi-rtr", "port": "ether3",
+             "chassis": "", "addresses": ["127.0.0.3"], "device": "18.71.01.1004/rtr"},
+            {"protocol": "mndp", "ifname": "eth0", "name": "radio-baru", "port": "",
+             "chassis": "0e:01:01:00:02:53", "addresses": ["127.0.0.99"], "device": None}]
+        assert ap1["topology_mismatches"] == [
+            {"kind": "parent", "expected": "rtr", "observed": "18.71.01.1004/rtr",
+             "evidence": "18.71.01.1003/ap1 on eth0 sees sidodadi-rtr port ether3 (lldp)"}]
+        sidodadi = await (await c.get("/api/v1/sites/18.71.01.1004")).json()
+        jsonschema.validate(sidodadi, schema("site"))
+        assert sidodadi["devices"][0]["neighbours"] == []  # read, and empty
+        # but Kedaton's access point names it: the link shows on its page too
+        assert sidodadi["devices"][0]["seen_by"] == [
+            {"device": "18.71.01.1003/ap1", "ifname": "eth0", "protocol": "lldp",
+             "port": "ether3"}]
+        assert rtr["seen_by"] == []
     finally:
         await c.close()
 

@@ -26,6 +26,11 @@ const NW = (() => {
                upstream_loss: "loss di POP/upstream", uplink_saturated: "uplink penuh",
                radio_degraded: "radio menurun", storage_full: "penyimpanan penuh",
                device_overload: "perangkat kelebihan beban", unknown: "belum diketahui"},
+      mismatch: "topologi tidak sesuai", configured: "konfigurasi", seen: "terlihat",
+      ifname: "Antarmuka", protocol: "Protokol", neighbour: "Tetangga", port: "Port",
+      in_config: "Di konfigurasi", unknown_device: "tidak dikenal", seen_by: "terlihat dari",
+      no_neighbours: "Tabel tetangga kosong",
+      neighbours_unknown: "Tabel tetangga belum dibaca (SNMP)",
     },
     en: {
       updated: "Updated", stale: "(stale: the API does not answer)", dark: "Dark theme",
@@ -49,6 +54,11 @@ const NW = (() => {
                upstream_loss: "loss at the POP/upstream", uplink_saturated: "uplink saturated",
                radio_degraded: "radio degraded", storage_full: "storage full",
                device_overload: "device overloaded", unknown: "unknown"},
+      mismatch: "topology mismatch", configured: "configured", seen: "seen",
+      ifname: "Interface", protocol: "Protocol", neighbour: "Neighbour", port: "Port",
+      in_config: "In the config", unknown_device: "unknown", seen_by: "seen from",
+      no_neighbours: "Neighbour tables empty",
+      neighbours_unknown: "Neighbour tables not read yet (SNMP)",
     },
   };
   const ORDER = {down: 0, unreachable: 1, degraded: 2, maintenance: 3, unknown: 4, up: 5};

@@ -106,8 +106,29 @@
       neighbours.push(el("li", {}, `${t("upstream")}: ${data.upstream.name} (${data.upstream.id})` +
                                    (data.upstream.down ? ` — ${stateName("down")}` : "")));
     }
+    // where the neighbours the devices report contradict the lines above
+    for (const d of data.devices) {
+      for (const m of d.topology_mismatches) {
+        neighbours.push(el("li", {class: "mismatch"}, `⚠ ${d.name}: ${t("mismatch")} ` +
+          `(${m.kind}): ${t("configured")} ${m.expected || "–"}, ${t("seen")} ${m.observed}`));
+      }
+    }
     document.getElementById("neighbours").replaceChildren(
       ...(neighbours.length ? neighbours : [el("li", {}, t("nothing"))]));
+    // what each device's own LLDP, MNDP and CDP tables say, where they were read
+    const rows = data.devices.flatMap((d) => (d.neighbours || []).map((n) => [d.name,
+      n.ifname || "–", n.protocol, n.name || n.chassis, n.port || "–",
+      n.device || [t("unknown_device"), ...n.addresses].join(" ")]));
+    // and where other devices' tables name these (radios and APs often speak none)
+    const seen = data.devices.flatMap((d) => d.seen_by.map((s) => el("li", {},
+      `${d.name}${s.port ? ` (${s.port})` : ""} ${t("seen_by")} ${s.device}` +
+      `${s.ifname ? ` ${s.ifname}` : ""} · ${s.protocol}`)));
+    document.getElementById("neighbour-rows").replaceChildren(rows.length ?
+      table([t("device"), t("ifname"), t("protocol"), t("neighbour"), t("port"),
+             t("in_config")], rows) :
+      el("p", {}, data.devices.some((d) => d.neighbours) ? t("no_neighbours") :
+                  t("neighbours_unknown")),
+      ...(seen.length ? [el("ul", {class: "seen-by"}, seen)] : []));
     const interfaces = data.devices.flatMap((d) => d.interfaces.map((i) => [d.name,
       i.ifname + (d.uplink === i.ifname ? " ⬆" : ""), i.alias || "",
       i.oper_up === undefined ? "–" : (i.oper_up ? "up" : "down"),
