@@ -21,6 +21,7 @@ interfaces). bench/anchors_snmp.py runs snmp_exporter and net-snmp's CLI on the 
     .venv/bin/python bench/snmp.py --quick        M = 100 and 1,000 burst only
     .venv/bin/python bench/snmp.py --profile      cProfile of the burst rounds: where time goes
     .venv/bin/python bench/snmp.py --radio        the radio tables' cost (below)
+    .venv/bin/python bench/snmp.py --neighbours   the neighbour tables' cost (below)
 
 `--radio`: CPU per device poll of a MikroTik radio with 16 registered peers (the derived
 recording routeros_16peers, served by snmpsim on 50 loopback addresses), polled as a
@@ -31,6 +32,16 @@ Burst rounds in a fresh process each, warm-up excluded; the netwatch process onl
 is far slower than a radio and is not counted). Target: on <= 1.5 x without.
 `--today CHECKOUT` adds the same device polled by another checkout's code and profiles
 (netwatch before the radio tables, e.g. `git archive 97c33f1 netwatch | tar -x -C DIR`).
+
+`--neighbours`: what the neighbour tables (LLDP, MikroTik MNDP, CDP; docs/discovery.md) add
+to the CPU of a device poll. The recordings with neighbour rows (routeros_crs317, routeros,
+ios_cdp; routeros_vlans has MNDP columns but no rows) served by snmpsim on 40 loopback
+addresses, polled with the shipped profiles and with their neighbour tables (and own-MAC
+columns) taken out; steady polls and refresh polls (the prober's refresh forced before each
+round) measured apart, in fresh processes, alternating (the shared machine's load drifts).
+The tables are read at refreshes only (the identity cadence: first poll, reboot,
+ifTableLastChange moved, at most REFRESH_EVERY apart), so the average over a refresh period
+at the default 60 s interval is (59 steady + 1 refresh) / 60 polls. Target: on <= 1.10 x off.
 """
 
 from __future__ import annotations
@@ -63,6 +74,7 @@ from netwatch.lab.agents import RECORDINGS, Agent, AgentSet, prepare_recordings
 from netwatch.scheduler.prober import Outcome, Result, run_poll
 from netwatch.sites.targets import State
 from netwatch.snmp import profiles as shipped
+from netwatch.snmp.poller import REFRESH_EVERY
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.profile import Profile
 from netwatch.snmp.result import SnmpResult
@@ -110,9 +122,12 @@ def dead_endpoints(count: int) -> list[Endpoint]:
 
 
 def targets(endpoints: Sequence[Endpoint], interval: float = 60.0,
-            max_peers: int = 0) -> list[Target]:
+            max_peers: int = 0, communities: Sequence[str] = ()) -> list[Target]:
+    """`communities`: one per endpoint (else AUTH's "public")."""
     backhaul: dict[str, Any] = {"max_peers": max_peers} if max_peers else {}  # older code: none
-    return [adhoc_target(a, AUTH, port=p, timeout=2.0, retries=1, deadline=0.8 * interval,
+    auths = [AuthConfig.model_validate({"version": "2c", "community": c}) for c in communities] \
+        or [AUTH] * len(endpoints)
+    return [adhoc_target(a, auths[i], port=p, timeout=2.0, retries=1, deadline=0.8 * interval,
                          site=f"bench.{i:05d}", name="rtr", interval=interval, **backhaul)
             for i, (a, p) in enumerate(endpoints)]
 
@@ -179,6 +194,73 @@ def show_radio(r: dict[str, list[dict[str, Any]]]) -> None:
         print(f"  the code before the radio tables (--today): {before[0].text()} ms "
               f"({before[1]:.0f} values), {before[2]} failed: radio tables on are "
               f"{on[0].median / before[0].median:.2f}x that")
+
+
+# --- neighbour tables on and off -----------------------------------------------------------
+NEIGHBOUR_DEVICES = 40
+NEIGHBOUR_RECORDINGS = ("routeros_crs317", "routeros", "routeros_vlans", "ios_cdp")
+
+
+def without_neighbours(profiles: dict[str, Profile]) -> dict[str, Profile]:
+    """The profiles as they were before neighbour tables: none, and no own-MAC columns."""
+    return {name: dataclasses.replace(p, neighbors=(), own_macs=()) for name, p in
+            profiles.items()}
+
+
+@contextlib.contextmanager
+def neighbour_devices(agents: AgentSet) -> Iterator[list[tuple[str, int, str]]]:
+    """(address, port, community) of NEIGHBOUR_DEVICES devices on one snmpsim, the
+    recordings in turn (community = recording)."""
+    data = prepare_recordings([RECORDINGS / f"{n}.snmprec" for n in NEIGHBOUR_RECORDINGS],
+                              agents.workdir / "neighbours")
+    addresses = [f"127.6.1.{i + 1}" for i in range(NEIGHBOUR_DEVICES)]
+    agent = agents.snmpsim(data, addresses, community=NEIGHBOUR_RECORDINGS[0])
+    yield [(a, agent.port, NEIGHBOUR_RECORDINGS[i % len(NEIGHBOUR_RECORDINGS)])
+           for i, a in enumerate(addresses)]
+
+
+def run_neighbours(rounds: int, pairs: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """Rounds of steady and refresh polls with the neighbour tables on and off."""
+    modes = ("off", "on")
+    out: dict[str, list[dict[str, Any]]] = {f"{m}/{k}": [] for m in modes
+                                            for k in ("steady", "refresh")}
+    with AgentSet() as agents, neighbour_devices(agents) as devices:
+        endpoints = [(a, p) for a, p, _ in devices]
+        communities = [c for _, _, c in devices]
+        for _ in range(pairs):
+            for mode in modes:
+                for kind in ("steady", "refresh"):
+                    out[f"{mode}/{kind}"] += run_burst(
+                        endpoints, [], rounds, mode=f"neighbours-{mode}",
+                        refresh=kind == "refresh", communities=communities)["rounds"]
+    return out
+
+
+def show_neighbours(r: dict[str, list[dict[str, Any]]], interval: float) -> None:
+    def cpu(key: str) -> Spread:
+        return Spread.of(x["cpu"] / x["polls"] * 1000 for x in r[key])
+
+    def values(key: str) -> float:
+        polls = int(sum(x["polls"] for x in r[key]))
+        return float(sum(x["values"] for x in r[key])) / max(1, polls)
+
+    failed = sum(x["failed"] for rounds in r.values() for x in rounds)
+    for key in r:
+        print(f"  {key:12s} {cpu(key).text()} ms CPU per device poll (median, min-max of "
+              f"{len(r[key])} rounds; {values(key):.0f} values per poll)")
+    per_refresh = max(1, round(REFRESH_EVERY / interval))  # polls per refresh period
+
+    def average(mode: str) -> float:
+        steady, refresh = cpu(f"{mode}/steady").median, cpu(f"{mode}/refresh").median
+        return float((per_refresh - 1) * steady + refresh) / per_refresh
+
+    on, off = average("on"), average("off")
+    print(f"  average over a refresh period ({per_refresh - 1} steady + 1 refresh poll at "
+          f"{interval:g} s): on {on:.3f} ms, off {off:.3f} ms: {on / off:.3f}x "
+          f"(+{(on / off - 1) * 100:.1f} %, target <= +10 %); {failed} polls failed")
+    worst = cpu("on/refresh").median / cpu("off/refresh").median
+    print(f"  a refresh poll alone (first poll, reboot, ifTableLastChange moved): "
+          f"{worst:.2f}x with the neighbour tables")
 
 
 def recorder(prober: SnmpProber, all_targets: list[Target]) -> State:
@@ -249,12 +331,19 @@ async def steady_requests(endpoint: Endpoint) -> tuple[list[tuple[str, list[str]
 
 # --- netwatch burst (a worker process) ----------------------------------------------------
 async def burst(endpoints: list[Endpoint], rounds: int, profile: bool,
-                mode: str = "") -> dict[str, Any]:
+                mode: str = "", refresh: bool = False,
+                communities: Sequence[str] = ()) -> dict[str, Any]:
     """`mode` "with"/"without": the radio devices as backhaul with every radio table, or
-    with the radio tables taken out."""
-    batch = targets(endpoints, max_peers=16 if mode == "with" else 0)
-    prober = SnmpProber(profiles=without_radio(shipped.load())) if mode == "without" else \
-        SnmpProber()  # "today": another checkout's code and profiles, as they were
+    with the radio tables taken out; "neighbours-off": the profiles without neighbour
+    tables. `refresh`: every measured poll is a refresh (forced). `communities`: one per
+    endpoint (else "public")."""
+    batch = targets(endpoints, max_peers=16 if mode == "with" else 0, communities=communities)
+    if mode == "without":
+        prober = SnmpProber(profiles=without_radio(shipped.load()))
+    elif mode == "neighbours-off":
+        prober = SnmpProber(profiles=without_neighbours(shipped.load()))
+    else:
+        prober = SnmpProber()  # "today": another checkout's code and profiles, as they were
     await prober.start()
     state = recorder(prober, batch)
     warm = await poll_all(prober, batch, state.record)
@@ -263,6 +352,9 @@ async def burst(endpoints: list[Endpoint], rounds: int, profile: bool,
     profiler = cProfile.Profile() if profile else None
     for _ in range(rounds):
         # process_time: the process's CPU in ns (/proc's ticks are 10 ms: 20 % of a round)
+        if refresh:  # bench-only peek: the next poll of each device is a refresh
+            for entry in prober._entries.values():
+                entry.state.refresh_due = True
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
@@ -303,13 +395,14 @@ def where_time_goes(stats: pstats.Stats) -> str:
 
 
 def run_burst(endpoints: list[Endpoint], daemons: list[Agent], rounds: int,
-              profile: bool = False, mode: str = "", code: str | None = None) -> dict[str, Any]:
+              profile: bool = False, mode: str = "", code: str | None = None,
+              refresh: bool = False, communities: Sequence[str] = ()) -> dict[str, Any]:
     """The burst worker in a fresh process; adds the agents' CPU over the measured rounds
     (warm-up included in neither figure: agents' CPU is counted from the first round on, so
     it is an upper bound)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as spec:
-        json.dump({"endpoints": endpoints, "rounds": rounds, "profile": profile, "mode": mode},
-                  spec)
+        json.dump({"endpoints": endpoints, "rounds": rounds, "profile": profile, "mode": mode,
+                   "refresh": refresh, "communities": list(communities)}, spec)
         spec.flush()
         agents0 = agents_cpu(daemons)
         result = run_json([str(HERE), "--worker", spec.name], timeout=600 + 60 * rounds,
@@ -367,6 +460,11 @@ def show_scheduled(r: dict[str, Any]) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.neighbours:
+        print(f"SNMP neighbour tables: {', '.join(NEIGHBOUR_RECORDINGS)} on "
+              f"{NEIGHBOUR_DEVICES} snmpsim addresses, {args.rounds} burst rounds x 3")
+        show_neighbours(run_neighbours(args.rounds), args.interval)
+        return
     if args.radio:
         print(f"SNMP radio tables: routeros_16peers on {RADIO_DEVICES} snmpsim addresses, "
               f"{args.rounds} burst rounds")
@@ -391,7 +489,8 @@ def worker(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     endpoints = [(a, int(p)) for a, p in spec["endpoints"]]
     print(json.dumps(asyncio.run(burst(endpoints, spec["rounds"], spec["profile"],
-                                       spec.get("mode", "")))))
+                                       spec.get("mode", ""), spec.get("refresh", False),
+                                       spec.get("communities", ())))))
 
 
 if __name__ == "__main__":
@@ -404,6 +503,9 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true", help="cProfile the burst rounds")
     parser.add_argument("--radio", action="store_true",
                         help="CPU per poll with the radio tables on (16 peers) and off")
+    parser.add_argument("--neighbours", action="store_true",
+                        help="CPU per poll with the neighbour tables on and off, steady and "
+                        "refresh polls, averaged over a refresh period at --interval")
     parser.add_argument("--today", metavar="CHECKOUT",
                         help="--radio: also poll with this checkout's netwatch (the code before "
                         "the radio tables, e.g. a `git worktree add` of the commit before)")

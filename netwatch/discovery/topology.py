@@ -7,8 +7,9 @@ drift check and `netwatch discover`.
 
 A neighbour row names a configured device by (first match wins) the address the config
 gives it, one of the device's own MACs (its ifPhysAddress, its LLDP chassis id, read from
-it by SNMP), or its sysName (case-insensitive, also the first label of a domain name) when
-exactly one device has that name. Two configured devices are adjacent when either one's
+it by SNMP) when no other configured device reports that MAC, or its sysName
+(case-insensitive, also the first label of a domain name) when exactly one device has that
+name. Two configured devices are adjacent when either one's
 neighbour table names the other.
 
 Findings need positive evidence: the absence of a link proves nothing (a device may speak
@@ -87,7 +88,7 @@ class Matcher:
 
     def __init__(self, inventory: Inventory, observed: dict[DeviceKey, Topology]) -> None:
         self.by_address: dict[str, DeviceKey] = {}
-        self.by_mac: dict[str, DeviceKey] = {}
+        macs: dict[str, set[DeviceKey]] = {}
         names: dict[str, set[DeviceKey]] = {}
         for key, device in inventory.devices.items():
             self.by_address.setdefault(device.address.lower(), key)
@@ -95,9 +96,12 @@ class Matcher:
             if key not in inventory.devices:
                 continue
             for mac in topology.macs:
-                self.by_mac.setdefault(mac, key)
+                macs.setdefault(mac, set()).add(key)
             for name in _names(topology.sysname):
                 names.setdefault(name, set()).add(key)
+        # a MAC or a name more than one configured device reports (a shared virtual MAC, a
+        # vendor's default, a cloned config) names none of them
+        self.by_mac = {m: next(iter(keys)) for m, keys in macs.items() if len(keys) == 1}
         self.by_name = {n: next(iter(keys)) for n, keys in names.items() if len(keys) == 1}
 
     def match(self, neighbor: Neighbor) -> DeviceKey | None:

@@ -139,6 +139,24 @@ def test_a_row_names_a_device_by_address_mac_or_unique_sysname(
     assert analyse(inventory, observed).reports[0].match == matched
 
 
+def test_a_mac_two_configured_devices_report_names_neither(inventory: Inventory) -> None:
+    """Two POPs from one cloned config (or a shared virtual MAC): a row with that MAC is
+    an unknown neighbour, not a link to whichever was read first (the lab city, where
+    several POPs serve the same recording, proposed POPs as each other's upstream)."""
+    shared = "02:00:00:00:09:99"
+    row = Neighbor("lldp", "ether1", "", "sfp1", shared, "", ())
+    observed = {("s4", "rtr"): Topology("rtr-empat", frozenset({MAC[("s4", "rtr")]}), (row,)),
+                ("pop-a", "sw"): Topology("core", frozenset({shared}), ()),
+                ("pop-b", "sw"): Topology("core", frozenset({shared}), ())}
+    analysis = analyse(inventory, observed)
+    assert [r.match for r in analysis.reports] == [None]
+    assert analysis.findings == []
+    del observed[("pop-b", "sw")]  # one owner: the row names it (a missing upstream)
+    again = analyse(inventory, observed)
+    assert [r.match for r in again.reports] == [("pop-a", "sw")]
+    assert [(f.kind, f.observed) for f in again.findings] == [("missing_upstream", "pop-a")]
+
+
 def result(topology: Topology | None) -> Outcome:
     return Outcome(SnmpResult((), "mikrotik", topology=topology), 0.01, 0.0)
 
