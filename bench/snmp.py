@@ -240,14 +240,15 @@ def show_neighbours(r: dict[str, list[dict[str, Any]]], interval: float) -> None
     def cpu(key: str) -> Spread:
         return Spread.of(x["cpu"] / x["polls"] * 1000 for x in r[key])
 
-    def values(key: str) -> float:
+    def per_poll(key: str, what: str) -> float:
         polls = int(sum(x["polls"] for x in r[key]))
-        return float(sum(x["values"] for x in r[key])) / max(1, polls)
+        return float(sum(x.get(what, 0) for x in r[key])) / max(1, polls)
 
     failed = sum(x["failed"] for rounds in r.values() for x in rounds)
     for key in r:
         print(f"  {key:12s} {cpu(key).text()} ms CPU per device poll (median, min-max of "
-              f"{len(r[key])} rounds; {values(key):.0f} values per poll)")
+              f"{len(r[key])} rounds; {per_poll(key, 'values'):.0f} values, "
+              f"{per_poll(key, 'series'):.0f} series per poll)")
     per_refresh = max(1, round(REFRESH_EVERY / interval))  # polls per refresh period
 
     def average(mode: str) -> float:
@@ -257,7 +258,7 @@ def show_neighbours(r: dict[str, list[dict[str, Any]]], interval: float) -> None
     on, off = average("on"), average("off")
     print(f"  average over a refresh period ({per_refresh - 1} steady + 1 refresh poll at "
           f"{interval:g} s): on {on:.3f} ms, off {off:.3f} ms: {on / off:.3f}x "
-          f"(+{(on / off - 1) * 100:.1f} %, target <= +10 %); {failed} polls failed")
+          f"({(on / off - 1) * 100:+.1f} %, target <= +10 %); {failed} polls failed")
     worst = cpu("on/refresh").median / cpu("off/refresh").median
     print(f"  a refresh poll alone (first poll, reboot, ifTableLastChange moved): "
           f"{worst:.2f}x with the neighbour tables")
@@ -363,7 +364,9 @@ async def burst(endpoints: list[Endpoint], rounds: int, profile: bool,
             profiler.disable()
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         values = sum(r.values for r in results if isinstance(r, SnmpResult))
+        series = sum(len(r.samples) for r in results if isinstance(r, SnmpResult))
         out["rounds"].append({"polls": len(results), "wall": wall, "cpu": cpu, "values": values,
+                              "series": series,
                               "failed": sum(1 for r in results if not r.ok)})
     await prober.close()
     if profiler:
