@@ -27,9 +27,16 @@ ROLE_BY_PROFILE = {"mikrotik": "router", "cisco": "switch", "unifi": "ap",
                    "ubiquiti-edgemax": "server", "linux": "server"}
 
 
+# what YAML does not print as is (C1 controls, surrogates, U+FFFE/F) or reads as a line
+# break (NEL, U+2028, U+2029): JSON leaves these unescaped, and a neighbour names itself
+_NOT_PLAIN = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
 def q(text: str) -> str:
-    """A YAML scalar that stays text (JSON strings are YAML double-quoted scalars)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A YAML scalar that stays text, on one line, whatever a device calls itself (JSON
+    strings are YAML double-quoted scalars; YAML's own line breaks escaped too)."""
+    return _NOT_PLAIN.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                          json.dumps(text, ensure_ascii=False))
 
 
 def _comment(text: str) -> str:
@@ -116,7 +123,7 @@ def config_proposal(inventory: Inventory, analysis: Analysis, readings: list[Rea
 
 def device_name(sysname: str, address: str, taken: set[str]) -> str:
     """A config device name from the sysName (else the address), unique among `taken`."""
-    base = re.sub(r"[^a-z0-9-]+", "-", sysname.lower().split(".")[0]).strip("-")
+    base = re.sub(r"[^a-z0-9]+", "-", sysname.lower().split(".")[0]).strip("-")[:40].strip("-")
     base = base or "dev-" + re.sub(r"[^0-9a-f]+", "-", address.lower()).strip("-")
     name, n = base, 2
     while name in taken:

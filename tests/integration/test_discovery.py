@@ -34,7 +34,9 @@ from netwatch.lab.agents import (
     RECORDINGS,
     AgentSet,
     UdpResponder,
+    V3User,
     prepare_recordings,
+    snmpd_available,
     snmpsim_available,
 )
 from netwatch.lab.lab import SNMP_PORT, Lab
@@ -133,6 +135,36 @@ def test_discover_addresses_prints_each_devices_neighbours(
         assert wrong.returncode == 1
         assert wrong.stdout.startswith("127.77.200.1  FAILED (timeout")
     assert [listener.received for listener in learned_address_listener] == [0, 0]
+
+
+def test_discover_address_with_a_v3_auth_from_the_config(tmp_path: Path) -> None:
+    """`--auth NAME --config FILE`: the config's SNMPv3 user (Debian's snmpd, authPriv), and
+    a wrong key refused as an authentication failure (exit 1, the reason printed)."""
+    require(snmpd_available())
+    user = V3User("noc", "auth-key-one", "priv-key-one")
+    with AgentSet() as agents:
+        agent = agents.snmpd("127.77.201.1", users=[user])
+        config = tmp_path / "netwatch.yml"
+        config.write_text(
+            "auths:\n"
+            "  v3: {version: '3', username: noc, security_level: authPriv, auth_protocol: SHA,"
+            " auth_password: auth-key-one, priv_protocol: AES, priv_password: priv-key-one}\n"
+            "  wrong: {version: '3', username: noc, security_level: authPriv, auth_protocol: SHA,"
+            " auth_password: not-the-key, priv_protocol: AES, priv_password: priv-key-one}\n"
+            "sites: []\n")
+        common = ["--config", str(config), "--port", str(agent.port), "--timeout", "1",
+                  "--retries", "0"]
+        done = discover("127.77.201.1", "--auth", "v3", *common)
+        wrong = discover("127.77.201.1", "--auth", "wrong", *common)
+        unknown = discover("127.77.201.1", "--auth", "nobody", *common)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()[:2]
+    assert first.startswith("127.77.201.1  ") and first.endswith("profile linux)")
+    assert second == "  (no neighbours reported)"  # snmpd without lldpd has no LLDP rows
+    assert wrong.returncode == 1
+    assert wrong.stdout.startswith("127.77.201.1  FAILED (auth")
+    assert "not-the-key" not in wrong.stdout + wrong.stderr
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr
 
 
 def test_sweep_of_a_loopback_range_identifies_what_answers_snmp(tmp_path: Path) -> None:

@@ -68,12 +68,14 @@ def topo(key: tuple[str, str], neighbors: tuple[Neighbor, ...] = (),
     return Topology(sysname, frozenset({MAC[key]}), neighbors)
 
 
-def everyone_else_silent(observed: dict[tuple[str, str], Topology]) -> dict:
+def everyone_else_silent(observed: dict[tuple[str, str], Topology]
+                         ) -> dict[tuple[str, str], Topology]:
     """Every device answers SNMP (its MAC is known); those not given see nobody."""
     return {key: observed.get(key, topo(key)) for key in MAC}
 
 
-def findings(inventory: Inventory, observed: dict[tuple[str, str], Topology]) -> set[tuple]:
+def findings(inventory: Inventory, observed: dict[tuple[str, str], Topology]
+             ) -> set[tuple[str, tuple[str, str], str, str]]:
     return {(f.kind, f.device, f.expected, f.observed)
             for f in analyse(inventory, everyone_else_silent(observed)).findings}
 
