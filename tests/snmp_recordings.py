@@ -35,6 +35,9 @@ EXPECTED_PROFILE = {  # every recording the lab ships, and the profile `auto` mu
     "routeros_vlans": "mikrotik", "routeros_wifi": "mikrotik", "swos": "mikrotik",
     "unifi_achd": "unifi", "unifi_nanohd": "unifi", "unifi_nanohd_ccq": "unifi",
     "unifi_unifi": "unifi",
+    # neighbour tables (discovery): a Catalyst with CDP rows, the lab topology's routers
+    "ios_cdp": "cisco", "topology_geser_rtr": "mikrotik", "topology_kurang_rtr": "mikrotik",
+    "topology_rapi_rtr": "mikrotik",
 }
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
