@@ -11,13 +11,19 @@ SNMP polls report, as `netwatch_topology_mismatch`.
 Neighbour tables are read at the identity cadence (refreshes, at least hourly), so the
 topology of a device changes rarely: the whole inventory is judged again only after one
 did (a new refresh's topology object, or a reload), at most every CHECK_SECONDS, off the
-poll path. A device whose SNMP poll fails keeps its last topology (a dead device's cables
+poll path, and only on a complete view: once every SNMP device has reported a poll since it
+was configured, or one SNMP interval plus its deadline after the (re)load (a device ICMP
+finds down is not polled by SNMP). A row names a device by a MAC or a sysName that only one
+configured device reports; with half the devices read, "only one" is not known yet (the
+lab's healthy city exported a mismatch for the few seconds before its second RouterOS
+router had answered). A device whose SNMP poll fails keeps its last topology (a dead device's cables
 did not move). Each mismatch is logged once when it appears and once when it clears.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import structlog
 
@@ -43,6 +49,10 @@ class DriftCheck:
         self.observed: dict[DeviceKey, Topology] = {}
         self.findings: dict[tuple[DeviceKey, str], Finding] = {}
         self.reports: dict[DeviceKey, list[Report]] = {}  # per reporter, as last judged
+        self.snmp_devices: set[DeviceKey] = set()  # the inventory's devices polled by SNMP
+        self.reported: set[DeviceKey] = set()  # ... that have finished a poll, in any way
+        self.synced_at = time.monotonic()
+        self.grace = 0.0  # seconds after a (re)load to judge without every device's report
         self.naming: dict[DeviceKey, list[Report]] = {}  # per configured device named
         self.dirty = False
 
@@ -50,11 +60,18 @@ class DriftCheck:
         self.inventory = inventory
         for key in [k for k in self.observed if k not in inventory.devices]:
             del self.observed[key]
+        snmp = [t for t in inventory.targets.values()
+                if t.probe == "snmp" and t.device is not None]
+        self.snmp_devices = {t.device.key for t in snmp if t.device is not None}
+        self.reported &= self.snmp_devices
+        self.synced_at = time.monotonic()
+        self.grace = max((t.policy.interval + t.policy.deadline for t in snmp), default=0.0)
         self.dirty = True
 
     def record(self, target: Target, outcome: Outcome) -> None:
         if target.probe != "snmp" or target.device is None:
             return
+        self.reported.add(target.device.key)
         result = outcome.result
         if not isinstance(result, SnmpResult) or result.topology is None:
             return
@@ -62,6 +79,13 @@ class DriftCheck:
         if self.observed.get(key) is not result.topology:
             self.observed[key] = result.topology
             self.dirty = True
+
+    def ready(self, now: float | None = None) -> bool:
+        """Something changed, and the view is complete (or has waited long enough)."""
+        if not self.dirty:
+            return False
+        now = time.monotonic() if now is None else now
+        return self.snmp_devices <= self.reported or now - self.synced_at >= self.grace
 
     def check(self) -> list[Finding]:
         """Judge the whole inventory again; export and log what changed."""
@@ -111,7 +135,7 @@ class DriftCheck:
     async def run(self, every: float = CHECK_SECONDS) -> None:
         while True:
             await asyncio.sleep(every)
-            if self.dirty:
+            if self.ready():
                 try:
                     self.check()
                 except Exception:  # a bug here must not stop the daemon's other loops

@@ -210,6 +210,34 @@ def test_drift_forgets_devices_a_reload_removed(inventory: Inventory, tmp_path: 
     assert drift.check() == [] and mismatch_lines(store) == []
 
 
+def test_drift_judges_a_complete_view_or_after_one_round(inventory: Inventory) -> None:
+    """Names and MACs match only when one configured device reports them: with half the
+    devices read that is not known yet. Two POPs sharing a MAC, one of them read, and a
+    router's row with that MAC: not judged until every SNMP device has finished a poll
+    (a failure counts), or one interval plus deadline after the load."""
+    shared = "02:00:00:00:09:99"
+    drift = DriftCheck(MetricStore())
+    drift.sync(inventory)
+    assert drift.grace == 60.0 + 48.0  # the default SNMP interval and deadline (0.8 x)
+    rows = (Neighbor("lldp", "ether1", "", "sfp1", shared, "", ()),)
+    drift.record(inventory.targets[("s4", "rtr", "snmp")],
+                 result(Topology("rtr-empat", frozenset({MAC[("s4", "rtr")]}), rows)))
+    drift.record(inventory.targets[("pop-a", "sw", "snmp")],
+                 result(Topology("core", frozenset({shared}), ())))
+    assert drift.dirty and not drift.ready()
+    assert drift.ready(now=drift.synced_at + drift.grace)  # long enough: judge what is known
+    for key in MAC:
+        if key not in {("pop-b", "sw"), ("pop-a", "sw"), ("s4", "rtr")}:
+            drift.record(inventory.targets[(*key, "snmp")], result(topo(key)))
+    assert not drift.ready()
+    drift.record(inventory.targets[("pop-b", "sw", "snmp")], Outcome(Failed("timeout"), 0.0, 0.0))
+    assert drift.ready()  # every device has reported (one failed): the view is complete
+    drift.record(inventory.targets[("pop-b", "sw", "snmp")],
+                 result(Topology("core", frozenset({shared}), ())))
+    assert drift.check() == []  # the MAC is pop-a's and pop-b's: it names neither
+    assert not drift.ready()
+
+
 def test_finding_is_a_value() -> None:
     a = Finding("parent", ("s", "d"), "rtr", "x/y", "e")
     assert a == Finding("parent", ("s", "d"), "rtr", "x/y", "e")
