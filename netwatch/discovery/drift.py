@@ -14,9 +14,9 @@ did (a new refresh's topology object, or a reload), at most every CHECK_SECONDS,
 poll path, and only on a complete view: once every SNMP device has reported a poll since it
 was configured, or one SNMP interval plus its deadline after the (re)load (a device ICMP
 finds down is not polled by SNMP). A row names a device by a MAC or a sysName that only one
-configured device reports; with half the devices read, "only one" is not known yet (the
-lab's healthy city exported a mismatch for the few seconds before its second RouterOS
-router had answered). A device whose SNMP poll fails keeps its last topology (a dead device's cables
+configured device reports; with half the devices read, "only one" is not known yet (in
+the lab city several devices serve one recording: judged before the second of them has
+answered, the first one's MAC would name it). A device whose SNMP poll fails keeps its last topology (a dead device's cables
 did not move). Each mismatch is logged once when it appears and once when it clears.
 """
 
