@@ -16,8 +16,9 @@ was configured, or one SNMP interval plus its deadline after the (re)load (a dev
 finds down is not polled by SNMP). A row names a device by a MAC or a sysName that only one
 configured device reports; with half the devices read, "only one" is not known yet (in
 the lab city several devices serve one recording: judged before the second of them has
-answered, the first one's MAC would name it). A device whose SNMP poll fails keeps its last topology (a dead device's cables
-did not move). Each mismatch is logged once when it appears and once when it clears.
+answered, the first one's MAC would name it). A device whose SNMP poll fails keeps its
+last topology (a dead device's cables did not move). Each mismatch is logged once when it
+appears and once when it clears.
 """
 
 from __future__ import annotations
