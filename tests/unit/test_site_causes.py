@@ -3,20 +3,15 @@ the scheduler would, the clock moved by hand, short baseline buckets (a threshol
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
-from netwatch.base.exposition import MetricStore
-from netwatch.daemon.inventory_file import read_inventory
-from netwatch.icmp.result import IcmpResult
-from netwatch.scheduler.prober import Failed, Outcome
+from netwatch.scheduler.prober import Outcome
 from netwatch.sites.engine import SiteEngine
-from netwatch.sites.targets import State
 from netwatch.snmp.result import SnmpResult
-from tests.fakes import FakeIcmp
+from tests.fakes import SiteHarness
 
 CONFIG = """
 thresholds: thresholds.yml
@@ -44,27 +39,11 @@ SIGNAL = ("netwatch_radio_signal_dbm", 'ifname="wlan1"')
 BOOT = ("netwatch_device_boot_time_seconds", "")
 
 
-class Harness:
+class Harness(SiteHarness):
     def __init__(self, tmp_path: Path) -> None:
-        (tmp_path / "netwatch.yml").write_text(CONFIG)
-        (tmp_path / "thresholds.yml").write_text(THRESHOLDS)
-        self.inventory = read_inventory(tmp_path / "netwatch.yml")
-        self.store = MetricStore()
-        self.state = State(self.store, {"icmp": FakeIcmp()})
-        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-        self.sites = SiteEngine(self.store, self.state, clock=lambda: self.now)
-        self.state.sync(self.inventory)
-        self.sites.sync(self.inventory)
+        super().__init__(tmp_path, CONFIG, **{"thresholds.yml": THRESHOLDS})
         self.boot = self.now.timestamp() - 86400.0
         self.octets = 0.0
-
-    def wait(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    def ping(self, owner: str, device: str, ok: bool = True, lost: int = 0) -> None:
-        target = self.inventory.targets[(owner, device, "icmp")]
-        result = IcmpResult(5, (0.002,) * (5 - lost)) if ok else Failed("timeout")
-        self.state.record(target, Outcome(result, 0.01, 0.0))
 
     def snmp(self, owner: str, device: str, *readings: tuple[tuple[str, str], float],
              rate: float = 100_000.0) -> None:
@@ -83,22 +62,13 @@ class Harness:
         for _ in range(6):
             for key in sorted(self.inventory.targets):
                 if key[2] == "icmp":
-                    self.ping(key[0], key[1])
+                    self.poll(key[0], key[1])
             self.snmp("s1", "rtr", *readings)
             self.wait(10)
-
-    def site_state(self, site: str) -> str | None:
-        """The site's state now (a call: mypy does not narrow it across polls)."""
-        return self.sites.groups[site].state
 
     def cause(self, site: str) -> str | None:
         group = self.sites.groups[site]
         return group.why.name if group.why else None
-
-    def sample(self, text: str) -> str | None:
-        body = self.store.render().decode()
-        return next((line.rsplit(" ", 1)[1] for line in body.splitlines()
-                     if line.startswith(text)), None)
 
 
 @pytest.fixture
@@ -109,7 +79,7 @@ def h(tmp_path: Path) -> Harness:
 def test_healthy_sites_have_no_cause_and_every_cause_series_is_0(h: Harness) -> None:
     h.healthy_minute((VOLTS, 24.3))
     for site in ("s1", "s2", "s3"):
-        assert h.site_state(site) == "up" and h.cause(site) is None
+        assert h.site(site) == "up" and h.cause(site) is None
     body = h.store.render().decode()
     causes = [line for line in body.splitlines() if line.startswith("netwatch_site_cause{")]
     assert len(causes) == 3 * len(h.inventory.thresholds.cause_names)
@@ -123,9 +93,9 @@ def test_voltage_dip_then_death_is_power(h: Harness) -> None:
     h.wait(5)
     with capture_logs() as logs:
         for _ in range(2):
-            h.ping("s1", "rtr", ok=False)
-            h.ping("s1", "ap1", ok=False)
-    assert h.site_state("s1") == "down"
+            h.poll("s1", "rtr", ok=False)
+            h.poll("s1", "ap1", ok=False)
+    assert h.site("s1") == "down"
     assert h.cause("s1") == "power"
     [line] = [e for e in logs if e["event"] == "site_state"]
     assert (line["cause_name"], line["cause"]) == ("power", "rtr down")
@@ -140,15 +110,15 @@ def test_voltage_dip_then_death_is_power(h: Harness) -> None:
 def test_router_and_ap_lost_together_without_a_reading_is_unknown(h: Harness) -> None:
     h.healthy_minute((VOLTS, 24.3))
     for _ in range(2):
-        h.ping("s3", "rtr", ok=False)
-    assert h.site_state("s3") == "down" and h.cause("s3") == "unknown"
+        h.poll("s3", "rtr", ok=False)
+    assert h.site("s3") == "down" and h.cause("s3") == "unknown"
 
 
 def test_one_feed_dark_together_is_power_for_both(h: Harness) -> None:
     h.healthy_minute()
     for site in ("s1", "s2"):
         for _ in range(2):
-            h.ping(site, "rtr", ok=False)
+            h.poll(site, "rtr", ok=False)
         h.wait(20)
     assert h.cause("s1") == h.cause("s2") == "power"  # s1 judged again when s2 went dark
     group = h.sites.groups["s2"]
@@ -160,17 +130,17 @@ def test_a_reboot_is_the_cause_and_its_transitions_are_not_flapping(h: Harness) 
     labels = 'site="s1",kecamatan="Kedaton"'
     for cycle in range(3):
         for _ in range(2):
-            h.ping("s1", "rtr", ok=False)
+            h.poll("s1", "rtr", ok=False)
         # down: nothing says why yet, the first time; later the last reboot is recent
         assert h.cause("s1") == ("unknown" if cycle == 0 else "device_rebooted")
         h.wait(40)
         h.boot = h.now.timestamp() - 20  # it booted 20 s ago
-        h.ping("s1", "rtr")  # answers again: one good round of the two up_after needs
+        h.poll("s1", "rtr")  # answers again: one good round of the two up_after needs
         h.snmp("s1", "rtr")  # the poll that sees the new boot time
-        assert h.site_state("s1") == "down"
+        assert h.site("s1") == "down"
         assert h.cause("s1") == "device_rebooted"
-        h.ping("s1", "rtr")
-        assert h.site_state("s1") == "up" and h.cause("s1") is None
+        h.poll("s1", "rtr")
+        assert h.site("s1") == "up" and h.cause("s1") is None
         changes = h.sample(f"netwatch_site_state_changes_total{{{labels}}}")
         assert changes == h.sample(f"netwatch_site_reboot_state_changes_total{{{labels}}}")
         assert changes == str(2 * (cycle + 1))
@@ -183,20 +153,20 @@ def test_a_faded_link_is_radio_degraded_and_recovers_without_cause(h: Harness) -
                     'device="rtr",role="router",ifname="wlan1"}') == "-58"
     for _ in range(3):
         h.snmp("s1", "rtr", (SIGNAL, -70.0))
-        h.ping("s1", "rtr", lost=2)
+        h.poll("s1", "rtr", lost=2)
         h.wait(5)
-    assert h.site_state("s1") == "degraded" and h.cause("s1") == "radio_degraded"
+    assert h.site("s1") == "degraded" and h.cause("s1") == "radio_degraded"
     h.healthy_minute((SIGNAL, -58.0))
-    assert h.site_state("s1") == "up" and h.cause("s1") is None
+    assert h.site("s1") == "up" and h.cause("s1") is None
 
 
 def test_a_fade_that_lasts_is_not_learnt_as_the_links_normal(h: Harness) -> None:
     h.healthy_minute((SIGNAL, -58.0))
     for _ in range(40):  # 200 s faded: twenty buckets, more than the six normal ones
         h.snmp("s1", "rtr", (SIGNAL, -70.0))
-        h.ping("s1", "rtr", lost=2)
+        h.poll("s1", "rtr", lost=2)
         h.wait(5)
-    assert h.site_state("s1") == "degraded" and h.cause("s1") == "radio_degraded"
+    assert h.site("s1") == "degraded" and h.cause("s1") == "radio_degraded"
     assert h.sites.why.normal("s1", "rtr", *SIGNAL) == -58.0
 
 
@@ -204,27 +174,27 @@ def test_full_uplink_with_loss_is_saturated(h: Harness) -> None:
     h.healthy_minute()
     for _ in range(3):
         h.snmp("s1", "rtr", rate=990_000.0)  # 7.9 Mbit/s of 8
-        h.ping("s1", "rtr", lost=1)
+        h.poll("s1", "rtr", lost=1)
         h.wait(5)
-    assert h.site_state("s1") == "degraded"
+    assert h.site("s1") == "degraded"
     assert h.cause("s1") == "uplink_saturated"
 
 
 def test_loss_the_pop_shares_is_upstream_loss(h: Harness) -> None:
     h.healthy_minute()
     for _ in range(3):
-        h.ping("pop-a", "sw", lost=1)
-        h.ping("s3", "rtr", lost=1)
+        h.poll("pop-a", "sw", lost=1)
+        h.poll("s3", "rtr", lost=1)
         h.wait(5)
-    assert h.site_state("s3") == "degraded" and h.cause("s3") == "upstream_loss"
+    assert h.site("s3") == "degraded" and h.cause("s3") == "upstream_loss"
 
 
 def test_sites_behind_a_dead_pop_are_upstream_down(h: Harness) -> None:
     h.healthy_minute()
     for _ in range(2):
-        h.ping("pop-a", "sw", ok=False)
+        h.poll("pop-a", "sw", ok=False)
         for site in ("s1", "s2", "s3"):
-            h.ping(site, "rtr", ok=False)
+            h.poll(site, "rtr", ok=False)
     assert {h.cause(s) for s in ("s1", "s2", "s3")} == {"upstream_down"}
 
 

@@ -9,17 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from structlog.testing import capture_logs
 
-from netwatch.base.exposition import MetricStore
 from netwatch.config.model import MaintenanceWindow
-from netwatch.daemon.inventory_file import read_inventory
-from netwatch.icmp.result import IcmpResult
-from netwatch.inventory.model import Inventory
-from netwatch.scheduler.prober import Failed, Outcome
-from netwatch.sites.engine import SiteEngine
 from netwatch.sites.maintenance import window_start
-from netwatch.sites.targets import State, Status
+from netwatch.sites.targets import Status
 from netwatch.sites.verdict import DeviceView, Thresholds, evaluate
-from tests.fakes import FakeIcmp
+from tests.fakes import SiteHarness
 
 LIMITS = Thresholds(loss_ratio=0.05, rtt_p90=0.150)
 R, A = "rtr", "ap1"
@@ -130,43 +124,12 @@ sites:
 """
 
 
-class Harness:
-    def __init__(self, tmp_path: Path) -> None:
-        path = tmp_path / "netwatch.yml"
-        path.write_text(CONFIG)
-        self.inventory: Inventory = read_inventory(path)
-        self.store = MetricStore()
-        self.state = State(self.store, {"icmp": FakeIcmp()})
-        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-        self.sites = SiteEngine(self.store, self.state, clock=lambda: self.now)
-        self.state.sync(self.inventory)
-        self.sites.sync(self.inventory)
-
-    def poll(self, owner: str, device: str, ok: bool = True, lost: int = 0,
-             rtt: float = 0.001) -> None:
-        target = self.inventory.targets[(owner, device, "icmp")]
-        result = IcmpResult(5, (rtt,) * (5 - lost)) if ok else Failed("timeout")
-        self.state.record(target, Outcome(result, 0.01, 0.0))
-
-    def round(self, ok: bool = True) -> None:
-        """One poll of every target, canaries first."""
-        for key in sorted(self.inventory.targets):
-            self.poll(key[0], key[1], ok)
-
-    def site(self, sid: str) -> str | None:
-        return self.sites.groups[sid].state
-
-    def sample(self, text: str) -> str:
-        body = self.store.render().decode()
-        return next(line.rsplit(" ", 1)[1] for line in body.splitlines() if line.startswith(text))
-
-
 @pytest.fixture
-def h(tmp_path: Path) -> Harness:
-    return Harness(tmp_path)
+def h(tmp_path: Path) -> SiteHarness:
+    return SiteHarness(tmp_path, CONFIG)
 
 
-def test_router_down_makes_site_down_and_ap_suppressed(h: Harness) -> None:
+def test_router_down_makes_site_down_and_ap_suppressed(h: SiteHarness) -> None:
     h.round()
     assert h.site("s1") == "up"
     for _ in range(2):
@@ -181,7 +144,7 @@ def test_router_down_makes_site_down_and_ap_suppressed(h: Harness) -> None:
     assert h.site("s2") == "up"
 
 
-def test_upstream_down_makes_sites_unreachable(h: Harness) -> None:
+def test_upstream_down_makes_sites_unreachable(h: SiteHarness) -> None:
     h.round()
     for _ in range(2):
         h.poll("pop-a", "sw", ok=False)
@@ -195,7 +158,7 @@ def test_upstream_down_makes_sites_unreachable(h: Harness) -> None:
     assert h.site("s1") == "down" and h.site("s2") == "down"
 
 
-def test_degraded_hysteresis_both_ways(h: Harness) -> None:
+def test_degraded_hysteresis_both_ways(h: SiteHarness) -> None:
     h.round()
     h.poll("s2", "rtr", lost=2)  # 40% of one round: loss over the window 20% > 5%
     assert h.site("s2") == "up"  # one bad round is not enough (down_after 2)
@@ -211,7 +174,7 @@ def test_degraded_hysteresis_both_ways(h: Harness) -> None:
     assert h.sample('netwatch_site_state_changes_total{site="s2"') == "2"
 
 
-def test_degraded_by_latency(h: Harness) -> None:
+def test_degraded_by_latency(h: SiteHarness) -> None:
     h.round()
     for _ in range(2):
         h.poll("s2", "rtr", rtt=0.3)
@@ -219,7 +182,7 @@ def test_degraded_by_latency(h: Harness) -> None:
     assert h.sites.groups["s2"].cause == "rtr rtt p90 300ms > 150ms"
 
 
-def test_maintenance_start_and_end(h: Harness) -> None:
+def test_maintenance_start_and_end(h: SiteHarness) -> None:
     h.round()
     h.now = datetime(2026, 12, 6, 15, 30, tzinfo=UTC)  # 22:30 WIB, inside the window
     h.sites.evaluate("s1")
@@ -236,7 +199,7 @@ def test_maintenance_start_and_end(h: Harness) -> None:
     assert h.sample('netwatch_maintenance_active{site="s1"') == "0"
 
 
-def test_isolation_freezes_states_and_recovers_without_a_burst(h: Harness) -> None:
+def test_isolation_freezes_states_and_recovers_without_a_burst(h: SiteHarness) -> None:
     h.round()
     assert h.sample("netwatch_poller_isolated") == "0"
     with capture_logs() as logs:
@@ -259,7 +222,7 @@ def test_isolation_freezes_states_and_recovers_without_a_burst(h: Harness) -> No
                     'role="router",reason="poller_isolated"}') == "0"
 
 
-def test_transition_logged_once_with_cause(h: Harness) -> None:
+def test_transition_logged_once_with_cause(h: SiteHarness) -> None:
     h.round()
     with capture_logs() as logs:
         for _ in range(3):
@@ -273,14 +236,14 @@ def test_transition_logged_once_with_cause(h: Harness) -> None:
     assert h.sample('netwatch_site_cause{site="s1",kecamatan="Kedaton",cause="unknown"}') == "0"
 
 
-def test_site_info_and_sla_series(h: Harness) -> None:
+def test_site_info_and_sla_series(h: SiteHarness) -> None:
     body = h.store.render().decode()
     assert ('netwatch_site_info{site="s1",kelurahan="Satu",kecamatan="Kedaton",latitude="",'
             'longitude="",isp="",upstream="pop-a"} 1') in body
     assert "netwatch_site_sla_target_ratio{" not in body  # no sla_target configured
 
 
-def test_outage_rounds_do_not_make_a_recovered_site_degraded(h: Harness) -> None:
+def test_outage_rounds_do_not_make_a_recovered_site_degraded(h: SiteHarness) -> None:
     h.round()
     for _ in range(3):  # silent rounds: the ICMP prober reports them as 100 % loss
         h.poll("s2", "rtr", lost=5)
@@ -291,7 +254,7 @@ def test_outage_rounds_do_not_make_a_recovered_site_degraded(h: Harness) -> None
     assert h.sample('netwatch_site_state_changes_total{site="s2"') == "2"
 
 
-def test_the_round_that_ends_an_outage_is_not_loss(h: Harness) -> None:
+def test_the_round_that_ends_an_outage_is_not_loss(h: SiteHarness) -> None:
     h.round()
     for _ in range(3):
         h.poll("s2", "rtr", lost=5)
