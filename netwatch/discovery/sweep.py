@@ -1,7 +1,7 @@
 """`netwatch discover --sweep CIDR`: a bounded, rate-limited ICMP sweep of a range the
 operator names, then SNMP identification (profile auto) of what answers.
 
-    addresses = sweep_addresses("10.71.3.0/24")         # at most a /22 (1,024 addresses)
+    addresses = sweep_addresses("127.0.3.0/24")         # at most a /22 (1,024 addresses)
     alive = await ping_sweep(addresses, rate=100.0)     # echoes started at most 100/s
 
 Bounds, because a sweep is traffic the operator's network did not ask for: the range is
@@ -29,7 +29,7 @@ def sweep_addresses(cidr: str) -> list[str]:
     try:
         network = ipaddress.ip_network(cidr, strict=False)
     except ValueError:
-        raise ValueError(f"{cidr!r} is not an address range (e.g. 10.71.3.0/24)") from None
+        raise ValueError(f"{cidr!r} is not an address range (e.g. 127.0.3.0/24)") from None
     if network.num_addresses > MAX_ADDRESSES:
         largest = "/22" if network.version == 4 else "/118"
         raise ValueError(f"{cidr} has {network.num_addresses} addresses: a sweep covers at "

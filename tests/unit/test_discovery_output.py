@@ -56,45 +56,45 @@ def test_config_proposal_is_yaml_in_the_configs_shape(tmp_path: Path) -> None:
 def test_sweep_proposal_names_devices_once_and_stays_yaml() -> None:
     taken: set[str] = set()
     assert [device_name(s, a, taken) for s, a in (
-        ("RTR-Kedaton.example.net", "10.0.0.1"), ("rtr-kedaton", "10.0.0.2"),
-        ("<private>", "10.0.0.3"), ("", "2001:db8::1"))] == [
-        "rtr-kedaton", "rtr-kedaton-2", "private", "dev-2001-db8-1"]
-    found = [Reading("10.0.0.1", None, "mikrotik", {"sysname": HOSTILE, "vendor": "MikroTik"},
+        ("RTR-Kedaton.example.net", "127.0.0.1"), ("rtr-kedaton", "127.0.0.2"),
+        ("<private>", "127.0.0.3"), ("", "2001:2::1"))] == [
+        "rtr-kedaton", "rtr-kedaton-2", "private", "dev-2001-2-1"]
+    found = [Reading("127.0.0.1", None, "mikrotik", {"sysname": HOSTILE, "vendor": "MikroTik"},
                      Topology(HOSTILE, frozenset(), ())),
-             Reading("10.0.0.2", None, "unifi", {"sysname": "ap"}, None)]
-    text = sweep_proposal(found, ["10.0.0.9"], "netwatch discover --sweep 10.0.0.0/28")
+             Reading("127.0.0.2", None, "unifi", {"sysname": "ap"}, None)]
+    text = sweep_proposal(found, ["127.0.0.9"], "netwatch discover --sweep 127.0.0.0/28")
     assert yaml.safe_load(text) == {"devices": [
-        {"name": "evil-name-injected-x-1-y", "role": "router", "address": "10.0.0.1",
+        {"name": "evil-name-injected-x-1-y", "role": "router", "address": "127.0.0.1",
          "profile": "mikrotik"},
-        {"name": "ap", "role": "ap", "address": "10.0.0.2", "profile": "unifi"}]}
-    assert "# answered ping but not SNMP (1): 10.0.0.9" in text
+        {"name": "ap", "role": "ap", "address": "127.0.0.2", "profile": "unifi"}]}
+    assert "# answered ping but not SNMP (1): 127.0.0.9" in text
     assert yaml.safe_load(sweep_proposal([], [], "h")) == {}
 
 
 def test_neighbour_table_of_one_device() -> None:
-    reading = Reading("10.0.0.1", None, "mikrotik", {"sysname": "rtr", "vendor": "MikroTik"},
+    reading = Reading("127.0.0.1", None, "mikrotik", {"sysname": "rtr", "vendor": "MikroTik"},
                       Topology("rtr", frozenset(), (Neighbor(
                           "mndp", "ether2", "ap-1", "", "aa:bb:cc:dd:ee:ff", "RouterOS",
-                          ("10.0.0.2", "fe80::1")),)))
+                          ("127.0.0.2", "fe80::1")),)))
     lines = neighbor_table(reading).splitlines()
-    assert lines[0] == "10.0.0.1  rtr  (MikroTik, profile mikrotik)"
+    assert lines[0] == "127.0.0.1  rtr  (MikroTik, profile mikrotik)"
     assert lines[2].split() == ["ether2", "mndp", "ap-1", "-", "aa:bb:cc:dd:ee:ff",
-                                "10.0.0.2,fe80::1", "RouterOS"]
-    assert neighbor_table(Reading("10.0.0.3", None, error="timeout: x")) == \
-        "10.0.0.3  FAILED (timeout: x)"
+                                "127.0.0.2,fe80::1", "RouterOS"]
+    assert neighbor_table(Reading("127.0.0.3", None, error="timeout: x")) == \
+        "127.0.0.3  FAILED (timeout: x)"
 
 
 @pytest.mark.parametrize(("cidr", "count"), [
-    ("10.71.3.0/24", 254), ("10.71.0.0/22", 1022), ("10.71.3.7/32", 1), ("10.71.3.6/31", 2),
-    ("10.71.3.7/24", 254), ("2001:db8::/118", 1023)])
+    ("127.71.3.0/24", 254), ("127.71.0.0/22", 1022), ("127.71.3.7/32", 1), ("127.71.3.6/31", 2),
+    ("127.71.3.7/24", 254), ("2001:2::/118", 1023)])
 def test_a_sweep_covers_at_most_a_slash_22(cidr: str, count: int) -> None:
     assert len(sweep_addresses(cidr)) == count
 
 
 @pytest.mark.parametrize(("cidr", "message"), [
-    ("10.71.0.0/21", "at most 1024"), ("0.0.0.0/0", "at most 1024"),
-    ("2001:db8::/117", r"IPv6 /118"), ("kedaton", "not an address range"),
-    ("10.71.3.0/24; rm -rf /", "not an address range")])
+    ("127.71.0.0/21", "at most 1024"), ("0.0.0.0/0", "at most 1024"),
+    ("2001:2::/117", r"IPv6 /118"), ("kedaton", "not an address range"),
+    ("127.71.3.0/24; rm -rf /", "not an address range")])
 def test_a_larger_or_odd_range_is_refused(cidr: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sweep_addresses(cidr)
