@@ -94,10 +94,15 @@ async def prom(stack: PromStack, path: str, **params: Any) -> Any:
     return body["data"]
 
 
+async def healthy_sites(stack: PromStack, outage: str, expr: str) -> list[str]:
+    """The lab's sites but the outage's that `expr` (one series per site) finds."""
+    found = await prom(stack, "query", query=f"{expr} and on (site) netwatch_site_info")
+    return sorted(r["metric"]["site"] for r in found["result"] if r["metric"]["site"] != outage)
+
+
 async def site_values(stack: PromStack, outage: str, expr: str) -> dict[str, str]:
     """Variable values for a healthy site that `expr` (one series per site) finds."""
-    found = await prom(stack, "query", query=f"{expr} and on (site) netwatch_site_info")
-    sites = sorted(r["metric"]["site"] for r in found["result"] if r["metric"]["site"] != outage)
+    sites = await healthy_sites(stack, outage, expr)
     assert sites, f"no healthy lab site with {expr}"
     info = await prom(stack, "query", query=f'netwatch_site_info{{site="{sites[0]}"}}')
     labels = info["result"][0]["metric"]
@@ -126,9 +131,15 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cit
                 for expr in WARM:
                     if not (await prom(stack, "query", query=expr))["result"]:
                         return False
+                # each value set's series on a site other than the outage's: the first
+                # baseline may well be the outage site's own (its AP is a radio too)
+                for expr in (RICH, UPLINKED, RADIO, LTE):
+                    if not await healthy_sites(stack, outage, expr):
+                        return False
                 return True
 
-            await until(warm, 60, f"recorded series: {WARM}", step=0.5)
+            await until(warm, 60, f"recorded series: {WARM}, a healthy site for each of "
+                        f"{(RICH, UPLINKED, RADIO, LTE)}", step=0.5)
             yield City(lab, daemon, stack, outage, started,
                        await site_values(stack, outage, RICH),
                        await site_values(stack, outage, UPLINKED),
