@@ -32,7 +32,6 @@ from netwatch.scheduler.prober import Outcome, Prober
 from netwatch.scheduler.schedule import Scheduler
 from netwatch.sites.engine import SiteEngine
 from netwatch.sites.targets import State, TargetState, Transition
-from netwatch.web.boots import BootTimes
 from netwatch.web.connections import Limits
 from netwatch.web.public import make_public_app
 from netwatch.web.serve import WebOptions, serve
@@ -91,8 +90,7 @@ class Daemon:
         self.history.baseline_source = self.sites.why.baselines.take_dirty
         self.recent = RecentSeries()  # the site page's sparklines
         self.state.listeners.append(self._observe_round)
-        self.boots = BootTimes()  # the pages' reboot markers
-        self.state.listeners.append(self.boots.on_target)
+        self.readings = self.sites.why.readings  # boot times: the pages' reboot markers
         self.state.listeners.append(self._recovering)
         self.drift = DriftCheck(self.store)  # configured topology against the neighbours
         self.metrics = SelfMetrics(self.store)
@@ -293,7 +291,6 @@ class Daemon:
         self.state.sync(inventory)
         self.sites.sync(inventory)
         self.recent.keep(inventory.devices)
-        self.boots.keep(inventory.devices)
         self.drift.sync(inventory)
         self.scheduler.apply(inventory.targets)
         self.metrics.targets = {probe: inventory.count(probe) for probe in PROBES}

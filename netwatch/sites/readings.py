@@ -10,6 +10,8 @@ capacity, else the interface speed).
     readings = Readings(wanted)                       # metric names the causes read
     seen = readings.record(device, result, at)        # DeviceReadings, and whether it rebooted
     readings.of((site, device)) -> DeviceReadings | None
+    readings.boot_time((site, device)) -> float | None   # the pages' reboot markers
+    readings.version                                  # moves when any boot time changes
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Readings:
     def __init__(self, wanted: Iterable[str] = ()) -> None:
         self.wanted = ALWAYS | frozenset(wanted)
         self.devices: dict[tuple[str, str], DeviceReadings] = {}
+        self.version = 0  # moves when a device's boot time changes or a device leaves
 
     def want(self, wanted: Iterable[str]) -> None:
         self.wanted = ALWAYS | frozenset(wanted)
@@ -61,10 +64,16 @@ class Readings:
     def of(self, key: tuple[str, str]) -> DeviceReadings | None:
         return self.devices.get(key)
 
+    def boot_time(self, key: tuple[str, str]) -> float | None:
+        """The device's last boot as SNMP reported it (netwatch_device_boot_time_seconds)."""
+        readings = self.devices.get(key)
+        return readings.boot_time if readings is not None else None
+
     def keep(self, devices: Iterable[tuple[str, str]]) -> None:
         wanted = set(devices)
         for key in [k for k in self.devices if k not in wanted]:
             del self.devices[key]
+            self.version += 1
 
     def record(self, device: Device, result: SnmpResult, at: float) -> Recorded | None:
         """A poll that got values; None when it got none (the last readings stay)."""
@@ -102,6 +111,8 @@ class Readings:
             rebooted = now.boot_time
         elif previous is not None and now.boot_time is None:
             now.boot_time = previous.boot_time  # a partial poll without the uptime
+        if now.boot_time != (previous.boot_time if previous is not None else None):
+            self.version += 1
         self.devices[device.key] = now
         return Recorded(now, rebooted)
 

@@ -5,7 +5,6 @@
     scrape      GET /metrics: rendered and gzipped in its own pool, streamed, abandoned when
                 the client stops reading, at most MAX_SCRAPES at once
     views       what the pages and the API show, built from the daemon's state (one source)
-    boots       each device's last boot time as SNMP polls report it (the reboot markers)
     sitelist    /api/v1/sites kept built between changes (served from memory)
     api         /api/v1/sites, /api/v1/sites/<kode>, /api/v1/events (docs/api/*.schema.json)
     pages       the NOC view at / (the inline map) and /site/<kode>; static/ their script,

@@ -7,7 +7,7 @@ cases 50-70 ms). Now:
   state, cause, since, flap count, reboot time); it is made again only when one of those
   changed, also across a reload (only the sites the reload changed are made again);
 - the list of entries is joined again only when something may have changed: a site's state
-  or cause (SiteEngine.version), a device's boot time (BootTimes.version), a reload (another
+  or cause (SiteEngine.version), a device's boot time (Readings.version), a reload (another
   Inventory), or the clock passing the moment a flap count drops or a reboot marker expires;
 - every answer is that list inside a small head with its own `generated` time.
 So a poll of the page costs a comparison and a copy of the bytes, a poll after a change the
@@ -42,7 +42,7 @@ class SiteList:
     def answer(self, screen: Screen, now: float) -> bytes:
         """The whole /api/v1/sites body at `now`."""
         inventory = screen.inventory
-        versions = (screen.sites.version, screen.boots.version)
+        versions = (screen.sites.version, screen.readings.version)
         if inventory is not self._inventory:  # a reload: entries of unchanged sites stay
             self._inventory = inventory
             self._refresh = refresh_seconds(inventory)
@@ -55,7 +55,7 @@ class SiteList:
         return b"".join((head[:-1].encode(), b',"sites":', self._sites, b"}"))
 
     def _build(self, screen: Screen, now: float) -> None:
-        inventory, groups, boots = screen.inventory, screen.sites.groups, screen.boots
+        inventory, groups, readings = screen.inventory, screen.sites.groups, screen.readings
         flap_window, flap_changes, reboot_window = markers(inventory)
         changes, oldest = screen.history.changes_since(now - flap_window)
         valid_until = oldest + flap_window if oldest is not None else float("inf")
@@ -64,7 +64,7 @@ class SiteList:
             group = groups.get(site.id)
             rebooted = None
             for device in site.devices:
-                boot = boots.of((site.id, device))
+                boot = readings.boot_time((site.id, device))
                 if boot is not None and now - boot < reboot_window:
                     rebooted = boot if rebooted is None else max(rebooted, boot)
                     valid_until = min(valid_until, boot + reboot_window)

@@ -26,9 +26,9 @@ from netwatch.history.recent import RecentSeries
 from netwatch.inventory.model import Inventory, Site
 from netwatch.sites.engine import Group, SiteEngine
 from netwatch.sites.maintenance import window_start
+from netwatch.sites.readings import Readings
 from netwatch.sites.targets import State
 from netwatch.snmp.result import SnmpResult
-from netwatch.web.boots import BootTimes
 
 API_VERSION = 1
 # the order problems are listed in: the worst first
@@ -44,7 +44,7 @@ class Screen(Protocol):
     state: State
     history: History
     recent: RecentSeries
-    boots: BootTimes
+    readings: Readings  # each device's last SNMP readings (its boot time: reboot markers)
     drift: DriftCheck
 
 
@@ -81,7 +81,7 @@ def _cause(group: Group | None) -> dict[str, Any] | None:
 
 def boot_times(screen: Screen, site: Site) -> dict[str, float]:
     """Each device's last boot as SNMP reported it (netwatch_device_boot_time_seconds)."""
-    found = {name: screen.boots.of((site.id, name)) for name in site.devices}
+    found = {name: screen.readings.boot_time((site.id, name)) for name in site.devices}
     return {name: at for name, at in found.items() if at is not None}
 
 

@@ -147,6 +147,25 @@ def test_a_reboot_is_the_cause_and_its_transitions_are_not_flapping(h: Harness) 
         h.wait(60)
 
 
+def test_boot_times_the_pages_read_move_only_when_a_boot_time_does(h: Harness) -> None:
+    readings = h.sites.why.readings
+    assert readings.boot_time(("s1", "rtr")) is None
+    h.snmp("s1", "rtr")
+    assert readings.boot_time(("s1", "rtr")) == h.boot
+    version = readings.version
+    h.wait(10)
+    h.snmp("s1", "rtr")  # the same boot: the site list stays built
+    target = h.inventory.targets[("s1", "rtr", "snmp")]
+    h.state.record(target, Outcome(SnmpResult((), "mikrotik", failure="timeout"), 0.5, 0.0))
+    assert readings.version == version and readings.boot_time(("s1", "rtr")) == h.boot
+    h.boot = h.now.timestamp() - 5  # a reboot
+    h.snmp("s1", "rtr")
+    assert readings.version > version and readings.boot_time(("s1", "rtr")) == h.boot
+    version = readings.version
+    readings.keep([("s2", "rtr")])  # a reload without s1: its router is forgotten
+    assert readings.version > version and readings.boot_time(("s1", "rtr")) is None
+
+
 def test_a_faded_link_is_radio_degraded_and_recovers_without_cause(h: Harness) -> None:
     h.healthy_minute((SIGNAL, -58.0))
     assert h.sample('netwatch_radio_signal_baseline_dbm{site="s1",kecamatan="Kedaton",'
