@@ -4,7 +4,7 @@ Built from scratch for 2,650 sites the answer (~500 kB of JSON) took ~12 ms and 
 few hundred thousand objects, which set off garbage collections inside the request (worst
 cases 50-70 ms). Now:
 - each site's entry is kept as JSON text with the facts it was made from (its definition,
-  state, cause, since, flap count, reboot time); it is made again only when one of those
+  state, cause, since, flap count and marker, reboot time); it is made again only when one of those
   changed, also across a reload (only the sites the reload changed are made again);
 - the list of entries is joined again only when something may have changed: a site's state
   or cause (SiteEngine.version), a device's boot time (Readings.version), a reload (another
@@ -69,14 +69,16 @@ class SiteList:
                     rebooted = boot if rebooted is None else max(rebooted, boot)
                     valid_until = min(valid_until, boot + reboot_window)
             count = changes.get(site.id, 0)
+            # as NetwatchSiteFlapping: the transitions a reboot explains are not flapping
+            flapping = count - screen.sites.explained_since(site.id, now - flap_window) \
+                >= flap_changes
             # the Site compares by identity until a reload brings equal new ones
             facts: _Facts = (site, (group.state, group.cause, group.since,
                                      group.why.name if group.why else None) if group else None,
-                             count, rebooted)
+                             count, flapping, rebooted)
             known = self._entries.get(site.id)
             if known is None or known[0] != facts:
-                known = (facts, _json(site_entry(site, group, count, count >= flap_changes,
-                                                 rebooted)))
+                known = (facts, _json(site_entry(site, group, count, flapping, rebooted)))
             entries[site.id] = known
             parts.append(known[1])
         self._entries = entries

@@ -337,23 +337,34 @@ def booted(daemon: PageDaemon, site: str, at: float) -> None:
     daemon._record(target, Outcome(result, 0.01, 0.0))
 
 
-async def test_site_list_is_built_per_change_with_the_markers_of_the_override(
-        tmp_path: Path) -> None:
-    """/api/v1/sites is joined once per change and served from memory between changes; the
-    flap and reboot markers use the thresholds in effect (the config's override), and are
-    dropped when their window has passed."""
+async def markers_daemon(tmp_path: Path) -> PageDaemon:
+    """Two sites with the city's override of the flap and reboot markers."""
     (tmp_path / "city-thresholds.yml").write_text(OVERRIDE)
     path = tmp_path / "netwatch.yml"
     path.write_text(MARKERS_CONFIG)
     daemon = await started(PageDaemon(path, read_inventory(path), probers={"icmp": FakeIcmp()}))
     assert daemon.inventory.thresholds.rule_number("site_flapping_changes") == 2
+    return daemon
+
+
+def site_list(daemon: PageDaemon, listing: SiteList, at: float) -> dict[str, dict[str, Any]]:
+    """/api/v1/sites at `at`, checked against its schema, by site."""
+    answer = json.loads(listing.answer(daemon, at))
+    jsonschema.validate(answer, schema("sites"))
+    assert answer["generated"] == iso(at)  # each answer has its own time
+    return {s["id"]: s for s in answer["sites"]}
+
+
+async def test_site_list_is_built_per_change_with_the_markers_of_the_override(
+        tmp_path: Path) -> None:
+    """/api/v1/sites is joined once per change and served from memory between changes; the
+    flap and reboot markers use the thresholds in effect (the config's override), and are
+    dropped when their window has passed."""
+    daemon = await markers_daemon(tmp_path)
     listing = SiteList()
 
     def sites(at: float) -> dict[str, dict[str, Any]]:
-        answer = json.loads(listing.answer(daemon, at))
-        jsonschema.validate(answer, schema("sites"))
-        assert answer["generated"] == iso(at)  # each answer has its own time
-        return {s["id"]: s for s in answer["sites"]}
+        return site_list(daemon, listing, at)
 
     try:
         flappy, steady = "18.71.01.1003", "18.71.01.1004"
@@ -390,6 +401,29 @@ async def test_site_list_is_built_per_change_with_the_markers_of_the_override(
             assert detail["devices"][0]["boot_time"] == iso(now - 60)
         finally:
             await c.close()
+    finally:
+        await daemon.history.close()
+
+
+async def test_transitions_a_reboot_explains_are_not_flapping(tmp_path: Path) -> None:
+    """As NetwatchSiteFlapping: an outage that was its router's boot (the boot time moved) is
+    two changes, and no flap; the same two changes without a reboot are one."""
+    daemon = await markers_daemon(tmp_path)
+    listing = SiteList()
+    try:
+        rebooting, flappy = "18.71.01.1004", "18.71.01.1003"
+        now = time.time()
+        for site in (rebooting, flappy):
+            daemon.poll(site, "rtr", ok=True)
+            booted(daemon, site, now - 86400)
+            daemon.poll(site, "rtr", ok=False)  # up -> down
+        booted(daemon, rebooting, now - 5)  # back: it booted 5 s ago
+        for site in (rebooting, flappy):
+            daemon.poll(site, "rtr", ok=True)  # down -> up
+        got = site_list(daemon, listing, now + 1)
+        assert [(got[s]["changes_1h"], got[s]["flapping"]) for s in (rebooting, flappy)] \
+            == [(2, False), (2, True)]
+        assert got[rebooting]["rebooted"] == iso(now - 5)
     finally:
         await daemon.history.close()
 
