@@ -30,9 +30,13 @@ def test_config_proposal_is_yaml_in_the_configs_shape(tmp_path: Path) -> None:
     observed = {key: topo(key) for key in MAC}
     observed[("s1", "ap1")] = topo(("s1", "ap1"), seen(("s2", "rtr")))    # moved to Dua
     observed[("s3", "rtr")] = topo(("s3", "rtr"), seen(("s3", "ap1")))    # ap1 lacks parent
+    stranger = Neighbor("lldp", "ether9", HOSTILE, "p#1", "0e:00:00:00:00:01", "",
+                        ("127.0.0.99",))
     observed[("s4", "rtr")] = topo(("s4", "rtr"), (
         *seen(("pop-a", "sw")),                                          # no upstream set
-        Neighbor("lldp", "ether9", HOSTILE, "p#1", "0e:00:00:00:00:01", "", ("127.0.0.99",))))
+        stranger, stranger,  # an agent that repeats a row, and MNDP hearing it too: one entry
+        Neighbor("mndp", "ether9", "", "", "0E:00:00:00:00:01", "RouterOS",
+                 ("127.0.0.98", "127.0.0.99"))))
     analysis = analyse(inventory, observed)
     readings = [Reading(d.address, key, "mikrotik", {}, observed[key])
                 for key, d in inventory.devices.items()]
@@ -44,9 +48,11 @@ def test_config_proposal_is_yaml_in_the_configs_shape(tmp_path: Path) -> None:
     assert proposal["moved_devices"] == [{"site": "s1", "device": "ap1", "parent": "rtr",
                                           "seen_behind": "s2/rtr"}]
     assert proposal["unknown_neighbors"] == [
-        {"seen_by": "s4/rtr", "ifname": "ether9", "protocol": "lldp", "name": HOSTILE,
-         "port": "p#1", "chassis": "0e:00:00:00:00:01", "addresses": ["127.0.0.99"]}]
+        {"seen_by": "s4/rtr", "ifname": "ether9", "protocol": "lldp, mndp", "name": HOSTILE,
+         "port": "p#1", "chassis": "0e:00:00:00:00:01", "platform": "RouterOS",
+         "addresses": ["127.0.0.99", "127.0.0.98"]}]
     assert "# not read: s5/rtr (timeout: no answer)" in text
+    assert "findings, 1 unknown neighbours." in text  # counted as folded
     assert "# was none configured" not in text and "upstream: \"pop-a\"    # none configured:" \
         in text  # the evidence beside the proposal, as a comment
     quiet = analyse(inventory, {key: topo(key) for key in MAC})
