@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import jsonschema
@@ -40,10 +41,11 @@ from netwatch.lab.agents import (
     snmpsim_available,
 )
 from netwatch.lab.lab import SNMP_PORT, Lab
+from netwatch.lab.stack import PromStack, missing_binaries
 from netwatch.lab.topologies import EXPECTED_FINDINGS, UNKNOWN_RADIO, topology_plan
 from tests.browser import browser_off_loop, console_errors, outside, shoot
 from tests.conftest import ROOT, require
-from tests.integration.labkit import FAST, scrape
+from tests.integration.labkit import FAST, scrape, scrape_target
 from tests.metrics import labelled, parse
 from tests.scrapecheck import catalog_problems, promtool_problems
 from tests.waiting import until
@@ -236,6 +238,35 @@ async def test_the_daemon_exports_the_topology_labs_mismatches(topology_daemon: 
     assert over[("18.71.01.1003", "rtr")] == 0
     assert catalog_problems(body)[1] == []
     assert promtool_problems(body) == ""
+
+
+async def test_the_mismatch_alert_reaches_the_noc(topology_daemon: Daemon,
+                                                 tmp_path: Path) -> None:
+    """NetwatchTopologyMismatch through Debian's Prometheus 2.42 and Alertmanager 0.25 (the
+    test profile's 5 s `for`, production routes): each contradiction reaches the NOC group
+    with its configured and seen ends, in Bahasa Indonesia and English."""
+    require(missing_binaries())
+    name = "NetwatchTopologyMismatch"
+    async with PromStack(tmp_path, [scrape_target(topology_daemon)]) as stack:
+        def alerts() -> list[dict[str, Any]]:
+            return [a for n in stack.firing("noc-telegram", name) for a in n.alerts()
+                    if a["labels"]["alertname"] == name]
+
+        def arrived() -> set[tuple[str, tuple[str, str], str, str]]:
+            return {(a["labels"]["kind"], (a["labels"]["site"], a["labels"]["device"]),
+                     a["labels"].get("expected", ""), a["labels"]["observed"])
+                    for a in alerts()}
+
+        await stack.wait_for(lambda: arrived() == EXPECTED_FINDINGS, timeout=60)
+    assert {n.receiver for n in stack.notifications if name in n.alertnames()} \
+        == {"noc-telegram"}  # a warning: the NOC group, never the on-call phone
+    missing = next(a for a in alerts() if a["labels"]["kind"] == "missing_parent")
+    assert missing["labels"]["severity"] == "warning"
+    assert missing["annotations"]["summary"] == \
+        "Topologi 18.71.01.1005/ap1 tidak sesuai konfigurasi (missing_parent) / Topology mismatch"
+    described = missing["annotations"]["description"]
+    assert "dikonfigurasi (tidak ada), terlihat 18.71.01.1005/rtr" in described
+    assert "configured (none), seen 18.71.01.1005/rtr" in described
 
 
 def _cells(driver: WebDriver, selector: str) -> list[list[str]]:
