@@ -3,7 +3,8 @@ on the lab's topology (netwatch/lab/topologies.py), the sweep on a loopback rang
 daemon's topology check exported on /metrics and shown on the site pages (the API, and
 Debian's chromium headless).
 
-Every address a test contacts is on loopback; the unknown radio's advertised address
+Every address a test contacts is on loopback or in a namespace the test made (the sweep's
+/28 of 198.18.0.0/15, removed afterwards); the unknown radio's advertised address
 (127.77.0.99) gets a UDP listener that must stay silent: discovery never polls an address it
 learned from a neighbour table."""
 
@@ -31,6 +32,7 @@ from selenium.webdriver.common.by import By
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.icmp.oneshot import privileged_sockets
+from netwatch.lab import netns
 from netwatch.lab.agents import (
     RECORDINGS,
     AgentSet,
@@ -197,6 +199,38 @@ def test_sweep_of_a_loopback_range_identifies_what_answers_snmp(tmp_path: Path) 
     assert "14 answered, 1 of them configured already" in done.stdout
     assert "answered ping but not SNMP (11)" in done.stdout
     assert elapsed >= 13 / 20  # 14 echoes at most 20 per second
+
+
+@pytest.mark.root
+def test_sweep_across_a_namespace_retries_the_silent_and_identifies_the_agent(
+        tmp_path: Path) -> None:
+    """A /28 of a namespace this test makes (198.18.0.0/15, removed afterwards): the host's end
+    of the veth and the namespace's three addresses answer; the ten others are silent (no ARP
+    answer: a second echo each, bounded by the rate and the timeout); snmpsim inside the
+    namespace on one of them is identified across it, the others answer ping only."""
+    require(netns.available())
+    require(snmpsim_available())
+    with netns.namespace(hosts=3, tag="sweep") as ns, AgentSet() as agents:
+        data = prepare_recordings([], tmp_path / "data", names={
+            "public": RECORDINGS / "routeros_rb750gr3.snmprec"})
+        port = 16161  # inside the namespace: no host port to collide with
+        agents.snmpsim(data, ns.addresses[1], port=port, community="public", namespace=ns)
+        sweep = f"{ns.subnet.network_address}/28"
+        started = time.monotonic()
+        done = discover("--sweep", sweep, "--community", "public", "--rate", "50",
+                        "--port", str(port), "--timeout", "0.5", "--retries", "0")
+        elapsed = time.monotonic() - started
+    assert netns.existing(ns.name) == []  # removed, veth and all
+    assert done.returncode == 0, done.stderr
+    proposal = yaml.safe_load(done.stdout)
+    assert [(d["address"], d["profile"]) for d in proposal["devices"]] == [
+        (ns.addresses[1], "mikrotik")]
+    answering = sorted([ns.gateway, ns.addresses[0], ns.addresses[2]],
+                       key=lambda a: tuple(map(int, a.split("."))))
+    assert f"# answered ping but not SNMP (3): {', '.join(answering)}" in done.stdout
+    assert "14 addresses pinged at up to 50/s" in done.stdout
+    assert "4 answered, 0 of them configured already" in done.stdout
+    assert elapsed >= (14 + 10 - 1) / 50  # a second echo for each silent address, paced
 
 
 def test_sweep_refuses_more_than_a_slash_22() -> None:
