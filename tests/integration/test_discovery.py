@@ -1,5 +1,5 @@
 """Discovery against real agents: `netwatch discover` on snmpsim serving the recordings and
-on the lab's topology (netwatch/lab/topologies.py), the sweep on a loopback range, and the
+on the lab's topology (netwatch/lab/topologies.py), the sweep (a loopback range, a namespace), the
 daemon's topology check exported on /metrics and shown on the site pages (the API, and
 Debian's chromium headless).
 
