@@ -209,7 +209,26 @@ def _radio(levels: Levels) -> list[tuple[object, int]]:
         overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
     lte = lte.override_by_regexp(
         ".* SINR \\(dB\\)$", [*override("", unit="dB", custom__axisPlacement="right")[1]])
-    return [(signal, 12), (ccq, 12), (capacity, 12), (lte, 12)]
+    peer = "{{device}} {{ifname}} ↔ {{peer}}"
+    peer_signal = timeseries_panel("Backhaul peers: signal against its normal", [
+        _once("netwatch_radio_peer_signal_dbm", peer, "A"),
+        _once("netwatch_radio_peer_signal_baseline_dbm", f"{peer} normal", "B")],
+        "dBm", NEUTRAL,
+        description="Each remote radio of a backhaul radio (configured `radio: {per_peer: "
+                    "true}`), its received signal and its normal (dashed): one peer fading "
+                    "while the others hold is that link, not the site's radio.",
+        overrides=[]).override_by_regexp(".* normal$", [*override("", **dashed)[1]])
+    peer_capacity = timeseries_panel("Backhaul peers: capacity", [
+        _once("netwatch_radio_peer_tx_capacity_bytes_per_second", f"{peer} tx", "A", " * 8"),
+        _once("netwatch_radio_peer_snr_db", f"{peer} SNR (dB)", "B")],
+        "bps", NEUTRAL, min_val=0,
+        description="What each backhaul link can carry towards its peer as the radio "
+                    "estimates it (airFiber, LTU), and the peer's signal-to-noise ratio on the "
+                    "right axis: capacity falls with the SNR in rain or when a path is blocked.",
+        overrides=[]).override_by_regexp(
+        ".* SNR \\(dB\\)$", [*override("", unit="dB", custom__axisPlacement="right")[1]])
+    return [(signal, 12), (ccq, 12), (capacity, 12), (lte, 12), (peer_signal, 12),
+            (peer_capacity, 12)]
 
 
 def _health() -> list[list[tuple[object, int]]]:
@@ -281,7 +300,8 @@ def build(levels: Levels) -> db.Dashboard:
     grid.row("Radio")
     radio = _radio(levels)
     grid.line(8, *radio[:2])
-    grid.line(8, *radio[2:])
+    grid.line(8, *radio[2:4])
+    grid.line(8, *radio[4:])
     grid.row("Device health")
     for height, line in zip((5, 7, 7), _health(), strict=True):
         grid.line(height, *line)

@@ -254,6 +254,8 @@ class Lab:
             entry["uplink"] = {"ifname": ifname, "capacity": device.capacity} if device.capacity \
                 else {"ifname": ifname}
         entry["snmp"] = {"auth": community(device)}
+        if device.per_peer:
+            entry["radio"] = {"per_peer": True}
         return entry
 
     def config(self) -> dict[str, Any]:

@@ -6,7 +6,9 @@ devices in trouble live in a *zone*: a network namespace the lab creates (addres
 one of the real recordings: routers from RouterOS, access points from UniFi/airOS, POP
 switches from Cisco/SwOS, the city core (canary) from Linux. The routers of trouble that
 unfolds (netwatch.lab.stories) serve a recording composed for their story (STORY_RECORDING):
-`a+b` is recording a with the rows of b it lacks.
+`a+b` is recording a with the rows of b it lacks. A site may also carry a backhaul radio
+(with_backhaul: an airFiber 60 relaying the link on to the next kelurahan, configured
+`radio: {per_peer: true}`), so its per-peer series and their normals have a real device.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ ROUTER_UPLINKS = {"routeros_rb750gr3": "wan: STCable (eth1)",
 AP_RECORDINGS = ("unifi_nanohd", "airos_airos8", "airos-af")
 UPSTREAM_RECORDINGS = ("ios", "routeros_crs317", "swos")
 CORE_RECORDING = "linux_ntc"
+BACKHAUL_RECORDING = "airos-af60_airos-af60"  # per-station signal, SNR, capacity, modulation
 ISPS = ("isp-a", "isp-b", "isp-c")
 STORY_START = 150.0  # seconds: the demo's baselines need three SNMP intervals of 30 s first
 
@@ -53,6 +56,7 @@ class LabDevice:
     uplink: str | None = None
     capacity: str | None = None
     zone: str | None = None  # namespace name when in trouble
+    per_peer: bool = False  # a backhaul radio: one series per radio peer
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,21 @@ def with_trouble(plan: LabPlan, troubles: list[Trouble]) -> LabPlan:
     return replace(plan, sites=sites, upstreams=upstreams, troubles=tuple(placed))
 
 
+def with_backhaul(plan: LabPlan, sites: tuple[str, ...]) -> LabPlan:
+    """Each of `sites` (healthy ones, on loopback) gets a backhaul radio beside its devices
+    (`bh1`, behind its router): an airFiber 60 whose stations get their own series."""
+
+    def radio(site: LabSite) -> LabSite:
+        if any(d.zone for d in site.devices):
+            raise ValueError(f"{site.id} is in trouble: a backhaul radio goes to a healthy site")
+        prefix = site.devices[0].loopback.rsplit(".", 1)[0]
+        return replace(site, devices=(*site.devices, LabDevice(
+            site.id, "bh1", "ap", BACKHAUL_RECORDING, f"{prefix}.3", parent="rtr",
+            per_peer=True)))
+
+    return replace(plan, sites=tuple(radio(s) if s.id in sites else s for s in plan.sites))
+
+
 def default_scenario(plan: LabPlan) -> LabPlan:
     """The demo's trouble, on real kecamatan of the city (when they are in the plan)."""
     first: dict[str, list[str]] = {}
@@ -238,4 +257,5 @@ def default_scenario(plan: LabPlan) -> LabPlan:
                 upstream=ups.get("Tanjung Senang")),
     ]
     planned = with_trouble(plan, [t for t in troubles if t.sites])
+    planned = with_backhaul(planned, pick("18.71.01"))  # Kedaton's first: no trouble there
     return replace(planned, maintenance=pick("18.71.16"))  # Langkapura: fibre work

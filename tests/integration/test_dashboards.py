@@ -7,7 +7,8 @@ and ISP, multi-value ones their All value `.*`). Every variable must list the la
 and every panel query must return data for one of two such sets of values, except the panels
 that are empty on a healthy city (active alerts, sites down): those are checked during a
 scripted outage. Value sets: a site with health sensors, one with a configured uplink, one
-with a point-to-point radio and one with an LTE modem (the radio row and the worst links).
+with a point-to-point radio, one with an LTE modem (the radio row and the worst links) and one
+with a backhaul radio whose peers have their own series (an airFiber 60).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from grafana.dashgen.queries import (
 from netwatch.daemon.service import Daemon
 from netwatch.generators import rules as alerting
 from netwatch.lab.lab import Lab
-from netwatch.lab.plan import LabPlan, Trouble, city, with_trouble
+from netwatch.lab.plan import LabPlan, Trouble, city, with_backhaul, with_trouble
 from netwatch.lab.stack import PromStack, missing_binaries
 from tests.conftest import require
 from tests.integration.labkit import FAST, lab_and_daemon, scrape_target
@@ -54,6 +55,7 @@ WARM = ["site:netwatch_availability:ratio_mtd", "site:netwatch_icmp_rtt_seconds:
         "uplink:netwatch_interface_utilization:ratio5m", "kecamatan:netwatch_availability:ratio1h",
         "rate(netwatch_interface_receive_bytes_total[1m])",
         "netwatch_radio_signal_baseline_dbm", "netwatch_lte_rsrp_baseline_dbm",
+        "netwatch_radio_peer_signal_baseline_dbm",
         "site:netwatch_site_cause:combined"]
 
 
@@ -62,9 +64,10 @@ def scenario() -> tuple[LabPlan, str]:
     outage = plan.sites[0].id  # healthy until the test silences it (no timed flapping)
     # a point-to-point radio and an LTE router (the stories' recordings, their stories never
     # begun): the radio row and the worst links have links with a normal to show
-    return with_trouble(plan, [Trouble("flapping", (outage,), period=1e7),
-                               Trouble("fading", (plan.sites[1].id,), start=None),
-                               Trouble("lte_weak", (plan.sites[2].id,), start=None)]), outage
+    troubled = with_trouble(plan, [Trouble("flapping", (outage,), period=1e7),
+                                   Trouble("fading", (plan.sites[1].id,), start=None),
+                                   Trouble("lte_weak", (plan.sites[2].id,), start=None)])
+    return with_backhaul(troubled, (plan.sites[3].id,)), outage
 
 
 @dataclass
@@ -78,9 +81,10 @@ class City:
     uplinked: dict[str, str]   # a site whose router has the configured uplink interface
     radio: dict[str, str]      # a site with a point-to-point radio link (and its normal)
     lte: dict[str, str]        # a site with an LTE modem (and its normal)
+    backhaul: dict[str, str]   # a site with a backhaul radio's per-peer series (and normals)
 
     def value_sets(self) -> list[dict[str, str]]:
-        return [self.values, self.uplinked, self.radio, self.lte]
+        return [self.values, self.uplinked, self.radio, self.lte, self.backhaul]
 
     def window(self) -> int:
         return max(30, int(time.time() - self.started))
@@ -116,6 +120,8 @@ RICH = ("count by (site) (netwatch_device_voltage_volts) and on (site) count by 
 UPLINKED = "count by (site) (uplink:netwatch_interface_utilization:ratio5m)"
 RADIO = "count by (site) (netwatch_radio_signal_baseline_dbm)"
 LTE = "count by (site) (netwatch_lte_rsrp_baseline_dbm)"
+BACKHAUL = "count by (site) (netwatch_radio_peer_signal_baseline_dbm)"
+VALUE_SETS = (RICH, UPLINKED, RADIO, LTE, BACKHAUL)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -133,18 +139,15 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cit
                         return False
                 # each value set's series on a site other than the outage's: the first
                 # baseline may well be the outage site's own (its AP is a radio too)
-                for expr in (RICH, UPLINKED, RADIO, LTE):
+                for expr in VALUE_SETS:
                     if not await healthy_sites(stack, outage, expr):
                         return False
                 return True
 
             await until(warm, 60, f"recorded series: {WARM}, a healthy site for each of "
-                        f"{(RICH, UPLINKED, RADIO, LTE)}", step=0.5)
+                        f"{VALUE_SETS}", step=0.5)
             yield City(lab, daemon, stack, outage, started,
-                       await site_values(stack, outage, RICH),
-                       await site_values(stack, outage, UPLINKED),
-                       await site_values(stack, outage, RADIO),
-                       await site_values(stack, outage, LTE))
+                       *[await site_values(stack, outage, expr) for expr in VALUE_SETS])
 
 
 async def run(c: City, q: PanelQuery, values: dict[str, str] | None = None

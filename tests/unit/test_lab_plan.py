@@ -6,12 +6,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
 import yaml
 
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.lab import stories
 from netwatch.lab.lab import Lab, community, composed
-from netwatch.lab.plan import STORY_KINDS, STORY_START, city, default_scenario
+from netwatch.lab.plan import STORY_KINDS, STORY_START, city, default_scenario, with_backhaul
 from netwatch.snmp.oid import parse_oid
 
 
@@ -48,6 +49,12 @@ def test_default_scenario_puts_each_trouble_in_its_own_zone() -> None:
     assert fading.devices[0].recording == "routeros_rb750gr3+routeros_station"
     assert fading.devices[0].uplink == "wan: STCable (eth1)"
     assert {t.start for t in plan.troubles if t.kind in STORY_KINDS} == {STORY_START}
+    (relay,) = [s for s in plan.sites if len(s.devices) == 3]  # the backhaul radio's site
+    assert relay.kode_kecamatan == "18.71.01" and relay.devices[2].per_peer
+    assert relay.devices[2].recording == "airos-af60_airos-af60"
+    assert not any(relay.id in t.sites for t in plan.troubles)
+    with pytest.raises(ValueError, match="in trouble"):
+        with_backhaul(plan, (fading.id,))
 
 
 def test_a_story_router_serves_both_recordings_and_every_step_is_seen_by_polls() -> None:
@@ -75,8 +82,13 @@ def test_without_namespaces_the_lab_says_what_it_skips_and_runs_the_rest(tmp_pat
     lab.write_config()
     inventory = read_inventory(lab.config_path)
     assert len(inventory.sites) == 126
-    assert inventory.count("snmp") == 126 * 2 + 20  # the core is a canary: ICMP only
+    # every router and AP, the POPs and the backhaul radio (the core is a canary: ICMP only)
+    assert inventory.count("snmp") == 126 * 2 + 20 + 1
     config = yaml.safe_load(lab.config_path.read_text())
+    radios = [(s["id"], d) for s in config["sites"] for d in s["devices"] if "radio" in d]
+    assert [(d["name"], d["radio"]) for _, d in radios] == [("bh1", {"per_peer": True})]
+    radio = inventory.devices[(radios[0][0], "bh1")].snmp
+    assert radio is not None and radio.max_peers == 16  # the config's default cap
     assert config["thresholds"] == "lab-thresholds.yml"
     assert inventory.thresholds.baselines.bucket == lab.plan.timing.snmp_interval
     router = config["sites"][0]["devices"][0]
