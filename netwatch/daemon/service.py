@@ -33,6 +33,7 @@ from netwatch.scheduler.schedule import Scheduler
 from netwatch.sites.engine import SiteEngine
 from netwatch.sites.targets import State, TargetState, Transition
 from netwatch.web.connections import Limits
+from netwatch.web.live import LIVE_WEB
 from netwatch.web.public import make_public_app
 from netwatch.web.serve import WebOptions, serve
 from netwatch.web.server import make_app
@@ -249,6 +250,14 @@ class Daemon:
             log.exception("reload_crashed")
             return self._reload_failed(f" internal error: {type(exc).__name__}",
                                        error=repr(exc))
+        web_config = self.web_options.settings.source
+        web = None
+        if web_config:  # read again as exporter-toolkit does: a renewed certificate, users
+            try:
+                web = await asyncio.to_thread(read_web_config, web_config)
+            except ConfigError as exc:
+                return self._reload_failed(f"\n{exc}", web_config=web_config,
+                                           errors=[str(i) for i in exc.issues])
         if self._own_probers:
             try:
                 await self._add_probers(inventory)
@@ -264,6 +273,8 @@ class Daemon:
             return self._reload_failed(f" internal error: {type(exc).__name__}",
                                        error=repr(exc))
         self.metrics.reloaded(True)
+        if web is not None:
+            self._apply_web(web)
         after = set(inventory.targets)
         log.info("reloaded", added=len(after - before), removed=len(before - after),
                  targets=len(after))
@@ -281,6 +292,16 @@ class Daemon:
         log.error("reload_failed", config=str(self.config_path), **fields)
         sdnotify.ready("reload failed; running the previous config")
         return False, f"reload failed, keeping the previous config:{reason}"
+
+    def _apply_web(self, settings: WebSettings) -> None:
+        """The web config read again, into the operators' listener (the public one has none)."""
+        if self._runner is None:
+            return
+        if self._runner.app[LIVE_WEB].apply(settings):
+            log.warning("web_tls_change_needs_restart", web_config=settings.source,
+                        kept="the TLS versions, client certificates and on/off in effect")
+        log.info("web_config_reloaded", web_config=settings.source, scheme=settings.scheme,
+                 basic_auth=bool(settings.users), headers=sorted(settings.headers))
 
     def _apply(self, inventory: Inventory) -> None:
         before, after = self.inventory.config, inventory.config

@@ -9,8 +9,8 @@ CACHE_SIZE of them. Unknown users are checked against a fixed hash, so the answe
 long as for a known user (no user enumeration by timing). bcrypt runs in a thread of its own:
 the render and reload workers never wait behind a flood of bad passwords.
 
-    auth = BasicAuth(users)              # {user: bcrypt hash}
-    app.middlewares.append(auth.middleware)
+    auth = BasicAuth(users)              # {user: bcrypt hash}, read per request: no users,
+    app.middlewares.append(auth.middleware)   # no login (a reload may add or remove them)
     request[AUTHENTICATED]               # the user name once checked (absent: anonymous)
 """
 
@@ -82,6 +82,8 @@ class BasicAuth:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not self.users:
+            return await handler(request)
         given = _credentials(request.headers.get("Authorization", ""))
         if given is None or not await self.verify(*given):
             return web.Response(status=401, text="Unauthorized\n",

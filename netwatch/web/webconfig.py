@@ -120,7 +120,9 @@ class WebSettings:
     ssl_context: ssl.SSLContext | None = None
     users: dict[str, bytes] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
-    source: str = ""  # the file, for logs
+    source: str = ""  # the file, for logs and reloads
+    # what a reload cannot change without a restart: (min, max version, client auth, CA file)
+    tls_policy: tuple[str, ...] = ()
 
     @property
     def scheme(self) -> str:
@@ -189,7 +191,11 @@ def read_web_config(path: str | Path) -> WebSettings:
         if model.tls_server_config is not None else None
     headers = model.http_server_config.headers if model.http_server_config else {}
     users = {user: hashed.encode() for user, hashed in model.basic_auth_users.items()}
-    return WebSettings(context, users, dict(headers), str(path))
+    tls = model.tls_server_config
+    policy = (tls.min_version, tls.max_version, tls.client_auth_type,
+              str((path.parent / tls.client_ca_file).resolve()) if tls.client_ca_file else "") \
+        if tls is not None else ()
+    return WebSettings(context, users, dict(headers), str(path), policy)
 
 
 __all__ = ["WebConfigFile", "WebSettings", "read_web_config"]

@@ -25,6 +25,7 @@ import bcrypt
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from structlog.testing import capture_logs
 
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
@@ -148,6 +149,79 @@ async def test_the_public_listener_has_the_limits_but_no_login(tmp_path: Path) -
         writer.close()
     finally:
         await daemon.shutdown()
+
+
+async def _served_certificate(host: str, port: int) -> bytes:
+    """The certificate (DER) a new TLS connection is given, whoever signed it."""
+    look = ssl.create_default_context()
+    look.check_hostname, look.verify_mode = False, ssl.CERT_NONE
+    _, writer = await asyncio.open_connection(host, port, ssl=look)
+    try:
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
+            await writer.wait_closed()
+    assert isinstance(der, bytes)
+    return der
+
+
+def _der(pem: Path) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(pem.read_text())
+
+
+async def test_a_reload_applies_a_renewed_certificate_users_and_headers(
+        tls_daemon: tuple[Daemon, Path], tmp_path: Path) -> None:
+    """As exporter-toolkit reads its web config again, a reload does: a certificate renewed
+    in place, other users, other headers, for new connections and requests; a bad web
+    config fails the reload and keeps all of it; a TLS version change waits for a restart."""
+    daemon, ca = tls_daemon
+    host, port = daemon.addresses[0]
+    base = f"https://{host}:{port}"
+    assert await _served_certificate(host, port) == _der(tmp_path / "server.crt")
+    (tmp_path / "renewed").mkdir()
+    renewed = make_certs(tmp_path / "renewed")
+    for name in ("server.crt", "server.key"):  # renewed in place, as certbot's hooks do
+        (tmp_path / name).write_bytes((tmp_path / "renewed" / name).read_bytes())
+    web_config = tmp_path / "web.yml"
+    tls = ("tls_server_config: {cert_file: server.crt, key_file: server.key,"
+           " client_auth_type: VerifyClientCertIfGiven, client_ca_file: ca.crt")
+    noc = bcrypt.hashpw(b"noc-pass-2", bcrypt.gensalt(10)).decode()
+    web_config.write_text(f"{tls}}}\nbasic_auth_users: {{noc: '{noc}'}}\n"
+                          "http_server_config: {headers: {X-Netwatch-Test: renewed}}\n")
+    trust = ssl.create_default_context(cafile=str(ca))
+    renewed_trust = ssl.create_default_context(cafile=str(renewed.ca))  # its own CA
+    old_login, new_login = _login("prometheus", PASSWORD), _login("noc", "noc-pass-2")
+
+    async def status(session: aiohttp.ClientSession, login: dict[str, str],
+                     method: str = "GET", path: str = "/metrics") -> tuple[int, str]:
+        async with session.request(method, base + path, headers=login) as response:
+            await response.read()
+            return response.status, response.headers.get("X-Netwatch-Test", "")
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trust)) as session:
+        # authorised by the users before it; answered with the headers after it
+        assert await status(session, old_login, "POST", "/-/reload") == (200, "renewed")
+    assert await _served_certificate(host, port) == _der(renewed.server_cert)
+    async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=renewed_trust)) as session:
+        assert await status(session, old_login) == (401, "renewed")  # prometheus: removed
+        assert await status(session, new_login) == (200, "renewed")
+
+        web_config.write_text("basic_auth_users: {noc: plain-text}\n")  # bad: all kept
+        assert (await status(session, new_login, "POST", "/-/reload"))[0] == 400
+        assert await status(session, new_login) == (200, "renewed")
+
+        with capture_logs() as logs:  # TLS 1.3 only: the versions in effect stay
+            web_config.write_text(f"{tls}, min_version: TLS13}}\n")
+            assert await status(session, new_login, "POST", "/-/reload") == (200, "")
+        assert await status(session, new_login) == (200, "")  # no users: no login
+    assert "web_tls_change_needs_restart" in [e["event"] for e in logs]
+    assert await _served_certificate(host, port) == _der(renewed.server_cert)
+    old_tls = ssl.create_default_context(cafile=str(renewed.ca))
+    old_tls.maximum_version = ssl.TLSVersion.TLSv1_2
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=old_tls)) as session:
+        assert await status(session, {}) == (200, "")  # TLS 1.2 still served until a restart
 
 
 async def test_client_certificates_when_required(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from netwatch.base.errors import ConfigError
 from netwatch.web import auth as auth_module
 from netwatch.web import policy
 from netwatch.web.auth import AUTHENTICATED, BasicAuth
+from netwatch.web.live import LiveWeb
 from netwatch.web.webconfig import read_web_config
 from tests.certs import make_certs
 
@@ -86,6 +87,24 @@ def test_bad_web_configs(tmp_path: Path, text: str, message: str) -> None:
         read_web_config(path)
     expected = message.replace("FILE", str(path)).replace("{dir}", str(tmp_path))
     assert str(caught.value.issues[0]).startswith(expected)
+
+
+def test_what_a_reload_applies_and_what_waits_for_a_restart(tmp_path: Path) -> None:
+    make_certs(tmp_path)
+    tls = "tls_server_config: {cert_file: server.crt, key_file: server.key"
+    first = read_web_config(_write(tmp_path, f"{tls}}}\nbasic_auth_users: {{a: '{HASH}'}}\n"))
+    live = LiveWeb(first)
+    users, listening = live.users, live.listening
+    assert listening is first.ssl_context and users == {"a": HASH.encode()}
+    renewed = read_web_config(_write(tmp_path, f"{tls}}}\n"
+                                     "http_server_config: {headers: {X-A: b}}\n"))
+    assert live.apply(renewed) is False  # the same policy: all of it applies
+    assert live.settings.ssl_context is renewed.ssl_context and live.listening is listening
+    assert live.users is users and users == {} and live.headers == {"X-A": "b"}
+    for changed in (f"{tls}, min_version: TLS13}}\n", "{}\n"):  # versions; TLS off
+        assert live.apply(read_web_config(_write(tmp_path, changed))) is True
+        assert live.settings.ssl_context is renewed.ssl_context  # the TLS in effect stays
+        assert live.settings.tls_policy == ("TLS12", "TLS13", "NoClientCert", "")
 
 
 async def test_bcrypt_runs_once_per_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
