@@ -14,8 +14,8 @@ connection goes through a small protocol in front of aiohttp's own:
   at once; nothing piles up). Both are counted and logged at most once a minute; the cap
   never exceeds what the process's descriptor limit leaves (RESERVED_FDS stay for polling);
 - a request head must arrive within `header_timeout` of its first byte (or of the connect),
-  else the connection is closed; idle keep-alive connections close after `idle_timeout`
-  (aiohttp's keep-alive timer).
+  else the connection is closed; a TLS handshake must end within `header_timeout` too;
+  idle keep-alive connections close after `idle_timeout` (aiohttp's keep-alive timer).
 
     gate = Gate(Limits(max_connections=512))
     app.middlewares.append(gate.middleware)          # marks request heads as complete
@@ -232,10 +232,13 @@ class GuardedSite(web.TCPSite):
         assert server is not None
         gate = self.gate
         loop = asyncio.get_running_loop()
+        # a TLS connection reaches the gate once its handshake is done: until then asyncio's
+        # handshake timeout (60 s by default) is all that bounds it, so it is the head's
+        handshake = gate.limits.header_timeout if self._ssl_context is not None else None
         self._server = await loop.create_server(
             lambda: _Guarded(gate, server()), self._host, self._port, ssl=self._ssl_context,
             backlog=self._backlog, reuse_address=self._reuse_address,
-            reuse_port=self._reuse_port)
+            reuse_port=self._reuse_port, ssl_handshake_timeout=handshake)
 
 
 __all__ = ["MAX_BODY", "Gate", "GuardedSite", "Limits", "descriptor_room"]

@@ -412,6 +412,40 @@ async def test_a_slow_request_head_is_cut_off(tmp_path: Path) -> None:
         await daemon.shutdown()
 
 
+async def test_a_tls_handshake_that_never_ends_is_cut_off(tmp_path: Path) -> None:
+    """A TLS connection reaches the gate after its handshake: a client that opens one and
+    stalls in the handshake is bounded by the head timeout too, not asyncio's 60 s."""
+    make_certs(tmp_path)
+    web_config = tmp_path / "web.yml"
+    web_config.write_text("tls_server_config: {cert_file: server.crt, key_file: server.key}\n")
+    path = _config(tmp_path)
+    daemon = Daemon(path, read_inventory(path), probers={"icmp": FakeIcmp()},
+                    listen="127.0.0.1:0",
+                    web_options=WebOptions(read_web_config(web_config),
+                                           limits=Limits(header_timeout=0.5, idle_timeout=30)))
+    await daemon.start()
+    try:
+        host, port = daemon.addresses[0]
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"\x16\x03\x01\x02\x00\x01")  # a ClientHello's first bytes, no more
+        await writer.drain()
+        closed_after = None
+        for step in range(50):  # 0.1 s each: at most 5 s
+            try:
+                data = await asyncio.wait_for(reader.read(100), 0.1)
+            except TimeoutError:
+                continue
+            except ConnectionError:
+                data = b""
+            if data == b"":
+                closed_after = step
+                break
+        writer.close()
+        assert closed_after is not None and closed_after < 30  # cut at ~0.5 s, not 60 s
+    finally:
+        await daemon.shutdown()
+
+
 class _Bulky:
     """An exposition of ~40 MB (more than any socket buffer holds), counting renders."""
 
