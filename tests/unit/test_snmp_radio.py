@@ -111,6 +111,11 @@ async def test_values_the_mibs_mark_as_none_are_not_exported() -> None:
     routeros, _ = await poll(recorded("routeros"))
     assert set(series(routeros, "netwatch_radio_frequency_hertz")) == {
         'ifname="wlan1"', 'ifname="wlan2"'}  # the virtual APs report 0 MHz
+    # and CCQ 0, wlan4 with 4 clients too; the LtAP's AP without clients as well
+    assert set(series(routeros, "netwatch_radio_tx_ccq_ratio")) == {
+        'ifname="wlan1"', 'ifname="wlan2"'}
+    assert series(lte, "netwatch_wireless_clients") == {'ifname="wlan1"': 0}
+    assert series(lte, "netwatch_radio_tx_ccq_ratio") == {}
     crs, _ = await poll(recorded("routeros_crs317"))
     assert series(crs, "netwatch_optic_rx_power_dbm") == {}  # empty cages (wavelength 0)
     unifi, _ = await poll(recorded("unifi_nanohd_ccq"))
