@@ -16,7 +16,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -379,6 +379,25 @@ def test_a_bad_web_config_is_a_clear_error_at_start(tmp_path: Path) -> None:
 
 # --- slow and stuck clients ------------------------------------------------------------------
 
+async def _closed_after(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        steps: int, dribble: Callable[[int], bytes] | None = None) -> int | None:
+    """The step (0.1 s each, at most `steps`) at which the server closed the connection;
+    `dribble(step)`: bytes the client sends at each step."""
+    for step in range(steps):
+        try:
+            if dribble is not None:
+                writer.write(dribble(step))
+                await writer.drain()
+            data = await asyncio.wait_for(reader.read(100), 0.1)
+        except TimeoutError:
+            continue
+        except ConnectionError:
+            data = b""
+        if data == b"":
+            return step
+    return None
+
+
 async def test_a_slow_request_head_is_cut_off(tmp_path: Path) -> None:
     path = _config(tmp_path)
     daemon = Daemon(path, read_inventory(path), probers={"icmp": FakeIcmp()},
@@ -389,19 +408,9 @@ async def test_a_slow_request_head_is_cut_off(tmp_path: Path) -> None:
         host, port = daemon.addresses[0]
         reader, writer = await asyncio.open_connection(host, port)
         writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
-        closed_after = None
-        for step in range(40):  # a header line every 0.1 s, never the blank line
-            writer.write(f"X-Slow-{step}: y\r\n".encode())
-            try:
-                await writer.drain()
-                data = await asyncio.wait_for(reader.read(100), 0.1)
-            except TimeoutError:
-                continue
-            except ConnectionError:
-                data = b""
-            if data == b"":
-                closed_after = step
-                break
+        # a header line every 0.1 s, never the blank line
+        closed_after = await _closed_after(reader, writer, 40,
+                                           lambda step: f"X-Slow-{step}: y\r\n".encode())
         assert closed_after is not None and closed_after < 20  # cut at ~0.5 s, not 4 s
         writer.close()
         # an ordinary client on its own connection is unaffected
@@ -429,17 +438,7 @@ async def test_a_tls_handshake_that_never_ends_is_cut_off(tmp_path: Path) -> Non
         reader, writer = await asyncio.open_connection(host, port)
         writer.write(b"\x16\x03\x01\x02\x00\x01")  # a ClientHello's first bytes, no more
         await writer.drain()
-        closed_after = None
-        for step in range(50):  # 0.1 s each: at most 5 s
-            try:
-                data = await asyncio.wait_for(reader.read(100), 0.1)
-            except TimeoutError:
-                continue
-            except ConnectionError:
-                data = b""
-            if data == b"":
-                closed_after = step
-                break
+        closed_after = await _closed_after(reader, writer, 50)  # at most 5 s
         writer.close()
         assert closed_after is not None and closed_after < 30  # cut at ~0.5 s, not 60 s
     finally:
