@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, Processes, cpu_seconds, rss_bytes
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 
 
 @dataclass

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.anchors import ProbeRun, _rusage_run, _wait_http, drive
 from bench.common import Processes, cpu_seconds, rss_bytes
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 
 Request = tuple[str, list[str], int]  # (get | bulk | next, dotted OIDs, max-repetitions)
 Endpoint = tuple[str, int]

@@ -30,7 +30,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from netwatch.lab.stack import PromStack, free_port, missing_binaries
+from netwatch.lab.ports import free_port
+from netwatch.lab.stack import PromStack, missing_binaries
 
 STATES = ("up", "degraded", "down", "unreachable", "maintenance")
 REASONS = ("parent_down", "upstream_down", "maintenance", "poller_isolated")

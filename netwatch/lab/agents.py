@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from netwatch.lab.ports import free_port
 from netwatch.snmp.snmprec import Record, clean_hex, format_records, read_records, sorted_records
 
 RECORDINGS = Path(__file__).parent / "recordings"
@@ -61,10 +62,7 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 def free_udp_port(address: str) -> int:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
+    return free_port(address, udp=True)
 
 
 def snmp_get_request(community: str, oid: tuple[int, ...] = (1, 3, 6, 1, 2, 1, 1, 3, 0)) -> bytes:

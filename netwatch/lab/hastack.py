@@ -31,12 +31,12 @@ import yaml
 
 from netwatch.generators import rules as alerting
 from netwatch.generators.rules import CHECKOUT
+from netwatch.lab.ports import free_port
 from netwatch.lab.stack import (
     ALERTMANAGER,
     PROMETHEUS,
     Notification,
     ProcessStack,
-    free_port,
 )
 
 VICTORIA_METRICS = "victoria-metrics"

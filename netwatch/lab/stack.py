@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ import yaml
 from aiohttp import web
 
 from netwatch.generators import rules as alerting
+from netwatch.lab.ports import free_port
 
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "prometheus-alertmanager"
@@ -42,11 +42,6 @@ def missing_binaries() -> str | None:
         if absent else None
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free now (the lab, the tests and the benchmarks)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from netwatch.base.errors import StartupError
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
 from netwatch.lab.plan import city
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 from netwatch.web.serve import WebOptions
 from netwatch.web.webconfig import WebSettings
 from tests.conftest import ROOT, MakeNamespace

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from netwatch.lab.agents import snmpsim_available
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 from tests.conftest import ROOT, require
 
 pytestmark = pytest.mark.integration

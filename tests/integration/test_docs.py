@@ -32,7 +32,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 from tests.conftest import ROOT
 from tests.integration.debroot import chroot, fresh_root
 

@@ -43,7 +43,8 @@ from netwatch.lab.agents import snmpsim_available
 from netwatch.lab.hastack import PEER_TIMEOUT, HaStack
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import LabPlan, Trouble, city, with_trouble
-from netwatch.lab.stack import Notification, free_port, missing_binaries
+from netwatch.lab.ports import free_port
+from netwatch.lab.stack import Notification, missing_binaries
 from tests import alert_timing
 from tests.conftest import program, require
 from tests.integration.labkit import FAST

@@ -29,7 +29,7 @@ from structlog.testing import capture_logs
 
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 from netwatch.web import scrape, server
 from netwatch.web.connections import Limits
 from netwatch.web.serve import WebOptions, serve

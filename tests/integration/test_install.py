@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 from tests.conftest import ROOT, program, require
 
 pytestmark = pytest.mark.integration

@@ -27,7 +27,7 @@ import yaml
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.inventory.shard import Shard, select
 from netwatch.lab.plan import LabDevice, city
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 from tests.conftest import ROOT, program
 
 pytestmark = pytest.mark.integration

@@ -37,7 +37,8 @@ from netwatch.history.events import SiteEvent
 from netwatch.lab import netns
 from netwatch.lab.lab import Lab
 from netwatch.lab.plan import Trouble, city, with_trouble
-from netwatch.lab.stack import PromStack, free_port, missing_binaries
+from netwatch.lab.ports import free_port
+from netwatch.lab.stack import PromStack, missing_binaries
 from tests import alert_timing
 from tests.conftest import require
 from tests.integration.labkit import FAST, lab_and_daemon, scrape

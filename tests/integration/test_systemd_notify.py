@@ -34,7 +34,7 @@ from netwatch.base.errors import StartupError
 from netwatch.daemon import sdnotify, service
 from netwatch.daemon.inventory_file import read_inventory
 from netwatch.daemon.service import Daemon
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 from tests.conftest import require
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from netwatch.lab.stack import PromStack, free_port, missing_binaries
+from netwatch.lab.ports import free_port
+from netwatch.lab.stack import PromStack, missing_binaries
 from tests import alert_timing
 from tests.conftest import require
 

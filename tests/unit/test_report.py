@@ -25,7 +25,7 @@ from netwatch.generators.report import (
     to_csv,
     to_html,
 )
-from netwatch.lab.stack import free_port
+from netwatch.lab.ports import free_port
 
 
 def test_months_are_calendar_months_in_wib() -> None:
