@@ -16,6 +16,7 @@ them (`label_text`) and format only values. Families come from the catalog
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -37,6 +38,16 @@ def escape_label(value: str) -> str:
 def label_text(names: Iterable[str], values: Iterable[str]) -> str:
     """`a="1",b="2"`: the inside of the braces, values escaped."""
     return ",".join(f'{n}="{escape_label(v)}"' for n, v in zip(names, values, strict=True))
+
+
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """label_text() read back: {name: value}, escapes undone."""
+    return {name: _ESCAPED.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+            for name, value in _LABEL.findall(text)}
 
 
 def fmt(value: float) -> str:

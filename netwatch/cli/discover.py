@@ -109,7 +109,8 @@ async def _config(args: argparse.Namespace) -> int:
               f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(config_proposal(inventory, analysis, readings, header), end="")
     print(f"netwatch discover: {len(targets)} devices read in {elapsed:.1f} s, "
-          f"{len(analysis.findings)} findings, {len(analysis.unknown())} unknown neighbours",
+          f"{len(analysis.findings)} findings, {len(analysis.unknown_neighbours())} unknown "
+          "neighbours",
           file=sys.stderr)
     return 0
 

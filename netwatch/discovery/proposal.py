@@ -17,12 +17,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 
-from netwatch.discovery.topology import Analysis, DeviceKey, Finding, Report, key_text
+from netwatch.discovery.topology import Analysis, Finding, UnknownNeighbour, key_text
 from netwatch.discovery.walk import Reading
 from netwatch.inventory.model import Inventory
-from netwatch.snmp.neighbors import Neighbor
 
 # a role to start from, by profile: the person reviewing decides
 ROLE_BY_PROFILE = {"mikrotik": "router", "cisco": "switch", "unifi": "ap",
@@ -88,31 +86,9 @@ def _moved(findings: Iterable[Finding]) -> list[str]:
     return ["moved_devices:", *lines] if lines else []
 
 
-def _folded(reports: list[Report]) -> list[tuple[DeviceKey, Neighbor, list[str]]]:
-    """One entry per neighbour a device hears on an interface: some agents repeat a row, and
-    a MikroTik hears the same neighbour by LLDP and MNDP. Its protocols, its addresses
-    together, the first name, port and platform given."""
-    entries: dict[tuple[DeviceKey, str, str], tuple[Neighbor, list[str]]] = {}
-    for r in reports:
-        n = r.neighbor
-        key = (r.reporter, n.ifname, (n.chassis or n.name).lower())
-        known = entries.get(key)
-        if known is None:
-            entries[key] = (n, [n.protocol])
-            continue
-        first, protocols = known
-        if n.protocol not in protocols:
-            protocols.append(n.protocol)
-        addresses = (*first.addresses, *(a for a in n.addresses if a not in first.addresses))
-        entries[key] = (replace(first, name=first.name or n.name, port=first.port or n.port,
-                                description=first.description or n.description,
-                                addresses=addresses), protocols)
-    return [(key[0], n, protocols) for key, (n, protocols) in entries.items()]
-
-
-def _unknown(reports: list[Report]) -> list[str]:
+def _unknown(neighbours: list[UnknownNeighbour]) -> list[str]:
     lines = []
-    for reporter, n, protocols in _folded(reports):
+    for reporter, n, protocols in neighbours:
         fields = [f"seen_by: {q(key_text(reporter))}",
                   f"ifname: {q(n.ifname)}", f"protocol: {q(', '.join(protocols))}",
                   f"name: {q(n.name)}", f"port: {q(n.port)}", f"chassis: {q(n.chassis)}",
@@ -133,13 +109,13 @@ def config_proposal(inventory: Inventory, analysis: Analysis, readings: list[Rea
         f"# {len(readings)} devices asked by SNMP, {len(answered)} answered, "
         f"{sum(1 for r in answered if r.topology and r.topology.neighbors)} reported "
         f"neighbours; {len(analysis.findings)} findings, "
-        f"{len(_folded(analysis.unknown()))} unknown neighbours.",
+        f"{len(analysis.unknown_neighbours())} unknown neighbours.",
     ]
     for reading in failed:
         who = f"{reading.key[0]}/{reading.key[1]}" if reading.key else reading.address
         lines.append(f"# not read: {who} ({_comment(reading.error)})")
     body = [*_group_entries(inventory, analysis.findings), *_moved(analysis.findings),
-            *_unknown(analysis.unknown())]
+            *_unknown(analysis.unknown_neighbours())]
     if not body:
         body = ["{}    # the neighbours agree with the config; nothing to propose"]
     return "\n".join([*lines, *body]) + "\n"

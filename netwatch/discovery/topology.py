@@ -4,6 +4,7 @@ drift check and `netwatch discover`.
     analysis = analyse(inventory, observed)      # observed: {(group, device): Topology}
     analysis.findings      what contradicts the config, or is missing from it
     analysis.reports       every neighbour row, with the configured device it names (or None)
+    analysis.unknown_neighbours()   the rows naming no configured device, one per neighbour
 
 A neighbour row names a configured device by (first match wins) the address the config
 gives it, one of the device's own MACs (its ifPhysAddress, its LLDP chassis id, read from
@@ -31,7 +32,7 @@ no LLDP, MNDP or CDP, and radios may hide the other end), so only a neighbour th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from netwatch.inventory.model import Device, Inventory
@@ -64,14 +65,41 @@ class Report:
     match: DeviceKey | None
 
 
+# (reporter, the neighbour with its rows' facts together, the protocols that report it)
+UnknownNeighbour = tuple[DeviceKey, Neighbor, list[str]]
+
+
 @dataclass
 class Analysis:
     reports: list[Report] = field(default_factory=list)
     adjacent: dict[DeviceKey, dict[DeviceKey, str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
-    def unknown(self) -> list[Report]:
-        return [r for r in self.reports if r.match is None]
+    def unknown_neighbours(self) -> list[UnknownNeighbour]:
+        """The rows that name no configured device, one entry per neighbour a device hears
+        on an interface: some agents repeat a row, and a MikroTik hears the same neighbour
+        by LLDP and MNDP. Its protocols, its addresses together, the first name, port and
+        platform given."""
+        entries: dict[tuple[DeviceKey, str, str], tuple[Neighbor, list[str]]] = {}
+        for r in self.reports:
+            if r.match is not None:
+                continue
+            n = r.neighbor
+            key = (r.reporter, n.ifname, (n.chassis or n.name).lower())
+            known = entries.get(key)
+            if known is None:
+                entries[key] = (n, [n.protocol])
+                continue
+            first, protocols = known
+            if n.protocol not in protocols:
+                protocols.append(n.protocol)
+            addresses = (*first.addresses,
+                         *(a for a in n.addresses if a not in first.addresses))
+            entries[key] = (replace(first, name=first.name or n.name,
+                                    port=first.port or n.port,
+                                    description=first.description or n.description,
+                                    addresses=addresses), protocols)
+        return [(key[0], n, protocols) for key, (n, protocols) in entries.items()]
 
 
 def key_text(key: DeviceKey) -> str:

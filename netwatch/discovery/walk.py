@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 from dataclasses import dataclass
 
 from netwatch.base.errors import ProbeError
+from netwatch.base.exposition import parse_labels
 from netwatch.discovery.topology import DeviceKey
 from netwatch.inventory.model import Target
 from netwatch.snmp.neighbors import Topology
@@ -28,7 +28,6 @@ from netwatch.snmp.profile import NEIGHBOR_FIELDS, Profile
 from netwatch.snmp.result import SnmpResult
 
 CONCURRENCY = 32  # devices read at once
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +61,7 @@ def light_profiles(profiles: dict[str, Profile]) -> dict[str, Profile]:
 def _identity(result: SnmpResult) -> dict[str, str]:
     for name, labels, _ in result.samples:
         if name == "netwatch_device_info":
-            return {k: v.replace('\\"', '"').replace("\\\\", "\\")
-                    for k, v in _LABEL.findall(labels)}
+            return parse_labels(labels)
     return {}
 
 

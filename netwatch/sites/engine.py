@@ -101,7 +101,6 @@ class Group:
     reboot_changes: int = 0  # transitions a reboot explains
     explained: deque[float] = field(
         default_factory=lambda: deque(maxlen=32))  # when they were: the pages' flap marker
-    explained_until: float = 0.0  # transitions up to here are explained already
     reboot_open: bool = False  # a reboot explains this outage: its transitions are the reboot's
     changes: int = 0
     degraded: bool = False
@@ -115,6 +114,16 @@ class Group:
     @property
     def labels(self) -> str:
         return label_text(("site", "kecamatan"), (self.id, self.kecamatan))
+
+    @property
+    def explained_until(self) -> float:
+        """Transitions up to here are explained already."""
+        return self.explained[-1] if self.explained else 0.0
+
+    def explained_since(self, since: float) -> int:
+        """Transitions since `since` that a reboot explains (as
+        netwatch_site_reboot_state_changes_total counts them: not flapping)."""
+        return sum(1 for at in self.explained if at >= since)
 
     def __post_init__(self) -> None:
         names = {d.labels.device for d in self.devices}
@@ -200,8 +209,7 @@ class SiteEngine:
             if previous is not None and previous.kecamatan == group.kecamatan:
                 for name in ("state", "cause", "since", "restored", "changes", "degraded",
                              "hold_rounds", "why", "trouble_since", "transitions",
-                             "reboot_changes", "explained", "explained_until",
-                             "reboot_open"):
+                             "reboot_changes", "explained", "reboot_open"):
                     setattr(group, name, getattr(previous, name))
             elif group.is_site and gid in self.saved \
                     and self.saved[gid].kecamatan == group.kecamatan:
@@ -420,7 +428,6 @@ class SiteEngine:
         if counted:
             group.reboot_changes += len(counted)
             group.explained.extend(t[0] for t in counted)
-            group.explained_until = counted[-1][0]
             self.version += 1  # the site list's flap marker may drop
             log.info("site_reboot_explained", site=group.id, kecamatan=group.kecamatan,
                      boot_time=boot, transitions=len(counted))
@@ -440,7 +447,6 @@ class SiteEngine:
                 if group.reboot_open:
                     group.reboot_changes += 1
                     group.explained.append(now)
-                    group.explained_until = now
                     group.reboot_open = state not in (None, "up")
             if group.state in (None, "up"):
                 group.trouble_since = now
@@ -563,12 +569,6 @@ class SiteEngine:
                            sample(fam.capacity.name, dlabels, capacity) if capacity else "")
 
     # --- the demo's status line ------------------------------------------------------
-    def explained_since(self, site: str, since: float) -> int:
-        """The site's transitions since `since` that a reboot explains (as
-        netwatch_site_reboot_state_changes_total counts them: not flapping)."""
-        group = self.groups.get(site)
-        return sum(1 for at in group.explained if at >= since) if group is not None else 0
-
     def status_rows(self, inventory: Inventory) -> list[tuple[str, ...]]:
         rows = []
         for site in inventory.sites.values():

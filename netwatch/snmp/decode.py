@@ -71,10 +71,15 @@ class PeerLimit:
         self.over = len(current) - len(kept)
 
 
+def source_oids(source: LabelSource) -> list[Oid]:
+    """The columns a label source reads itself (not those of a table it refers to)."""
+    return [oid for oid in (source.oid, source.through, source.when.oid if source.when else None)
+            if oid is not None]
+
+
 def _label_oids(specs: Iterable[LabelSpecs | None]) -> list[Oid]:
     return [oid for labels in specs if labels for sources in labels.values()
-            for s in sources for oid in (s.oid, s.through, s.when.oid if s.when else None)
-            if oid is not None]
+            for s in sources for oid in source_oids(s)]
 
 
 def lookup_oids(table: TableSpec) -> list[Oid]:

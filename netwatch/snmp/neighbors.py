@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netwatch.base.exposition import label_text
-from netwatch.snmp.decode import Decoder, PeerLimit, Sample, lookup_oids
+from netwatch.snmp.decode import Decoder, PeerLimit, Sample, lookup_oids, source_oids
 from netwatch.snmp.oid import Oid, Value, as_text
 from netwatch.snmp.profile import LabelSource, NeighborTableSpec, Profile
 
@@ -107,8 +107,7 @@ def _indexed_address(rest: Oid) -> str:
 def _label_columns(profile: Profile, sources: Iterable[LabelSource]) -> list[Oid]:
     found: list[Oid] = []
     for source in sources:
-        when = source.when.oid if source.when else None
-        found += [oid for oid in (source.oid, source.through, when) if oid is not None]
+        found += source_oids(source)
         if source.ref is not None:
             table = profile.table(source.ref.partition(".")[0])
             if table is not None:

@@ -13,23 +13,17 @@ never printed.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from dataclasses import dataclass, field
 
 from netwatch.base.errors import ConfigError, ProbeError
+from netwatch.base.exposition import parse_labels
 from netwatch.config.model import AuthConfig
 from netwatch.config.read import read_config
 from netwatch.snmp import profiles
 from netwatch.snmp.prober import SnmpProber, adhoc_target
 from netwatch.snmp.result import SnmpResult
-
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def _labels(text: str) -> dict[str, str]:
-    return {k: v.replace('\\"', '"').replace("\\\\", "\\") for k, v in _LABEL.findall(text)}
 
 
 def resolve_auth(args: argparse.Namespace) -> AuthConfig:
@@ -97,7 +91,7 @@ def report(address: str, result: SnmpResult, setting: str) -> str:
     interfaces: dict[str, _Interface] = {}
     radios: dict[str, dict[str, float]] = {}
     for name, text, value in result.samples:
-        labels = _labels(text)
+        labels = parse_labels(text)
         if name == "netwatch_device_info":
             info = labels
         elif name in _RADIO:

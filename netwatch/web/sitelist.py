@@ -70,8 +70,8 @@ class SiteList:
                     valid_until = min(valid_until, boot + reboot_window)
             count = changes.get(site.id, 0)
             # as NetwatchSiteFlapping: the transitions a reboot explains are not flapping
-            flapping = count - screen.sites.explained_since(site.id, now - flap_window) \
-                >= flap_changes
+            explained = group.explained_since(now - flap_window) if group else 0
+            flapping = count - explained >= flap_changes
             # the Site compares by identity until a reload brings equal new ones
             facts: _Facts = (site, (group.state, group.cause, group.since,
                                      group.why.name if group.why else None) if group else None,

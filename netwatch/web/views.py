@@ -11,12 +11,12 @@ describe every answer; tests validate the answers against them.
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from netwatch.base.exposition import parse_labels
 from netwatch.config.model import MaintenanceWindow
 from netwatch.config.types import parse_duration
 from netwatch.discovery.drift import DriftCheck
@@ -33,7 +33,6 @@ from netwatch.snmp.result import SnmpResult
 API_VERSION = 1
 # the order problems are listed in: the worst first
 SEVERITY = {"down": 0, "unreachable": 1, "degraded": 2, "maintenance": 3, "unknown": 4, "up": 5}
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 class Screen(Protocol):
@@ -103,16 +102,12 @@ def site_entry(site: Site, group: Group | None, changes: int, flapping: bool,
 
 # --- one site ------------------------------------------------------------------------------
 
-def _labels(text: str) -> dict[str, str]:
-    return {k: v.replace('\\"', '"').replace("\\\\", "\\") for k, v in _LABEL.findall(text)}
-
-
 def _snmp_facts(result: SnmpResult) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Identity, health and the interface table from a device's last SNMP poll."""
     identity: dict[str, Any] = {"profile": result.profile}
     interfaces: dict[str, dict[str, Any]] = {}
     for name, extra, value in result.samples:
-        labels = _labels(extra) if extra else {}
+        labels = parse_labels(extra) if extra else {}
         ifname = labels.get("ifname")
         if name == "netwatch_device_info":
             identity.update({k: labels.get(k, "") for k in ("vendor", "model", "os_version",

@@ -96,7 +96,7 @@ def test_no_evidence_is_no_finding(inventory: Inventory) -> None:
     observed = {key: topo(key, strangers) for key in MAC}
     analysis = analyse(inventory, observed)
     assert analysis.findings == []
-    assert len(analysis.unknown()) == len(MAC)
+    assert len(analysis.unknown_neighbours()) == len(MAC)
 
 
 def test_parent_contradicted_by_a_device_of_another_site(inventory: Inventory) -> None:

@@ -9,7 +9,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from netwatch.base.catalog import METRICS
-from netwatch.base.exposition import MetricStore, escape_label, fmt, label_text, sample
+from netwatch.base.exposition import (
+    MetricStore,
+    escape_label,
+    fmt,
+    label_text,
+    parse_labels,
+    sample,
+)
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -98,3 +105,9 @@ def test_families_come_from_the_catalog() -> None:
     assert cpu.help == f"{METRICS[cpu.name].help} From A::b (1.2), 3.4."
     with pytest.raises(ValueError, match="declared twice"):
         store.family("netwatch_device_cpu_utilization_ratio")  # another HELP: a bug
+
+
+def test_labels_read_back_as_written() -> None:
+    values = ['plain', 'a "quoted" name', 'C:\\flash', 'two\nlines', '\\n is not a break']
+    names = [f"l{i}" for i in range(len(values))]
+    assert parse_labels(label_text(names, values)) == dict(zip(names, values, strict=True))
