@@ -77,8 +77,9 @@ def test_parse_v6_unreachable_quotes_echo() -> None:
     assert parsed == packet.Parsed(packet.ERROR, 0x99, 3, 1, "2001:2::5")
 
 
-@pytest.mark.parametrize("data", [b"", b"\x45" + bytes(10), bytes(28),
-                                  _ipv4_header("127.0.0.1", "127.0.0.2") + bytes([8, 0]) + bytes(6)])
+@pytest.mark.parametrize("data", [
+    b"", b"\x45" + bytes(10), bytes(28),
+    _ipv4_header("127.0.0.1", "127.0.0.2") + bytes([8, 0]) + bytes(6)])
 def test_garbage_and_foreign_messages_are_ignored(data: bytes) -> None:
     # too short, an echo *request* (our own, looped back), an error quoting nothing
     assert packet.parse_v4_raw(data) is None
